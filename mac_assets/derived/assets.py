@@ -1,0 +1,59 @@
+"""Derived assets, one per entry of `derived.metrics.METRICS`, all built by one factory.
+
+Each reads its raw inputs for its partition window plus the look-back it needs (so rolling windows
+and as-of joins are complete at the window's start), computes the metric over the whole range in one
+vectorised pass, and keeps the rows observed inside the window.
+"""
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, Output, TimeWindowPartitionsDefinition, asset
+
+from mac_assets.catalog import Series
+from mac_assets.derived.metrics import METRICS, DerivedMetric
+from mac_assets.partitions import SINGLE_RUN
+from mac_assets.pointintime import with_availability
+from mac_assets.raw.assets import POOL
+
+
+def raw_input(series: Series, lookback_days: int) -> AssetIn:
+    return AssetIn(key=["raw", series.asset_name], metadata={"lookback_days": lookback_days})
+
+
+def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
+    ins = {
+        s.asset_name: raw_input(s, metric.window_days + s.stale_after_days) for s in metric.input_series
+    }
+
+    @asset(
+        name=metric.name,
+        key_prefix=["derived"],
+        group_name="derived",
+        ins=ins,
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        pool=POOL,
+        io_manager_key="duckdb_io",
+        kinds={"duckdb", "pandas"},
+        tags={"tier": str(metric.tier)},
+        metadata={"units": metric.units, "inputs": ", ".join(metric.inputs),
+                  "window_days": metric.window_days},
+        description=f"{metric.description} Units: {metric.units}.",
+    )
+    def _derived(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
+        frames = {
+            s.id: with_availability(inputs[s.asset_name], s) for s in metric.input_series
+        }
+        window = context.partition_time_window
+        start, end = (pd.Timestamp(w).tz_localize(None) for w in (window.start, window.end))
+        out = metric.compute(frames)
+        out = out[(out["date"] >= start) & (out["date"] < end)].reset_index(drop=True)
+        metadata = {"rows": len(out)}
+        if len(out):
+            metadata |= {"latest_date": str(out["date"].iloc[-1].date()), "latest_value": float(out["value"].iloc[-1])}
+        return Output(out, metadata=metadata)
+
+    return _derived
+
+
+def build_derived_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
+    return [build_derived_asset(m, partitions) for m in METRICS]

@@ -1,0 +1,266 @@
+"""Derived metrics: spreads, ratios, changes, correlations and the basis-trade estimate.
+
+Every function is pure and vectorised. Inputs are frames with `date` (observation date), `value`
+and `available_date` (the day the value became public); outputs have the same three columns. The
+`available_date` of a derived row is the latest availability of the inputs it used, so scores that
+join on it never see a number before all of its ingredients were published.
+
+`METRICS` is the registry the asset factory builds `derived.*` assets from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
+
+Frames = dict[str, pd.DataFrame]
+OUTPUT_COLUMNS = ["date", "value", "available_date"]
+
+# Binance's assumed share of global crypto futures open interest (seed spec: ~35 %).
+BINANCE_OI_SHARE = 0.35
+
+
+def _out(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[OUTPUT_COLUMNS].replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
+    return out.sort_values("date").reset_index(drop=True)
+
+
+def _same_date(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Rows observed on the same date in both inputs: columns date, left, right, available_date."""
+    merged = left[["date", "value", "available_date"]].merge(
+        right[["date", "value", "available_date"]], on="date", suffixes=("_l", "_r")
+    )
+    return pd.DataFrame({
+        "date": merged["date"],
+        "left": merged["value_l"],
+        "right": merged["value_r"],
+        "available_date": merged[["available_date_l", "available_date_r"]].max(axis=1),
+    })
+
+
+def _prior(frame: pd.DataFrame, days: int, tolerance_days: int) -> pd.DataFrame:
+    """Each row with the value observed `days` earlier (latest on or before; within a tolerance)."""
+    frame = frame.sort_values("date")
+    target = frame.assign(target=frame["date"] - pd.Timedelta(days=days)).sort_values("target")
+    earlier = frame[["date", "value"]].rename(columns={"date": "prior_date", "value": "prior"})
+    merged = pd.merge_asof(
+        target, earlier, left_on="target", right_on="prior_date", direction="backward",
+        tolerance=pd.Timedelta(days=tolerance_days),
+    )
+    return merged.sort_values("date")
+
+
+def reserve_rate(iorb: pd.DataFrame, ioer: pd.DataFrame) -> pd.DataFrame:
+    """The Fed's rate on reserves: IORB from July 2021, IOER before (IORB wins on any shared date)."""
+    both = pd.concat([iorb.assign(_rank=0), ioer.assign(_rank=1)])
+    both = both.sort_values(["date", "_rank"]).drop_duplicates("date", keep="first")
+    return both.drop(columns="_rank").reset_index(drop=True)
+
+
+def sofr_iorb_spread_bps(f: Frames) -> pd.DataFrame:
+    sofr = f["SOFR"].sort_values("date")
+    reserve = reserve_rate(f["IORB"], f["IOER"]).sort_values("date")
+    merged = pd.merge_asof(
+        sofr, reserve[["date", "value", "available_date"]], on="date", direction="backward",
+        suffixes=("", "_reserve"), tolerance=pd.Timedelta(days=7),
+    )
+    merged["value"] = (merged["value"] - merged["value_reserve"]) * 100
+    merged["available_date"] = merged[["available_date", "available_date_reserve"]].max(axis=1)
+    return _out(merged)
+
+
+def cp_tbill_spread_bps(f: Frames) -> pd.DataFrame:
+    m = _same_date(f["DCPF3M"], f["DTB3"])
+    return _out(m.assign(value=(m["left"] - m["right"]) * 100))
+
+
+def rrp_drawdown_30d_bn(f: Frames) -> pd.DataFrame:
+    """How far ON RRP usage fell over the last 30 days (positive = drained), in $bn."""
+    m = _prior(f["RRPONTSYD"], days=30, tolerance_days=7)
+    return _out(m.assign(value=m["prior"] - m["value"]))
+
+
+def gamma_ratio(f: Frames) -> pd.DataFrame:
+    m = _same_date(f["VIX9D"], f["VIX"])
+    return _out(m.assign(value=m["left"] / m["right"]))
+
+
+def term_slope(f: Frames) -> pd.DataFrame:
+    m = _same_date(f["VIX"], f["VIX3M"])
+    return _out(m.assign(value=m["left"] / m["right"]))
+
+
+def margin_debt_ratio_pct(f: Frames) -> pd.DataFrame:
+    m = _same_date(f["BOGZ1FL663067003Q"], f["NCBEILQ027S"])
+    return _out(m.assign(value=m["left"] / m["right"] * 100))
+
+
+def _treasury_notional(cftc: pd.DataFrame) -> pd.DataFrame:
+    """Leveraged funds' long and short Treasury futures positions at face value, per report row."""
+    face = cftc["contract_code"].map(TREASURY_FUTURES_FACE_USD)
+    known = cftc[face.notna()]
+    face = face[face.notna()]
+    return pd.DataFrame({
+        "date": known["date"],
+        "available_date": known["available_date"],
+        "long_usd": known["lev_money_long"].astype(float) * face,
+        "short_usd": known["lev_money_short"].astype(float) * face,
+    })
+
+
+def basis_trade_bn(f: Frames) -> pd.DataFrame:
+    """Sum over the six contracts of leveraged funds' net short at face value, in $bn.
+
+    A contract where leveraged funds are net long adds nothing: the basis trade is the short leg.
+    """
+    n = _treasury_notional(f["CFTC_TFF_UST"])
+    n["net_short"] = (n["short_usd"] - n["long_usd"]).clip(lower=0)
+    g = n.groupby("date").agg(value=("net_short", "sum"), available_date=("available_date", "max"))
+    return _out(g.reset_index().assign(value=lambda d: d["value"] / 1e9))
+
+
+SPEC_PERCENTILE_WEEKS = 52
+
+
+def spec_net_percentile(f: Frames) -> pd.DataFrame:
+    """Percentile (0-100) of leveraged funds' aggregate net Treasury position in its trailing 52 reports.
+
+    The window ends at the current report, so no later report can move a past value.
+    """
+    n = _treasury_notional(f["CFTC_TFF_UST"])
+    n["net"] = n["long_usd"] - n["short_usd"]
+    g = n.groupby("date").agg(net=("net", "sum"), available_date=("available_date", "max")).reset_index()
+    rank = g["net"].rolling(SPEC_PERCENTILE_WEEKS, min_periods=SPEC_PERCENTILE_WEEKS // 2).apply(
+        lambda w: np.mean(w <= w[-1]) * 100, raw=True
+    )
+    return _out(g.assign(value=rank))
+
+
+def levetf_aum_yoy_pct(f: Frames) -> pd.DataFrame:
+    m = _prior(f["LEVETF_AUM"], days=365, tolerance_days=7)
+    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+
+
+def fed_bs_gdp_pct(f: Frames) -> pd.DataFrame:
+    """Fed total assets over the latest GDP *published by* each balance-sheet release.
+
+    Joining on publication (not observation) dates keeps the quarter's GDP out of the ratio until the
+    BEA has released it, about four months after the quarter starts.
+    """
+    walcl = f["WALCL"].sort_values("available_date")
+    gdp = f["GDP"][["available_date", "value"]].rename(columns={"value": "gdp"}).sort_values("available_date")
+    m = pd.merge_asof(walcl, gdp, on="available_date", direction="backward")
+    return _out(m.assign(value=m["value"] / 1000 / m["gdp"] * 100))
+
+
+def core_pce_yoy_pct(f: Frames) -> pd.DataFrame:
+    m = _prior(f["PCEPILFE"], days=365, tolerance_days=5)
+    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+
+
+CORRELATION_WINDOW = 60
+
+
+def btc_spy_corr_60d(f: Frames) -> pd.DataFrame:
+    """60-observation correlation of daily BTC and SPY returns on the days both traded."""
+    m = _same_date(f["BTC-USD"], f["SPY"]).sort_values("date")
+    returns = m[["left", "right"]].pct_change()
+    corr = returns["left"].rolling(CORRELATION_WINDOW, min_periods=CORRELATION_WINDOW).corr(returns["right"])
+    return _out(m.assign(value=corr))
+
+
+def crypto_oi_total_bn(f: Frames) -> pd.DataFrame:
+    """BTC + ETH perpetual open interest on Binance, scaled to the whole market by Binance's share."""
+    m = _same_date(f["BTCUSDT_OI"], f["ETHUSDT_OI"])
+    return _out(m.assign(value=(m["left"] + m["right"]) / BINANCE_OI_SHARE / 1e9))
+
+
+def hy_oas_30d_change_bps(f: Frames) -> pd.DataFrame:
+    m = _prior(f["BAMLH0A0HYM2"], days=30, tolerance_days=7)
+    return _out(m.assign(value=(m["value"] - m["prior"]) * 100))
+
+
+def dollar_3m_change_pct(f: Frames) -> pd.DataFrame:
+    m = _prior(f["DTWEXBGS"], days=91, tolerance_days=7)
+    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+
+
+def btc_reserve_30d_change_pct(f: Frames) -> pd.DataFrame:
+    m = _prior(f["BTC_EXCHANGE_RESERVE"], days=30, tolerance_days=7)
+    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+
+
+@dataclass(frozen=True)
+class DerivedMetric:
+    """A derived metric: its raw inputs, how much history before a partition it reads, and its formula.
+
+    `window_days` is the look-back the formula itself needs (rolling windows, year-on-year changes);
+    each input is read with that plus the input's own staleness limit, so an as-of join at the start of
+    a partition still finds the latest value published before it.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    units: str
+    description: str
+    compute: Callable[[Frames], pd.DataFrame]
+    window_days: int = 0
+
+    @property
+    def input_series(self) -> tuple[Series, ...]:
+        return tuple(SERIES_BY_ID[i] for i in self.inputs)
+
+    @property
+    def tier(self) -> int:
+        return max(s.tier for s in self.input_series)
+
+    @property
+    def stale_after_days(self) -> int:
+        """A derived row is as fresh as its most frequently updated ingredient allows."""
+        return min(s.stale_after_days for s in self.input_series)
+
+
+METRICS: tuple[DerivedMetric, ...] = (
+    DerivedMetric("sofr_iorb_spread_bps", ("SOFR", "IORB", "IOER"), "bps",
+                  "SOFR minus the reserve rate (IORB, IOER before 2021-07-29).", sofr_iorb_spread_bps),
+    DerivedMetric("cp_tbill_spread_bps", ("DCPF3M", "DTB3"), "bps",
+                  "3-month financial commercial paper minus 3-month T-bill.", cp_tbill_spread_bps),
+    DerivedMetric("rrp_drawdown_30d_bn", ("RRPONTSYD",), "USD bn",
+                  "Fall in ON RRP usage over 30 days (positive = drained).", rrp_drawdown_30d_bn, 40),
+    DerivedMetric("gamma_ratio", ("VIX9D", "VIX"), "ratio",
+                  "VIX9D / VIX: > 1 means near-term (0DTE-driven) hedging demand dominates.", gamma_ratio),
+    DerivedMetric("term_slope", ("VIX", "VIX3M"), "ratio",
+                  "VIX / VIX3M: > 1 is backwardation, the volatility curve's stress shape.", term_slope),
+    DerivedMetric("margin_debt_ratio_pct", ("BOGZ1FL663067003Q", "NCBEILQ027S"), "% of market cap",
+                  "Broker-dealer margin loans over corporate equities at market value (both Z.1).",
+                  margin_debt_ratio_pct),
+    DerivedMetric("basis_trade_bn", ("CFTC_TFF_UST",), "USD bn",
+                  "Leveraged funds' net short in 2Y/5Y/10Y/Ultra 10Y/Bond/Ultra Bond futures at face value.",
+                  basis_trade_bn),
+    DerivedMetric("spec_net_percentile", ("CFTC_TFF_UST",), "percentile",
+                  "Percentile of leveraged funds' net Treasury futures position in its trailing 52 reports.",
+                  spec_net_percentile, 7 * SPEC_PERCENTILE_WEEKS + 14),
+    DerivedMetric("levetf_aum_yoy_pct", ("LEVETF_AUM",), "% year on year",
+                  "Year-on-year growth of top-10 leveraged ETF assets.", levetf_aum_yoy_pct, 380),
+    DerivedMetric("fed_bs_gdp_pct", ("WALCL", "GDP"), "% of GDP",
+                  "Fed total assets over the latest published nominal GDP.", fed_bs_gdp_pct),
+    DerivedMetric("core_pce_yoy_pct", ("PCEPILFE",), "% year on year",
+                  "Core PCE inflation, year on year.", core_pce_yoy_pct, 380),
+    DerivedMetric("btc_spy_corr_60d", ("BTC-USD", "SPY"), "correlation",
+                  "60-day correlation of daily BTC and SPY returns.", btc_spy_corr_60d, 120),
+    DerivedMetric("crypto_oi_total_bn", ("BTCUSDT_OI", "ETHUSDT_OI"), "USD bn",
+                  "BTC+ETH perpetual open interest on Binance / 0.35 market share.", crypto_oi_total_bn),
+    DerivedMetric("hy_oas_30d_change_bps", ("BAMLH0A0HYM2",), "bps",
+                  "Change in the high-yield spread over 30 days.", hy_oas_30d_change_bps, 40),
+    DerivedMetric("dollar_3m_change_pct", ("DTWEXBGS",), "%",
+                  "Change in the broad dollar index over 3 months.", dollar_3m_change_pct, 100),
+    DerivedMetric("btc_reserve_30d_change_pct", ("BTC_EXCHANGE_RESERVE",), "%",
+                  "Change in bitcoin held on exchanges over 30 days.", btc_reserve_30d_change_pct, 40),
+)
+
+METRICS_BY_NAME: dict[str, DerivedMetric] = {m.name: m for m in METRICS}

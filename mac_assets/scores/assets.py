@@ -1,0 +1,109 @@
+"""Score assets: indicator scores → pillar scores → composite MAC, one row per business day."""
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    TimeWindowPartitionsDefinition,
+    asset,
+)
+
+from mac_assets.catalog import PILLARS, SERIES_BY_ID
+from mac_assets.partitions import SINGLE_RUN
+from mac_assets.pointintime import with_availability
+from mac_assets.raw.assets import POOL
+from mac_assets.scores.compute import business_days, metric_info, score_composite, score_indicators, score_pillars
+from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
+
+# Days of slack on top of a metric's staleness limit when reading before the window, so that the
+# value in force on the window's first day is always loaded.
+LOOKBACK_SLACK_DAYS = 7
+
+
+def _window(context: AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
+    tw = context.partition_time_window
+    return pd.Timestamp(tw.start).tz_localize(None), pd.Timestamp(tw.end).tz_localize(None)
+
+
+def _input_name(metric: str) -> str:
+    return "_".join(metric_info(metric).asset_key)
+
+
+def _score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """Business days of the window, up to today: a score exists for every day that has happened."""
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    return business_days(start, min(end - pd.Timedelta(days=1), today))
+
+
+def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
+    metrics = sorted({t.metric for t in THRESHOLDS})
+    ins = {
+        _input_name(m): AssetIn(
+            key=list(metric_info(m).asset_key),
+            metadata={"lookback_days": metric_info(m).stale_after_days + LOOKBACK_SLACK_DAYS},
+        )
+        for m in metrics
+    }
+    common = dict(
+        key_prefix=["scores"], group_name="scores", partitions_def=partitions, backfill_policy=SINGLE_RUN,
+        pool=POOL, io_manager_key="duckdb_io", kinds={"duckdb", "pandas"},
+    )
+
+    @asset(
+        name="indicator_scores", ins=ins, **common,
+        metadata={"methodology_version": METHODOLOGY_VERSION},
+        description="One row per business day and indicator: the value public that day (per-series "
+                    "publication lag), its score in [0, 1] and status band. Missing values stay missing.",
+    )
+    def indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
+        frames = {}
+        for m in metrics:
+            frame = inputs[_input_name(m)]
+            info = metric_info(m)
+            frames[m] = with_availability(frame, SERIES_BY_ID[m]) if info.lag_days is not None else frame
+        start, end = _window(context)
+        out = score_indicators(frames, _score_calendar(start, end))
+        available = out["score"].notna()
+        return Output(out, metadata={
+            "rows": len(out),
+            "indicators": len(THRESHOLDS),
+            "share_available": float(available.mean()) if len(out) else 0.0,
+        })
+
+    @asset(
+        name="pillar_scores", ins={"indicator_scores": AssetIn(key=["scores", "indicator_scores"])}, **common,
+        description="One row per business day and pillar: mean indicator score, coverage, renormalised "
+                    "weight and contribution to the composite.",
+    )
+    def pillar_scores(indicator_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = score_pillars(indicator_scores)
+        return Output(out, metadata={"rows": len(out), "pillars": len(PILLARS)})
+
+    @asset(
+        name="mac_composite", ins={"pillar_scores": AssetIn(key=["scores", "pillar_scores"])}, **common,
+        description="The Market Absorption Capacity score per business day: the sum of pillar "
+                    "contributions, its status band and coverage (share of methodology weight with data).",
+    )
+    def mac_composite(pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = score_composite(pillar_scores)
+        metadata = {"rows": len(out)}
+        scored = out.dropna(subset=["mac"])
+        if len(scored):
+            last = scored.iloc[-1]
+            metadata |= {
+                "latest_date": str(last["date"].date()),
+                "latest_mac": float(last["mac"]),
+                "latest_status": str(last["status"]),
+                "latest_coverage": float(last["coverage"]),
+                "min_mac_in_window": float(scored["mac"].min()),
+                "preview": MetadataValue.md(
+                    "```\n" + scored.tail(5)[["date", "mac", "status", "coverage"]].to_string(index=False) + "\n```"
+                ),
+            }
+        return Output(out, metadata=metadata)
+
+    return [indicator_scores, pillar_scores, mac_composite]
+

@@ -1,0 +1,133 @@
+"""From metric histories to indicator, pillar and composite scores (pure pandas, no Dagster).
+
+Aggregation rules, in one place:
+- an indicator's value on day D is the latest value public by D and not stale (`known_on`);
+- a pillar's score is the mean of its available indicator scores, and its coverage the share of its
+  indicators that were available;
+- the composite is the sum of pillar contributions, weight × score, where the weights of the pillars
+  that have data are renormalised to sum to one. Pillars without data contribute nothing and lower
+  coverage; no value is ever invented for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mac_assets.catalog import PILLARS, SERIES_BY_ID, asset_name
+from mac_assets.derived.metrics import METRICS_BY_NAME
+from mac_assets.pointintime import known_on
+from mac_assets.scores.scoring import score_knots, status_band
+from mac_assets.thresholds import (
+    METHODOLOGY_VERSION,
+    MISSING_STATUS,
+    PILLAR_WEIGHTS,
+    STATUS_BANDS,
+    THRESHOLDS,
+)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Where an indicator's metric lives and how it ages: a derived metric or a raw series."""
+
+    name: str
+    asset_key: tuple[str, str]
+    tier: int
+    stale_after_days: int
+    lag_days: int | None  # raw series only: derived metrics carry their own available_date
+
+
+def metric_info(name: str) -> MetricInfo:
+    if name in METRICS_BY_NAME:
+        m = METRICS_BY_NAME[name]
+        return MetricInfo(name, ("derived", name), m.tier, m.stale_after_days, None)
+    if name in SERIES_BY_ID:
+        s = SERIES_BY_ID[name]
+        return MetricInfo(name, ("raw", asset_name(name)), s.tier, s.stale_after_days, s.lag_days)
+    raise KeyError(f"metric {name!r} is neither a derived metric nor a catalog series")
+
+
+def business_days(start: pd.Timestamp, end_inclusive: pd.Timestamp) -> pd.DatetimeIndex:
+    return pd.bdate_range(start, end_inclusive) if end_inclusive >= start else pd.DatetimeIndex([])
+
+
+def _status(scores) -> np.ndarray:
+    return status_band(scores, STATUS_BANDS, MISSING_STATUS)
+
+
+def score_indicators(metrics: dict[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> pd.DataFrame:
+    """Long table: one row per (day, indicator), with the value known that day and its score.
+
+    `metrics` maps metric name → frame with date, value, available_date.
+    """
+    parts = []
+    for t in THRESHOLDS:
+        info = metric_info(t.metric)
+        known = known_on(calendar, metrics[t.metric], info.stale_after_days)
+        value = known["value"] * t.scale
+        score = score_knots(value.to_numpy(), t.knots())
+        parts.append(pd.DataFrame({
+            "date": known["date"],
+            "indicator": t.indicator,
+            "pillar": t.pillar,
+            "tier": info.tier,
+            "value": value,
+            "score": score,
+            "status": _status(score),
+            "obs_date": known["obs_date"],
+            "methodology_version": METHODOLOGY_VERSION,
+        }))
+    if not parts or not len(calendar):
+        return _empty_indicator_frame()
+    return pd.concat(parts, ignore_index=True).sort_values(["date", "indicator"]).reset_index(drop=True)
+
+
+def _empty_indicator_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "date": pd.Series(dtype="datetime64[ns]"), "indicator": pd.Series(dtype=str),
+        "pillar": pd.Series(dtype=str), "tier": pd.Series(dtype="int64"), "value": pd.Series(dtype=float),
+        "score": pd.Series(dtype=float), "status": pd.Series(dtype=str),
+        "obs_date": pd.Series(dtype="datetime64[ns]"), "methodology_version": pd.Series(dtype=str),
+    })
+
+
+def score_pillars(indicators: pd.DataFrame) -> pd.DataFrame:
+    """One row per (day, pillar): mean score, coverage, renormalised weight and contribution."""
+    g = (
+        indicators.groupby(["date", "pillar"], sort=True)
+        .agg(score=("score", "mean"), indicators_available=("score", "count"),
+             indicators_total=("indicator", "size"))
+        .reset_index()
+    )
+    g["coverage"] = g["indicators_available"] / g["indicators_total"]
+    base = g["pillar"].map(PILLAR_WEIGHTS).astype(float)
+    present = g["score"].notna()
+    denominator = (base * present).groupby(g["date"]).transform("sum")
+    g["weight"] = np.where(present, base / denominator.where(denominator > 0), 0.0)
+    g["contribution"] = np.where(present, g["weight"] * g["score"], np.nan)
+    g["status"] = _status(g["score"])
+    g["methodology_version"] = METHODOLOGY_VERSION
+    columns = ["date", "pillar", "score", "weight", "contribution", "coverage", "indicators_available",
+               "indicators_total", "status", "methodology_version"]
+    return g[columns]
+
+
+def score_composite(pillars: pd.DataFrame) -> pd.DataFrame:
+    """One row per day: MAC = sum of pillar contributions, its status band, coverage and breakdown."""
+    by_day = pillars.groupby("date", sort=True)
+    out = pd.DataFrame({
+        "mac": by_day["contribution"].sum(min_count=1),
+        "pillars_available": by_day["score"].count(),
+        "coverage": (pillars["coverage"] * pillars["pillar"].map(PILLAR_WEIGHTS)).groupby(pillars["date"]).sum(),
+    })
+    contributions = pillars.pivot(index="date", columns="pillar", values="contribution")
+    for p in PILLARS:
+        out[f"{p}_contribution"] = contributions[p] if p in contributions else np.nan
+    out["status"] = _status(out["mac"])
+    out["methodology_version"] = METHODOLOGY_VERSION
+    out = out.reset_index()
+    leading = ["date", "mac", "status", "coverage", "pillars_available", "methodology_version"]
+    return out[leading + [c for c in out.columns if c not in leading]]

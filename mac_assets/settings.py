@@ -1,0 +1,56 @@
+"""Environment settings read once when the code location loads.
+
+Every variable a user can set lives here, so README's table and the code cannot drift apart:
+`tests/test_docs.py` checks that README documents each name in `ENV_VARS`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+ENV_VARS: dict[str, str] = {
+    "MAC_DUCKDB_PATH": "DuckDB file the pipeline writes (default `data/mac.duckdb`).",
+    "MAC_SOURCE": "Where raw series come from: `demo` (default, embedded deterministic generator).",
+    "MAC_HISTORY_START": (
+        "First day of history, YYYY-MM-DD (default `2007-01-01`). Partitions are calendar years, so the "
+        "graph starts on 1 January of that year; the first year warms up rolling windows and lagged series."
+    ),
+    "MAC_DEMO_SEED": "Seed of the demo generator (default `20080915`).",
+    "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
+}
+
+DEFAULT_DUCKDB_PATH = "data/mac.duckdb"
+DEFAULT_HISTORY_START = "2007-01-01"
+DEFAULT_SOURCE = "demo"
+DEFAULT_DEMO_SEED = 20080915
+
+
+@dataclass(frozen=True)
+class Settings:
+    duckdb_path: str
+    source: str
+    history_start: date
+    demo_seed: int
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the MAC_* variables; a bad value fails loudly with the variable's name."""
+    env = os.environ if environ is None else environ
+    raw_start = env.get("MAC_HISTORY_START", DEFAULT_HISTORY_START)
+    try:
+        history_start = date.fromisoformat(raw_start)
+    except ValueError as exc:
+        raise ValueError(f"MAC_HISTORY_START={raw_start!r} is not a date in YYYY-MM-DD form") from exc
+    raw_seed = env.get("MAC_DEMO_SEED", str(DEFAULT_DEMO_SEED))
+    try:
+        seed = int(raw_seed)
+    except ValueError as exc:
+        raise ValueError(f"MAC_DEMO_SEED={raw_seed!r} is not an integer") from exc
+    return Settings(
+        duckdb_path=env.get("MAC_DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
+        source=env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower(),
+        history_start=history_start,
+        demo_seed=seed,
+    )

@@ -1,0 +1,208 @@
+"""The one table of scoring thresholds: every indicator, its pillar, shape, anchors and why.
+
+Rows are data, not code branches: the scoring engine turns each row into knots (see
+`scores/scoring.py`) and the docs table in `docs/thresholds.md` is rendered from the same rows.
+Thresholds quoted from the seed spec (`leverage-architecture.md`) are used exactly; the spec's
+breakpoint tables end on a 0.20 floor, which would hide a breach, so each gets one documented tail
+knot that carries the score on down to 0. Where the spec is silent the reason column says where the
+numbers come from. Changing any number here is a methodology change: bump `METHODOLOGY_VERSION`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mac_assets.catalog import PILLARS, Pillar
+from mac_assets.scores.scoring import Knots, anchor_knots, range_knots
+
+METHODOLOGY_VERSION = "mac-1.0"
+
+# Status bands, best first: a score at or above the floor gets the label.
+STATUS_BANDS: tuple[tuple[float, str], ...] = (
+    (0.8, "ample"),
+    (0.6, "comfortable"),
+    (0.4, "thin"),
+    (0.2, "stretched"),
+    (0.0, "breach"),
+)
+MISSING_STATUS = "no_data"
+
+# Equal pillar weights: no pillar has earned more weight in an out-of-sample test yet, and equal
+# weights keep every contribution readable. Missing pillars are dropped and the rest renormalised.
+PILLAR_WEIGHTS: dict[Pillar, float] = {p: 1 / len(PILLARS) for p in PILLARS}
+
+Shape = Literal["anchors", "range", "breakpoints"]
+Direction = Literal["lower_is_better", "higher_is_better", "two_sided"]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How one indicator is scored.
+
+    `metric` names the series the value comes from: a derived metric or a raw series id.
+    `scale` converts the metric's units into the units the anchors are written in (percent → bps).
+    `anchors` holds (ample, thin, breach) for shape "anchors", and (breach_low, thin_low, ample_low,
+    ample_high, thin_high, breach_high) for "range"; `points` holds (value, score) knots for
+    "breakpoints".
+    """
+
+    indicator: str
+    pillar: Pillar
+    metric: str
+    units: str
+    shape: Shape
+    direction: Direction
+    reference: str
+    anchors: tuple[float, ...] = ()
+    points: Knots = ()
+    scale: float = 1.0
+
+    def knots(self) -> Knots:
+        if self.shape == "anchors":
+            return anchor_knots(*self.anchors)
+        if self.shape == "range":
+            return range_knots(*self.anchors)
+        return self.points
+
+    def validate(self) -> None:
+        """Fail loudly on a row whose numbers contradict its declared shape or direction."""
+        knots = self.knots()
+        ys = [y for _, y in knots]
+        if self.pillar not in PILLARS:
+            raise ValueError(f"{self.indicator}: unknown pillar {self.pillar!r}")
+        if not all(0.0 <= y <= 1.0 for y in ys):
+            raise ValueError(f"{self.indicator}: knot scores must lie in [0, 1]")
+        if min(ys) != 0.0:
+            raise ValueError(f"{self.indicator}: no value can reach 0, so a breach would be hidden")
+        falling = all(b <= a for a, b in zip(ys, ys[1:]))
+        rising = all(b >= a for a, b in zip(ys, ys[1:]))
+        expected = {"lower_is_better": falling, "higher_is_better": rising,
+                    "two_sided": not falling and not rising}[self.direction]
+        if not expected:
+            raise ValueError(f"{self.indicator}: knots {knots} do not match direction {self.direction}")
+
+
+SPEC = "seed spec leverage-architecture.md"
+UPSTREAM = "grri-mac research code (RES path)"
+
+THRESHOLDS: tuple[Threshold, ...] = (
+    # --- Liquidity -------------------------------------------------------------------------------
+    Threshold("sofr_iorb", "liquidity", "sofr_iorb_spread_bps", "bps", "anchors", "lower_is_better",
+              f"SOFR minus the Fed's reserve rate, signed: repo trading above IORB means reserves are "
+              f"scarce (Sept 2019: +300 bps). Anchors 3/15/25 bps are the SOFR-IORB era bands of {UPSTREAM}.",
+              anchors=(3, 15, 25)),
+    Threshold("cp_tbill", "liquidity", "cp_tbill_spread_bps", "bps", "anchors", "lower_is_better",
+              f"Bank funding premium over bills; reached 200-300 bps in Oct 2008. Anchors 20/50/100 bps "
+              f"from {UPSTREAM}.", anchors=(20, 50, 100)),
+    Threshold("rrp_drawdown", "liquidity", "rrp_drawdown_30d_bn", "USD bn over 30 days", "anchors",
+              "lower_is_better",
+              f"{SPEC}: a 30-day ON RRP drawdown above $200B/month signals a liquidity regime shift, so "
+              f"$200B is the thin anchor; ample below $50B (ordinary month-end noise); breach at $400B, "
+              f"twice the signal.", anchors=(50, 200, 400)),
+    # --- Valuation -------------------------------------------------------------------------------
+    Threshold("term_premium", "valuation", "THREEFYTP10", "bps", "range", "two_sided",
+              f"A compressed (negative) term premium leaves no cushion against a rates shock; a very high "
+              f"one is a buyers' strike. Bands from {UPSTREAM}.",
+              anchors=(-50, 0, 40, 120, 200, 250), scale=100),
+    Threshold("ig_oas", "valuation", "BAMLC0A0CM", "bps", "range", "two_sided",
+              f"Investment-grade spreads: too tight is mispriced risk, too wide is distress. Bands from "
+              f"{UPSTREAM}.", anchors=(60, 75, 100, 180, 280, 400), scale=100),
+    Threshold("hy_oas", "valuation", "BAMLH0A0HYM2", "bps", "range", "two_sided",
+              f"High-yield spreads, two-sided: below 280 bps risk is priced for perfection (2007, 2021). "
+              f"Bands from {UPSTREAM}.", anchors=(200, 280, 350, 550, 800, 1000), scale=100),
+    # --- Positioning -----------------------------------------------------------------------------
+    Threshold("basis_trade", "positioning", "basis_trade_bn", "USD bn notional", "anchors",
+              "lower_is_better",
+              f"Leveraged funds' net short Treasury futures (CFTC TFF) at face value, the usual proxy for "
+              f"the cash-futures basis trade that unwound in March 2020. Anchors 400/700/900 $B from "
+              f"{UPSTREAM}.", anchors=(400, 700, 900)),
+    Threshold("spec_net_pct", "positioning", "spec_net_percentile", "percentile (52 weeks)", "range",
+              "two_sided",
+              f"Where leveraged funds' aggregate net Treasury position sits in its own trailing 52-week "
+              f"range; crowding at either extreme unwinds violently. Bands from {UPSTREAM}.",
+              anchors=(5, 10, 25, 75, 90, 95)),
+    Threshold("svxy_aum", "positioning", "SVXY_AUM", "USD mn", "anchors", "lower_is_better",
+              f"Short-volatility ETF assets; $1.6bn preceded the Feb 2018 collapse. Anchors 500/1000/1500 "
+              f"$M from {UPSTREAM}.", anchors=(500, 1000, 1500)),
+    Threshold("margin_debt", "positioning", "margin_debt_ratio_pct", "% of market cap", "anchors",
+              "lower_is_better",
+              f"{SPEC}: ample < 2.0 %, thin 2.0-2.8 %, breach > 2.8 % (scorer 2.0/2.8/3.5). The spec's "
+              f"Wilshire 5000 denominator left FRED in 2024; Z.1 nonfinancial corporate equities at market "
+              f"value (NCBEILQ027S) replaces it: same release as the numerator, so the ratio is "
+              f"point-in-time consistent.", anchors=(2.0, 2.8, 3.5)),
+    Threshold("levetf_growth", "positioning", "levetf_aum_yoy_pct", "% year on year", "anchors",
+              "lower_is_better",
+              "Leveraged-ETF assets grow with the market, so the level trends; the signal is the speed "
+              "of retail leverage build-up. Judgment anchors: 10 % (market-like growth), 40 %, 80 % "
+              "(2021's doubling). Review quarterly.", anchors=(10, 40, 80)),
+    # --- Volatility ------------------------------------------------------------------------------
+    Threshold("vix", "volatility", "VIX", "index points", "range", "two_sided",
+              f"VIX is bad both ways: below 12 is complacency that feeds short-vol leverage, above 30 is "
+              f"stress. Calibrated bands 9/10/12/22/30/40 from {UPSTREAM}.",
+              anchors=(9, 10, 12, 22, 30, 40)),
+    Threshold("vvix", "volatility", "VVIX", "index points", "breakpoints", "lower_is_better",
+              f"{SPEC}: < 85 calm (1.0), 85-100 elevated (0.75-0.50), > 120 extreme (0.20). Between 100 "
+              f"and 120 linear 0.50 → 0.20; tail knot: 0 at 150 (Feb 2018 and Mar 2020 peaks).",
+              points=((85, 1.0), (85, 0.75), (100, 0.5), (120, 0.2), (150, 0.0))),
+    Threshold("term_slope", "volatility", "term_slope", "ratio VIX/VIX3M", "breakpoints", "lower_is_better",
+              f"{SPEC}: < 0.85 contango (1.0), 0.85-1.0 normal (down to 0.75), > 1.15 deep backwardation "
+              f"(0.20). Tail knot: 0 at 1.30 (March 2020 reached about 1.3).",
+              points=((0.85, 1.0), (1.0, 0.75), (1.15, 0.2), (1.30, 0.0))),
+    Threshold("gamma_ratio", "volatility", "gamma_ratio", "ratio VIX9D/VIX", "anchors", "lower_is_better",
+              f"{SPEC} names > 1.0 as elevated near-term gamma but gives no scores. Anchors: 0.90 (usual "
+              f"calm level), 1.00 (the spec's signal), 1.15 (Aug 2024 and Apr 2025 spikes).",
+              anchors=(0.90, 1.00, 1.15)),
+    # --- Policy ----------------------------------------------------------------------------------
+    Threshold("room_to_cut", "policy", "DFF", "bps above the zero bound", "anchors", "higher_is_better",
+              f"Distance of the policy rate from the effective lower bound: the room the Fed has to ease. "
+              f"150/50/25 bps from {UPSTREAM}.", anchors=(150, 50, 25), scale=100),
+    Threshold("fed_bs_gdp", "policy", "fed_bs_gdp_pct", "% of GDP", "anchors", "lower_is_better",
+              f"A large balance sheet leaves less room for further asset purchases. Anchors 25/35/45 % "
+              f"from {UPSTREAM}.", anchors=(25, 35, 45)),
+    Threshold("core_pce", "policy", "core_pce_yoy_pct", "% year on year", "range", "two_sided",
+              f"Core PCE inflation against the 2 % target, asymmetric: above by 50/125/200 bps or below by "
+              f"75/200/350 bps ({UPSTREAM}; its below-target branch was unreachable, here it scores).",
+              anchors=(-1.5, 0.0, 1.25, 2.5, 3.25, 4.0)),
+    # --- Contagion -------------------------------------------------------------------------------
+    Threshold("btc_spy_corr", "contagion", "btc_spy_corr_60d", "correlation", "breakpoints",
+              "lower_is_better",
+              f"{SPEC}: < 0.3 decoupled (1.0), 0.3-0.5 moderate (0.75-0.50), 0.5-0.7 elevated "
+              f"(0.50-0.20), > 0.7 high (0.20). Tail knot: 0 at 0.9.",
+              points=((0.3, 1.0), (0.3, 0.75), (0.5, 0.5), (0.7, 0.2), (0.9, 0.0))),
+    Threshold("crypto_oi", "contagion", "crypto_oi_total_bn", "USD bn (est. total market)", "breakpoints",
+              "lower_is_better",
+              f"{SPEC}: < $20B normal (1.0), 20-35 elevated (0.75-0.50), 35-50 crowded (0.50-0.20), "
+              f"> 50 extreme (0.20). Tail knot: 0 at $80B.",
+              points=((20, 1.0), (20, 0.75), (35, 0.5), (50, 0.2), (80, 0.0))),
+    Threshold("hy_oas_momentum", "contagion", "hy_oas_30d_change_bps", "bps over 30 days", "anchors",
+              "lower_is_better",
+              "Speed of high-yield spread widening: how fast credit stress is spreading. Chosen over the "
+              "HY/IG ratio, which barely moves in crises because IG widens in proportion. Anchors: 25 bps "
+              "(noise), 75 bps (Aug 2024), 200 bps (Aug 2011; 2008 and 2020 far exceeded it).",
+              anchors=(25, 75, 200)),
+    Threshold("dollar_move", "contagion", "dollar_3m_change_pct", "% over 3 months", "range", "two_sided",
+              f"A sharp dollar move either way transmits stress through dollar funding and EM debt. Bands "
+              f"±3/±6/±10 % from {UPSTREAM} (calibrated engine).", anchors=(-10, -6, -3, 3, 6, 10)),
+    Threshold("btc_exchange_reserves", "contagion", "btc_reserve_30d_change_pct", "% over 30 days",
+              "anchors", "lower_is_better",
+              "Coins moving onto exchanges are coins about to be sold or posted as margin. Judgment "
+              "anchors: 0 % (net outflow), +3 %, +8 %. Tier 2; review quarterly.", anchors=(0, 3, 8)),
+    # --- Private credit --------------------------------------------------------------------------
+    Threshold("sloos_ci", "private_credit", "DRTSCILM", "% of banks net tightening", "anchors",
+              "lower_is_better",
+              f"Banks tightening C&I standards push borrowers into private credit and starve weak ones. "
+              f"0 % → 1.0 and 20 % → 0.5 follow the live upstream shape; breach at 50 % (reached in 2001 "
+              f"and 2008). {UPSTREAM} live path.", anchors=(0, 20, 50)),
+    Threshold("hy_oas_lev_loans", "private_credit", "BAMLH0A0HYM2", "bps", "anchors", "lower_is_better",
+              "High-yield spread as the leveraged-loan proxy (the spec's Tier 1 channel): one-sided here, "
+              "because for private credit only widening matters. 300 → 1.0 and 500 → 0.5 follow the "
+              "upstream step table; breach at 800 bps (2002, 2008, 2020 peaks).",
+              anchors=(300, 500, 800), scale=100),
+)
+
+THRESHOLDS_BY_INDICATOR: dict[str, Threshold] = {t.indicator: t for t in THRESHOLDS}
+
+
+def indicators_for(pillar: str) -> tuple[Threshold, ...]:
+    return tuple(t for t in THRESHOLDS if t.pillar == pillar)
