@@ -16,7 +16,8 @@ from mac_assets.storage import DuckDBFrameIOManager
 FULL_GRAPH_JOB = "mac_full_graph"
 
 
-def build_definitions(settings: Settings) -> Definitions:
+def build_definitions(settings: Settings, source=None) -> Definitions:
+    """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
     assets = [*build_raw_assets(partitions), *build_derived_assets(partitions), *build_score_assets(partitions)]
     return Definitions(
@@ -26,7 +27,7 @@ def build_definitions(settings: Settings) -> Definitions:
                                description="Raw → derived → scores for the selected years, in one run.")],
         resources={
             "duckdb_io": DuckDBFrameIOManager(database=settings.duckdb_path),
-            "source": build_source(settings),
+            "source": source if source is not None else build_source(settings),
         },
         # One process per run: DuckDB has one writer, and a fresh process per step costs ~8 s here.
         executor=in_process_executor,

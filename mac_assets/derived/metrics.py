@@ -166,11 +166,30 @@ def core_pce_yoy_pct(f: Frames) -> pd.DataFrame:
 CORRELATION_WINDOW = 60
 
 
+def rolling_corr(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
+    """Pearson correlation over each trailing window, computed window by window.
+
+    pandas' rolling correlation keeps running sums, so its last digits depend on where the loaded
+    history starts; here each value depends only on its own window, so a one-year run and a
+    twenty-year run store identical numbers.
+    """
+    out = np.full(len(x), np.nan)
+    if len(x) < window:
+        return out
+    xs = np.lib.stride_tricks.sliding_window_view(x, window)
+    ys = np.lib.stride_tricks.sliding_window_view(y, window)
+    xd = xs - xs.mean(axis=1, keepdims=True)
+    yd = ys - ys.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[window - 1:] = (xd * yd).sum(axis=1) / np.sqrt((xd**2).sum(axis=1) * (yd**2).sum(axis=1))
+    return out
+
+
 def btc_spy_corr_60d(f: Frames) -> pd.DataFrame:
     """60-observation correlation of daily BTC and SPY returns on the days both traded."""
     m = _same_date(f["BTC-USD"], f["SPY"]).sort_values("date")
     returns = m[["left", "right"]].pct_change()
-    corr = returns["left"].rolling(CORRELATION_WINDOW, min_periods=CORRELATION_WINDOW).corr(returns["right"])
+    corr = rolling_corr(returns["left"].to_numpy(), returns["right"].to_numpy(), CORRELATION_WINDOW)
     return _out(m.assign(value=corr))
 
 

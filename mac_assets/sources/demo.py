@@ -212,7 +212,7 @@ def generate(seed: int) -> dict[str, pd.DataFrame]:
         "IORB": reserve,
         "IOER": reserve,
         "DTB3": tbill,
-        "DCPF3M": tbill + 0.12 + 2.0 * slow**1.5 + n("DCPF3M", 0.8, 0.04),
+        "DCPF3M": tbill + 0.12 + 1.5 * s**1.5 + 1.0 * slow**1.5 + n("DCPF3M", 0.8, 0.04),
         "RRPONTSYD": np.clip(_path("rrp_bn") * np.exp(n("RRP", 0.7, 0.08)), 0, None),
         "THREEFYTP10": _path("term_premium") + 0.4 * slow + n("TP", 0.97, 0.08),
         "BAMLC0A0CM": _path("ig_base") + 4.0 * slow + n("IG", 0.95, 0.04),

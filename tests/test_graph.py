@@ -1,0 +1,153 @@
+"""The whole asset graph on the demo source, in process: what `make run` does, over two years."""
+
+import hashlib
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, Definitions
+
+from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
+from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
+from mac_assets.derived.metrics import METRICS
+from mac_assets.run import materialize_years, summary
+from mac_assets.settings import Settings
+from mac_assets.sources.demo import DemoSource
+from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
+
+AS_OF = "2021-06-30"
+
+
+def settings_for(path) -> Settings:
+    return Settings(duckdb_path=str(path), source="demo", history_start=date(2019, 1, 1), demo_seed=7)
+
+
+def run(path, first, last, source=None):
+    defs = build_definitions(settings_for(path), source or DemoSource(seed=7, as_of=AS_OF))
+    return materialize_years(defs, first, last, DagsterInstance.ephemeral(), log_level="ERROR")
+
+
+def tables(path) -> dict[str, pd.DataFrame]:
+    """Every table, sorted, without the fetch timestamp (the one column that must differ per run)."""
+    con = duckdb.connect(str(path), read_only=True)
+    names = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    out = {}
+    for (name,) in names:
+        df = con.execute(f"select * from {name}").fetchdf().drop(columns=["fetched_at"], errors="ignore")
+        out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    con.close()
+    return out
+
+
+def digest(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
+    return {k: hashlib.sha256(pd.util.hash_pandas_object(v, index=False).values.tobytes()).hexdigest()
+            for k, v in frames.items()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = tmp_path_factory.mktemp("graph") / "mac.duckdb"
+    result = run(path, "2019", "2020")
+    assert result.success
+    return path, result
+
+
+def test_definitions_load_with_every_series_metric_and_score():
+    defs = build_definitions(settings_for("unused.duckdb"))
+    Definitions.validate_loadable(defs)
+    keys = {"/".join(k.path) for k in defs.resolve_job_def(FULL_GRAPH_JOB).asset_layer.selected_asset_keys}
+    assert {f"raw/{s.asset_name}" for s in SERIES} <= keys
+    assert {f"derived/{m.name}" for m in METRICS} <= keys
+    assert {"scores/indicator_scores", "scores/pillar_scores", "scores/mac_composite"} <= keys
+
+
+def test_the_whole_graph_writes_raw_derived_and_scores_schemas(built):
+    path, _ = built
+    t = tables(path)
+    assert {n.split(".")[0] for n in t} == {"raw", "derived", "scores"}
+    assert len([n for n in t if n.startswith("raw.")]) == len(SERIES)
+    assert len([n for n in t if n.startswith("derived.")]) == len(METRICS)
+    assert set(t["raw.vix"]["source"]) == {"demo"}
+
+
+def test_one_score_row_per_business_day_and_indicator(built):
+    path, _ = built
+    t = tables(path)
+    days = pd.bdate_range("2019-01-01", "2020-12-31")
+    assert len(t["scores.mac_composite"]) == len(days)
+    assert len(t["scores.pillar_scores"]) == len(days) * len(PILLARS)
+    assert len(t["scores.indicator_scores"]) == len(days) * len(THRESHOLDS)
+    assert set(t["scores.mac_composite"]["methodology_version"]) == {METHODOLOGY_VERSION}
+
+
+def test_composite_equals_the_sum_of_pillar_contributions(built):
+    path, result = built
+    con = duckdb.connect(str(path), read_only=True)
+    gap = con.execute("""
+        select max(abs(c.mac - p.total)) from scores.mac_composite c
+        join (select date, sum(contribution) total from scores.pillar_scores group by date) p using (date)
+    """).fetchone()[0]
+    con.close()
+    assert gap < 1e-12
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"mac_composite_is_consistent": True}
+
+
+def test_demo_composite_moves_across_status_bands(built):
+    comp = tables(built[0])["scores.mac_composite"]
+    scored = comp[comp["date"] >= "2019-07-01"]  # after the first half-year of warm-up
+    assert scored["status"].nunique() >= 3
+    assert scored["mac"].max() - scored["mac"].min() > 0.25
+    assert scored["coverage"].min() > 0.8
+
+
+def test_scores_only_use_values_already_published(built):
+    ind = tables(built[0])["scores.indicator_scores"].dropna(subset=["obs_date"])
+    lag = ind["indicator"].map({t.indicator: SERIES_BY_ID[t.metric].lag_days if t.metric in SERIES_BY_ID else 0
+                                for t in THRESHOLDS})
+    assert ((ind["date"] - ind["obs_date"]).dt.days >= lag).all()
+    pce = ind[(ind["indicator"] == "core_pce") & (ind["date"] == "2020-06-01")]
+    # April's core PCE (published about 62 days after 2020-04-01) is not yet known on 2020-06-01.
+    assert pce["obs_date"].iloc[0] == pd.Timestamp("2020-03-01")
+
+
+def test_rerunning_the_same_range_is_idempotent(built, tmp_path):
+    path, _ = built
+    before = digest(tables(path))
+    assert run(path, "2019", "2020").success
+    assert digest(tables(path)) == before
+
+
+def test_single_run_backfill_equals_one_run_per_partition(built, tmp_path):
+    path, _ = built
+    one_by_one = tmp_path / "per_partition.duckdb"
+    assert run(one_by_one, "2019", "2019").success
+    assert run(one_by_one, "2020", "2020").success
+    assert digest(tables(one_by_one)) == digest(tables(path))
+
+
+class FailingSource(DemoSource):
+    """The demo source, except that one series fails as a provider outage would."""
+
+    def fetch(self, series, start, end):
+        if series.id == "VIX":
+            raise RuntimeError("demo/VIX: provider answered 503")
+        return super().fetch(series, start, end)
+
+
+def test_a_failed_fetch_leaves_the_stored_rows_untouched(built, tmp_path):
+    path, _ = built
+    before = tables(path)
+    result = run(path, "2020", "2020", source=FailingSource(seed=7, as_of=AS_OF))
+    assert not result.success
+    after = tables(path)
+    assert after["raw.vix"].equals(before["raw.vix"])
+    assert after["scores.mac_composite"].equals(before["scores.mac_composite"])
+
+
+def test_run_summary_reports_latest_composite_and_every_pillar(built):
+    text = summary(str(built[0]))
+    assert "MAC on 2020-12-31" in text
+    for pillar in PILLARS:
+        assert pillar in text

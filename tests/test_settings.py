@@ -1,0 +1,23 @@
+"""Environment settings and source choice fail loudly and name the variable."""
+
+from datetime import date
+
+import pytest
+
+from mac_assets.settings import load_settings
+from mac_assets.sources import build_source
+
+
+def test_defaults():
+    s = load_settings({})
+    assert (s.duckdb_path, s.source, s.history_start) == ("data/mac.duckdb", "demo", date(2007, 1, 1))
+
+
+def test_a_bad_history_start_names_the_variable():
+    with pytest.raises(ValueError, match="MAC_HISTORY_START='2008/01/01'"):
+        load_settings({"MAC_HISTORY_START": "2008/01/01"})
+
+
+def test_an_unknown_source_lists_the_choices():
+    with pytest.raises(ValueError, match="MAC_SOURCE='bloomberg' is not available; choose one of: demo"):
+        build_source(load_settings({"MAC_SOURCE": "bloomberg"}))

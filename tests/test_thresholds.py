@@ -1,0 +1,66 @@
+"""The thresholds table: valid rows, every pillar covered, the seed spec's numbers used exactly."""
+
+import pytest
+
+from mac_assets.catalog import PILLARS
+from mac_assets.scores.compute import metric_info
+from mac_assets.scores.scoring import score_knots
+from mac_assets.thresholds import PILLAR_WEIGHTS, THRESHOLDS, THRESHOLDS_BY_INDICATOR
+
+
+@pytest.mark.parametrize("row", THRESHOLDS, ids=lambda t: t.indicator)
+def test_every_threshold_row_is_valid_and_can_reach_breach(row):
+    row.validate()
+    assert row.reference.strip(), f"{row.indicator} must say where its numbers come from"
+    assert min(y for _, y in row.knots()) == 0.0
+
+
+@pytest.mark.parametrize("row", THRESHOLDS, ids=lambda t: t.indicator)
+def test_every_indicator_metric_resolves_to_a_derived_metric_or_catalog_series(row):
+    info = metric_info(row.metric)
+    assert info.tier in (1, 2, 3) and info.stale_after_days > 0
+
+
+def test_indicator_names_are_unique():
+    assert len(THRESHOLDS_BY_INDICATOR) == len(THRESHOLDS)
+
+
+def test_every_pillar_has_indicators_and_weights_sum_to_one():
+    assert {t.pillar for t in THRESHOLDS} == set(PILLARS)
+    assert sum(PILLAR_WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def _score(indicator, value):
+    row = THRESHOLDS_BY_INDICATOR[indicator]
+    return float(score_knots([value * 1.0], row.knots())[0])
+
+
+def test_seed_spec_vvix_table_is_used_exactly():
+    assert _score("vvix", 80) == 1.0
+    assert _score("vvix", 85) == 0.75
+    assert _score("vvix", 100) == 0.5
+    assert _score("vvix", 120) == pytest.approx(0.2)
+
+
+def test_seed_spec_term_slope_and_crypto_oi_tables_are_used_exactly():
+    assert _score("term_slope", 0.80) == 1.0
+    assert _score("term_slope", 1.0) == 0.75
+    assert _score("term_slope", 1.15) == pytest.approx(0.2)
+    assert _score("crypto_oi", 19) == 1.0
+    assert _score("crypto_oi", 20) == 0.75
+    assert _score("crypto_oi", 35) == 0.5
+    assert _score("crypto_oi", 50) == pytest.approx(0.2)
+
+
+def test_seed_spec_floors_do_not_hide_a_breach():
+    assert _score("btc_spy_corr", 0.95) == 0.0
+    assert _score("crypto_oi", 100) == 0.0
+    assert _score("vvix", 160) == 0.0
+
+
+def test_seed_spec_margin_debt_scorer_is_2_0_2_8_3_5():
+    assert [_score("margin_debt", v) for v in (2.0, 2.8, 3.5)] == [1.0, 0.5, 0.0]
+
+
+def test_vix_is_two_sided():
+    assert _score("vix", 8) == 0.0 and _score("vix", 15) == 1.0 and _score("vix", 45) == 0.0
