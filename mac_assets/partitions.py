@@ -27,3 +27,18 @@ def yearly_partitions(history_start: date) -> TimeWindowPartitionsDefinition:
 
 
 SINGLE_RUN = BackfillPolicy.single_run()
+
+
+# Every asset that writes DuckDB claims a slot in this pool; dagster.yaml gives it one slot.
+POOL = "mac_duckdb"
+
+
+def layer_asset_args(layer: str, partitions: TimeWindowPartitionsDefinition) -> dict:
+    """The @asset arguments every asset of a layer (raw, derived, scores) shares.
+
+    The layer is the asset key prefix, the group and the DuckDB schema all at once.
+    """
+    return dict(
+        key_prefix=[layer], group_name=layer, partitions_def=partitions, backfill_policy=SINGLE_RUN,
+        pool=POOL, io_manager_key="duckdb_io",
+    )

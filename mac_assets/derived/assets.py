@@ -10,9 +10,8 @@ from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, Output, Ti
 
 from mac_assets.catalog import Series
 from mac_assets.derived.metrics import METRICS, DerivedMetric
-from mac_assets.partitions import SINGLE_RUN
+from mac_assets.partitions import layer_asset_args
 from mac_assets.pointintime import with_availability
-from mac_assets.raw.assets import POOL
 
 
 def raw_input(series: Series, lookback_days: int) -> AssetIn:
@@ -26,13 +25,8 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
 
     @asset(
         name=metric.name,
-        key_prefix=["derived"],
-        group_name="derived",
         ins=ins,
-        partitions_def=partitions,
-        backfill_policy=SINGLE_RUN,
-        pool=POOL,
-        io_manager_key="duckdb_io",
+        **layer_asset_args("derived", partitions),
         kinds={"duckdb", "pandas"},
         tags={"tier": str(metric.tier)},
         metadata={"units": metric.units, "inputs": ", ".join(metric.inputs),

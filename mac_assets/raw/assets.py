@@ -8,9 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, Output, TimeWindowPartitionsDefinition, asset
 
 from mac_assets.catalog import SERIES, Series
-from mac_assets.partitions import SINGLE_RUN
-
-POOL = "mac_duckdb"
+from mac_assets.partitions import layer_asset_args
 
 
 def series_metadata(series: Series) -> dict:
@@ -31,12 +29,7 @@ def series_metadata(series: Series) -> dict:
 def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
     @asset(
         name=series.asset_name,
-        key_prefix=["raw"],
-        group_name="raw",
-        partitions_def=partitions,
-        backfill_policy=SINGLE_RUN,
-        pool=POOL,
-        io_manager_key="duckdb_io",
+        **layer_asset_args("raw", partitions),
         required_resource_keys={"source"},
         kinds={"duckdb", series.source},
         tags={"tier": str(series.tier), "source": series.source},

@@ -12,9 +12,8 @@ from dagster import (
 )
 
 from mac_assets.catalog import PILLARS, SERIES_BY_ID
-from mac_assets.partitions import SINGLE_RUN
+from mac_assets.partitions import layer_asset_args
 from mac_assets.pointintime import with_availability
-from mac_assets.raw.assets import POOL
 from mac_assets.scores.compute import business_days, metric_info, score_composite, score_indicators, score_pillars
 from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
 
@@ -47,10 +46,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
         )
         for m in metrics
     }
-    common = dict(
-        key_prefix=["scores"], group_name="scores", partitions_def=partitions, backfill_policy=SINGLE_RUN,
-        pool=POOL, io_manager_key="duckdb_io", kinds={"duckdb", "pandas"},
-    )
+    common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
 
     @asset(
         name="indicator_scores", ins=ins, **common,
