@@ -52,6 +52,7 @@ class Series:
 
     `columns` are the value columns of the raw table (besides `date`); `keys` are extra identifying
     columns for datasets that carry several rows per date (the CFTC file has one row per contract).
+    `remote` is the provider's identifier where it differs from `id` (a Binance symbol, a metric path).
     `stale_after_days` is the largest age (today minus newest observation date) that is still normal
     for the series' calendar; older than that the series is stale: freshness checks flag it and scores
     stop using it. By default it is lag + one period + a grace for holidays.
@@ -71,6 +72,7 @@ class Series:
     columns: tuple[str, ...] = ("value",)
     keys: tuple[str, ...] = ()
     stale_after_days: int = field(default=0)
+    remote: str = ""
 
     def __post_init__(self) -> None:
         if not self.stale_after_days:
@@ -80,6 +82,11 @@ class Series:
     @property
     def asset_name(self) -> str:
         return asset_name(self.id)
+
+    @property
+    def remote_id(self) -> str:
+        """The provider's own identifier (ticker, symbol, metric path); the id unless it differs."""
+        return self.remote or self.id
 
 
 def asset_name(series_id: str) -> str:
@@ -93,6 +100,7 @@ def _d(text: str) -> date:
 
 FRED = "https://fred.stlouisfed.org/series/"
 CBOE = "https://cdn.cboe.com/api/global/us_indices/daily_prices/"
+OFR = "https://data.financialresearch.gov/hf/v1/series/timeseries?mnemonic="
 
 SERIES: tuple[Series, ...] = (
     # --- Liquidity -------------------------------------------------------------------------------
@@ -158,17 +166,23 @@ SERIES: tuple[Series, ...] = (
            "USD", 0, _d("2014-09-17"), "https://finance.yahoo.com/quote/BTC-USD"),
     Series("BTCUSDT_OI", "Binance BTCUSDT perpetual open interest, notional", "binance", 1,
            ("contagion",), "daily", "USD", 0, _d("2019-09-10"),
-           "https://fapi.binance.com/futures/data/openInterestHist?symbol=BTCUSDT"),
+           "https://fapi.binance.com/futures/data/openInterestHist?symbol=BTCUSDT", remote="BTCUSDT"),
     Series("ETHUSDT_OI", "Binance ETHUSDT perpetual open interest, notional", "binance", 1,
            ("contagion",), "daily", "USD", 0, _d("2019-11-27"),
-           "https://fapi.binance.com/futures/data/openInterestHist?symbol=ETHUSDT"),
+           "https://fapi.binance.com/futures/data/openInterestHist?symbol=ETHUSDT", remote="ETHUSDT"),
     Series("DTWEXBGS", "Nominal broad US dollar index", "fred", 1, ("contagion",), "business",
            "index Jan 2006=100", 7, _d("2006-01-02"), FRED + "DTWEXBGS"),
     Series("BTC_EXCHANGE_RESERVE", "Bitcoin held on exchange wallets", "glassnode", 2, ("contagion",),
-           "daily", "BTC", 1, _d("2014-09-17"), "https://studio.glassnode.com/metrics?a=BTC&m=distribution.BalanceExchanges"),
+           "daily", "BTC", 1, _d("2014-09-17"), "https://studio.glassnode.com/metrics?a=BTC&m=distribution.BalanceExchanges",
+           remote="distribution/balance_exchanges"),
     # --- Private credit --------------------------------------------------------------------------
     Series("DRTSCILM", "SLOOS: net % of banks tightening C&I standards, large and mid-size firms", "fred",
            1, ("private_credit",), "quarterly", "percent net", 45, _d("1990-04-01"), FRED + "DRTSCILM"),
+    # --- Tier 3: hedge-fund leverage from Form PF (OFR Hedge Fund Monitor), quarter-end dates --------
+    Series("FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "Qualifying hedge funds' leverage ratio, GAV-weighted mean",
+           "ofr", 3, ("positioning",), "quarterly", "ratio", 95, _d("2013-03-31"), OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN"),
+    Series("FPF-BORROW_REPO_SUM", "Qualifying hedge funds' repo borrowing", "ofr", 3, ("positioning",),
+           "quarterly", "USD", 95, _d("2013-03-31"), OFR + "FPF-BORROW_REPO_SUM"),
 )
 
 SERIES_BY_ID: dict[str, Series] = {s.id: s for s in SERIES}

@@ -7,12 +7,19 @@ Every variable a user can set lives here, so README's table and the code cannot 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 ENV_VARS: dict[str, str] = {
     "MAC_DUCKDB_PATH": "DuckDB file the pipeline writes (default `data/mac.duckdb`).",
-    "MAC_SOURCE": "Where raw series come from: `demo` (default, embedded deterministic generator).",
+    "MAC_SOURCE": "Where raw series come from: `demo` (default), `live` (provider APIs) or `csv` (a folder).",
+    "MAC_CSV_DIR": "Folder of `<SERIES>.csv` files: the whole source when MAC_SOURCE=csv, a fallback for live.",
+    "FRED_API_KEY": "FRED API key, required by MAC_SOURCE=live; read at run time through Dagster's EnvVar.",
+    "GLASSNODE_API_KEY": "Optional Glassnode key for exchange reserves; without it live reads the CSV folder.",
+    "MAC_<PROVIDER>_BASE_URL": (
+        "Override a provider's root URL (mirror, proxy, test server): MAC_FRED_BASE_URL, MAC_CBOE_BASE_URL, "
+        "MAC_CFTC_BASE_URL, MAC_YAHOO_BASE_URL, MAC_BINANCE_BASE_URL, MAC_OFR_BASE_URL, MAC_GLASSNODE_BASE_URL."
+    ),
     "MAC_HISTORY_START": (
         "First day of history, YYYY-MM-DD (default `2007-01-01`). Partitions are calendar years, so the "
         "graph starts on 1 January of that year; the first year warms up rolling windows and lagged series."
@@ -25,6 +32,7 @@ DEFAULT_DUCKDB_PATH = "data/mac.duckdb"
 DEFAULT_HISTORY_START = "2007-01-01"
 DEFAULT_SOURCE = "demo"
 DEFAULT_DEMO_SEED = 20080915
+PROVIDERS = ("fred", "cboe", "cftc", "yahoo", "binance", "ofr", "glassnode")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,9 @@ class Settings:
     source: str
     history_start: date
     demo_seed: int
+    csv_dir: str = ""
+    base_urls: dict[str, str] = field(default_factory=dict)
+    glassnode_key_set: bool = False
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -53,4 +64,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         source=env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower(),
         history_start=history_start,
         demo_seed=seed,
+        csv_dir=env.get("MAC_CSV_DIR", ""),
+        base_urls={p: env[f"MAC_{p.upper()}_BASE_URL"] for p in PROVIDERS if env.get(f"MAC_{p.upper()}_BASE_URL")},
+        glassnode_key_set=bool(env.get("GLASSNODE_API_KEY")),
     )

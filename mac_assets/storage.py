@@ -7,7 +7,8 @@ insert BY NAME, commit), new columns are added to the table instead of failing, 
 back before its partition (`AssetIn(metadata={"lookback_days": N})`) so rolling windows and as-of
 joins are computed inside one run instead of through offset partition mappings.
 
-Tables live at `<schema>.<table>` where the schema is the asset key's prefix (raw, derived, scores).
+Raw assets declare `upsert_keys` in their metadata: their writes only add or replace rows and never
+delete history. Tables live at `<schema>.<table>` where the schema is the asset key's prefix (raw, derived, scores).
 Every table has a `date` column; a partition owns the rows whose date lies in its time window.
 """
 
@@ -25,6 +26,8 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 from pydantic import Field
 
 DATE_COLUMN = "date"
+# Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
+UPSERT_KEYS = "upsert_keys"
 LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)  # about 30 s in all, then the lock error is raised
 
 
@@ -79,9 +82,14 @@ def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] |
 
 
 def write_frame(
-    path: str, table: str, frame: pd.DataFrame, window: tuple[datetime, datetime] | None
+    path: str, table: str, frame: pd.DataFrame, window: tuple[datetime, datetime] | None,
+    upsert_keys: list[str] | None = None,
 ) -> None:
     """Replace the rows of `window` (or the whole table when None) with `frame`, atomically.
+
+    With `upsert_keys` the write is append-only instead: only stored rows whose keys appear in `frame`
+    are replaced, so history a provider no longer returns (a shortened window, a failed fetch that
+    yields no rows) is never deleted. Raw tables are written this way.
 
     Raises StorageError, with the table named, when the frame has no `date` column or holds dates
     outside the window (they would survive the next re-run as duplicates). On any failure the
@@ -111,14 +119,20 @@ def write_frame(
                 for c in frame.columns:
                     if c not in existing:
                         con.execute(f'alter table {table} add column "{c}" {_sql_type(c, frame[c].dtype)}')
-            if window is None:
+            con.register("incoming_frame", frame)
+            if upsert_keys:
+                match = " and ".join(
+                    f'cast(i."{k}" as date) = t."{k}"' if k == DATE_COLUMN else f'i."{k}" = t."{k}"'
+                    for k in upsert_keys
+                )
+                con.execute(f"delete from {table} t where exists (select 1 from incoming_frame i where {match})")
+            elif window is None:
                 con.execute(f"delete from {table}")
             else:
                 con.execute(
                     f'delete from {table} where "{DATE_COLUMN}" >= ? and "{DATE_COLUMN}" < ?',
                     [window[0].date(), window[1].date()],
                 )
-            con.register("incoming_frame", frame)
             con.execute(f"insert into {table} by name select * from incoming_frame")
             con.unregister("incoming_frame")
             con.execute("commit")
@@ -158,7 +172,8 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         if context.has_asset_partitions:
             tw = context.asset_partitions_time_window
             window = (tw.start, tw.end)
-        write_frame(self.database, table, obj, window)
+        upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
+        write_frame(self.database, table, obj, window, list(upsert_keys) if upsert_keys else None)
         context.add_output_metadata({"dagster/row_count": len(obj), "table": table})
 
     def load_input(self, context: InputContext) -> pd.DataFrame:

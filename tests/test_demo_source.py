@@ -11,10 +11,14 @@ from mac_assets.sources.demo import DemoSource
 SOURCE = DemoSource(seed=11, as_of="2025-06-30")
 
 
+def fetch(series, start, end, source=SOURCE):
+    return source.fetch(series, start, end).frame
+
+
 @pytest.mark.parametrize("series", SERIES, ids=lambda s: s.id)
 def test_every_catalog_series_has_demo_data_in_its_columns(series):
-    frame = SOURCE.fetch(series, date(2024, 1, 1), date(2025, 1, 1)) if series.end_date is None else \
-        SOURCE.fetch(series, date(2020, 1, 1), date(2021, 1, 1))
+    frame = fetch(series, date(2024, 1, 1), date(2025, 1, 1)) if series.end_date is None else \
+        fetch(series, date(2020, 1, 1), date(2021, 1, 1))
     assert len(frame) > 0
     assert list(frame.columns) == ["date", *series.keys, *series.columns]
     assert frame[list(series.columns)].notna().all().all()
@@ -22,7 +26,7 @@ def test_every_catalog_series_has_demo_data_in_its_columns(series):
 
 def test_native_calendars_are_respected():
     def dates(sid):
-        return SOURCE.fetch(get_series(sid), date(2023, 1, 1), date(2024, 1, 1))["date"]
+        return fetch(get_series(sid), date(2023, 1, 1), date(2024, 1, 1))["date"]
     assert (dates("VIX").dt.dayofweek < 5).all()
     assert (dates("BTC-USD").dt.dayofweek >= 5).any()
     assert set(dates("CFTC_TFF_UST").dt.dayofweek) == {1}  # Tuesday positions
@@ -32,35 +36,35 @@ def test_native_calendars_are_respected():
 
 
 def test_series_exist_only_when_they_existed():
-    assert SOURCE.fetch(get_series("SOFR"), date(2017, 1, 1), date(2018, 4, 3)).empty
-    assert SOURCE.fetch(get_series("IOER"), date(2021, 7, 29), date(2022, 1, 1)).empty
-    ultra_10y = SOURCE.fetch(get_series("CFTC_TFF_UST"), date(2015, 1, 1), date(2016, 1, 1))
+    assert fetch(get_series("SOFR"), date(2017, 1, 1), date(2018, 4, 3)).empty
+    assert fetch(get_series("IOER"), date(2021, 7, 29), date(2022, 1, 1)).empty
+    ultra_10y = fetch(get_series("CFTC_TFF_UST"), date(2015, 1, 1), date(2016, 1, 1))
     assert "043607" not in set(ultra_10y["contract_code"])
 
 
 def test_nothing_after_as_of_is_returned():
-    frame = SOURCE.fetch(get_series("VIX"), date(2025, 1, 1), date(2026, 1, 1))
+    frame = fetch(get_series("VIX"), date(2025, 1, 1), date(2026, 1, 1))
     assert frame["date"].max() == pd.Timestamp("2025-06-30")
 
 
 def test_values_do_not_depend_on_the_requested_window():
     vix = get_series("VIX")
-    narrow = SOURCE.fetch(vix, date(2020, 3, 1), date(2020, 4, 1))
-    wide = SOURCE.fetch(vix, date(2015, 1, 1), date(2025, 1, 1)).set_index("date").loc[narrow["date"]]
+    narrow = fetch(vix, date(2020, 3, 1), date(2020, 4, 1))
+    wide = fetch(vix, date(2015, 1, 1), date(2025, 1, 1)).set_index("date").loc[narrow["date"]]
     assert wide["value"].tolist() == narrow["value"].tolist()
 
 
 def test_same_seed_same_data_other_seed_other_data():
     hy = get_series("BAMLH0A0HYM2")
-    a = SOURCE.fetch(hy, date(2020, 1, 1), date(2021, 1, 1))
-    b = DemoSource(seed=11, as_of="2025-06-30").fetch(hy, date(2020, 1, 1), date(2021, 1, 1))
-    c = DemoSource(seed=12, as_of="2025-06-30").fetch(hy, date(2020, 1, 1), date(2021, 1, 1))
+    a = fetch(hy, date(2020, 1, 1), date(2021, 1, 1))
+    b = fetch(hy, date(2020, 1, 1), date(2021, 1, 1), DemoSource(seed=11, as_of="2025-06-30"))
+    c = fetch(hy, date(2020, 1, 1), date(2021, 1, 1), DemoSource(seed=12, as_of="2025-06-30"))
     assert a.equals(b) and not a["value"].equals(c["value"])
 
 
 def test_stress_episodes_show_in_real_units():
     def at(sid, day):
-        frame = SOURCE.fetch(get_series(sid), date(2000, 1, 1), date(2025, 1, 1)).set_index("date")["value"]
+        frame = fetch(get_series(sid), date(2000, 1, 1), date(2025, 1, 1)).set_index("date")["value"]
         return frame.asof(pd.Timestamp(day))
     assert at("VIX", "2017-06-01") < 20 < 40 < at("VIX", "2020-03-20")
     assert at("BAMLH0A0HYM2", "2008-12-01") > 10 > 4 > at("BAMLH0A0HYM2", "2021-06-30")

@@ -13,6 +13,7 @@ from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
 from mac_assets.derived.metrics import METRICS
 from mac_assets.run import materialize_years, summary
 from mac_assets.settings import Settings
+from mac_assets.sources.base import ProviderError
 from mac_assets.sources.demo import DemoSource
 from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
 
@@ -90,8 +91,11 @@ def test_composite_equals_the_sum_of_pillar_contributions(built):
     """).fetchone()[0]
     con.close()
     assert gap < 1e-12
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"mac_composite_is_consistent": True}
+    evaluations = result.get_asset_check_evaluations()
+    assert all(e.passed for e in evaluations)
+    names = [e.check_name for e in evaluations]
+    assert names.count("mac_composite_is_consistent") == 1
+    assert names.count("fetch_succeeded") == len(SERIES)
 
 
 def test_demo_composite_moves_across_status_bands(built):
@@ -127,23 +131,55 @@ def test_single_run_backfill_equals_one_run_per_partition(built, tmp_path):
     assert digest(tables(one_by_one)) == digest(tables(path))
 
 
-class FailingSource(DemoSource):
-    """The demo source, except that one series fails as a provider outage would."""
+class BrokenSource(DemoSource):
+    """The demo source, except that fetching VIX hits a bug (not a provider problem)."""
 
     def fetch(self, series, start, end):
         if series.id == "VIX":
-            raise RuntimeError("demo/VIX: provider answered 503")
+            raise RuntimeError("bug while fetching VIX")
         return super().fetch(series, start, end)
 
 
-def test_a_failed_fetch_leaves_the_stored_rows_untouched(built, tmp_path):
+class OutageSource(DemoSource):
+    """The demo source, except that VIX's provider is down."""
+
+    def fetch(self, series, start, end):
+        if series.id == "VIX":
+            raise ProviderError("cboe/VIX: GET /VIX_History.csv failed after 5 attempts, last: HTTP 503")
+        return super().fetch(series, start, end)
+
+
+def test_a_bug_fails_the_run_and_leaves_the_stored_rows_untouched(built):
     path, _ = built
     before = tables(path)
-    result = run(path, "2020", "2020", source=FailingSource(seed=7, as_of=AS_OF))
+    result = run(path, "2020", "2020", source=BrokenSource(seed=7, as_of=AS_OF))
     assert not result.success
     after = tables(path)
     assert after["raw.vix"].equals(before["raw.vix"])
     assert after["scores.mac_composite"].equals(before["scores.mac_composite"])
+
+
+def test_a_provider_outage_keeps_history_flags_the_series_and_lets_scores_run(built):
+    path, _ = built
+    before = tables(path)
+    result = run(path, "2020", "2020", source=OutageSource(seed=7, as_of=AS_OF))
+    assert result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.asset_key.path, e.check_name) for e in failed] == [(["raw", "vix"], "fetch_succeeded")]
+    assert "HTTP 503" in failed[0].metadata["error"].value
+    assert tables(path)["raw.vix"].equals(before["raw.vix"])
+
+
+def test_a_series_never_fetched_lowers_coverage_instead_of_inventing_values(tmp_path):
+    path = tmp_path / "outage.duckdb"
+    assert run(path, "2020", "2020", source=OutageSource(seed=7, as_of=AS_OF)).success
+    t = tables(path)
+    assert t["raw.vix"].empty
+    vix = t["scores.indicator_scores"].query("indicator == 'vix'")
+    assert vix["value"].isna().all() and (vix["status"] == "no_data").all()
+    volatility = t["scores.pillar_scores"].query("pillar == 'volatility'")
+    assert (volatility["coverage"] == 0.25).all()  # only VVIX of vix, vvix, term slope, gamma ratio
+    assert t["scores.mac_composite"]["mac"].notna().all()
 
 
 def test_run_summary_reports_latest_composite_and_every_pillar(built):

@@ -1,21 +1,39 @@
 """Raw assets, one per catalog series, all built by one factory.
 
 Each raw asset asks the configured source (the `source` resource) for its whole run window once,
-validates what came back and stores it in `raw.<series>` with the source's label and fetch time.
+validates what came back and appends it to `raw.<series>` with the source's label and fetch time.
+Writes are upserts on (date, keys): history is never deleted, so a provider that shortens its window
+or a fetch that fails leaves every stored row in place. A failed fetch does not fail the run: the
+asset's `fetch_succeeded` check fails (WARN) with the reason, and scores lose that series' coverage
+once its data grows stale.
 """
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, Output, TimeWindowPartitionsDefinition, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    TimeWindowPartitionsDefinition,
+    asset,
+)
 
 from mac_assets.catalog import SERIES, Series
 from mac_assets.partitions import layer_asset_args
+from mac_assets.sources.base import SourceError, empty_frame, validate_fetch
+from mac_assets.storage import UPSERT_KEYS
+
+FETCH_CHECK = "fetch_succeeded"
 
 
 def series_metadata(series: Series) -> dict:
     """Catalog facts shown on the asset's page in the Dagster UI."""
     return {
         "series_id": series.id,
-        "source": series.source,
+        "provider": series.source,
         "tier": series.tier,
         "pillars": ", ".join(series.pillars),
         "frequency": series.frequency,
@@ -23,32 +41,44 @@ def series_metadata(series: Series) -> dict:
         "publication_lag_days": series.lag_days,
         "stale_after_days": series.stale_after_days,
         "reference": MetadataValue.url(series.reference),
+        UPSERT_KEYS: ["date", *series.keys],
     }
 
 
 def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
+    key = ["raw", series.asset_name]
+
     @asset(
         name=series.asset_name,
         **layer_asset_args("raw", partitions),
         required_resource_keys={"source"},
         kinds={"duckdb", series.source},
-        tags={"tier": str(series.tier), "source": series.source},
+        tags={"tier": str(series.tier), "provider": series.source},
         metadata=series_metadata(series),
-        description=f"{series.title} ({series.units}). Raw observations by date.",
+        check_specs=[AssetCheckSpec(FETCH_CHECK, asset=key,
+                                    description="The source delivered the series for this run's window.")],
+        description=f"{series.title} ({series.units}). Raw observations by date, append-only.",
     )
-    def _raw(context: AssetExecutionContext) -> Output[pd.DataFrame]:
+    def _raw(context: AssetExecutionContext):
         source = context.resources.source
         window = context.partition_time_window
-        frame = source.fetch(series, window.start.date(), window.end.date())
+        start, end = window.start.date(), window.end.date()
+        error, requests = "", 0
+        try:
+            fetched = source.fetch(series, start, end)
+            frame, requests = validate_fetch(source.label, series, fetched.frame, start, end), fetched.requests
+        except SourceError as exc:
+            error, frame = str(exc), empty_frame(series)
+            context.log.error(f"{exc} — stored rows are kept; scores lose this series once it is stale")
         frame = frame.assign(source=source.label, fetched_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
-        latest = frame["date"].max()
-        return Output(frame, metadata={
-            "data_source": source.label,
-            "rows": len(frame),
-            "first_date": str(frame["date"].min().date()) if len(frame) else "none",
-            "latest_date": str(latest.date()) if len(frame) else "none",
-            "requests": 1,
-        })
+        metadata = {"data_source": source.label, "rows_fetched": len(frame), "requests": requests}
+        if len(frame):
+            metadata |= {"first_date": str(frame["date"].min().date()), "latest_date": str(frame["date"].max().date())}
+        yield Output(frame, metadata=metadata)
+        yield AssetCheckResult(
+            check_name=FETCH_CHECK, passed=not error, severity=AssetCheckSeverity.WARN,
+            metadata={"source": source.label, "error": error or "none", "rows": len(frame)},
+        )
 
     return _raw
 

@@ -21,7 +21,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
-from mac_assets.sources.base import validate_fetch
+from mac_assets.sources.base import Fetched
 
 CALENDAR = pd.date_range("2000-01-01", "2035-12-31", freq="D")
 
@@ -133,12 +133,18 @@ PATHS: dict[str, tuple[tuple[str, float], ...]] = {
                   ("2024-08-05", 7.0), ("2024-12-17", 11.5), ("2025-04-07", 8.0), ("2025-10-09", 15.0),
                   ("2025-10-11", 10.5), ("2026-11-01", 11.0), ("2035-01-01", 20.0)),
     "eth_oi_share": (("2019-11-27", 0.3), ("2020-12-31", 0.3), ("2021-06-01", 0.5), ("2035-01-01", 0.5)),
+    "hf_leverage": (("2013-03-31", 5.5), ("2016-12-31", 6.5), ("2019-12-31", 7.5), ("2020-06-30", 6.5),
+                    ("2022-12-31", 7.0), ("2024-12-31", 8.2), ("2026-06-30", 8.8), ("2035-01-01", 9.0)),
+    "hf_repo_tn": (("2013-03-31", 0.5), ("2019-12-31", 0.9), ("2020-06-30", 0.7), ("2022-12-31", 1.1),
+                   ("2024-12-31", 2.0), ("2026-06-30", 2.6), ("2035-01-01", 3.0)),
     "btc_reserve_mn": (("2014-09-17", 0.8), ("2017-12-17", 2.3), ("2020-03-12", 3.1), ("2021-06-01", 2.6),
                        ("2022-11-08", 2.3), ("2024-01-01", 2.2), ("2025-06-01", 2.0), ("2026-11-01", 1.9)),
 }
 
 # Weekday of weekly series (Mon = 0): WALCL is the Wednesday level, COT positions are as of Tuesday.
 WEEKDAY = {"WALCL": 2, "CFTC_TFF_UST": 1}
+# Quarterly series dated at quarter end (Form PF) rather than quarter start (FRED's convention).
+QUARTER_END = {"FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "FPF-BORROW_REPO_SUM"}
 
 # Share of the leveraged-funds Treasury short by contract, and each contract's listing date.
 CONTRACT_SHARES = {"042601": 0.25, "044601": 0.30, "043602": 0.20, "043607": 0.10, "020601": 0.05,
@@ -235,6 +241,8 @@ def generate(seed: int) -> dict[str, pd.DataFrame]:
         "ETHUSDT_OI": btc_oi * _path("eth_oi_share") * np.exp(n("eth_oi", 0.9, 0.05)),
         "DTWEXBGS": _path("dollar") * np.exp(0.04 * s + n("DXY", 0.97, 0.006)),
         "BTC_EXCHANGE_RESERVE": _path("btc_reserve_mn") * 1e6 * (1 + 0.06 * s + n("RES", 0.9, 0.003)),
+        "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN": _path("hf_leverage") * (1 - 0.1 * slow) + n("HFLEV", 0.9, 0.1),
+        "FPF-BORROW_REPO_SUM": _path("hf_repo_tn") * 1e12 * np.exp(n("HFREPO", 0.9, 0.03)),
         "DRTSCILM": np.clip(_path("sloos_base") + 70 * slow + n("SLOOS", 0.5, 3), -30, 90),
     }
     frames = {sid: _sample(SERIES_BY_ID[sid], values) for sid, values in daily.items()}
@@ -260,6 +268,8 @@ def _native_dates(series: Series) -> np.ndarray:
         "monthly": cal.day == 1,
         "quarterly": (cal.day == 1) & np.isin(cal.month, (1, 4, 7, 10)),
     }[series.frequency]
+    if series.id in QUARTER_END:
+        mask = cal.is_quarter_end
     live = cal >= pd.Timestamp(series.first_date)
     if series.end_date is not None:
         live &= cal <= pd.Timestamp(series.end_date)
@@ -308,7 +318,7 @@ class DemoSource(ConfigurableResource):
     def label(self) -> str:
         return "demo"
 
-    def fetch(self, series: Series, start: date, end: date) -> pd.DataFrame:
+    def fetch(self, series: Series, start: date, end: date) -> Fetched:
         frames = generate(self.seed)
         if series.id not in frames:
             raise KeyError(f"demo/{series.id}: the demo generator has no model for this series")
@@ -316,4 +326,4 @@ class DemoSource(ConfigurableResource):
         stop = min(pd.Timestamp(end), last.normalize() + pd.Timedelta(days=1))
         frame = frames[series.id]
         window = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] < stop)]
-        return validate_fetch(self.label, series, window, start, end)
+        return Fetched(window.reset_index(drop=True))

@@ -1,0 +1,42 @@
+"""Cboe index history CSVs from the public CDN (VIX, VIX9D, VIX3M: DATE,OPEN,HIGH,LOW,CLOSE; VVIX: DATE,VVIX)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import ClassVar
+
+import pandas as pd
+
+from mac_assets.catalog import Series
+from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.client import HttpSource
+
+
+class CboeClient(HttpSource):
+    """Downloads `<INDEX>_History.csv` once per run; each file is the index's whole history."""
+
+    source: ClassVar[str] = "cboe"
+    base_url: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
+
+    def fetch(self, series: Series, start: date, end: date) -> Fetched:
+        before = self.http.requests_made
+        response = self.http.get(self.url(f"{series.remote_id}_History.csv"), series.id)
+        return self.counted(parse_history_csv(series, response.text), before)
+
+
+def parse_history_csv(series: Series, text: str) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise MalformedPayload(f"cboe/{series.id}: not a CSV: {exc}") from exc
+    raw.columns = [c.strip().upper() for c in raw.columns]
+    value_column = "CLOSE" if "CLOSE" in raw.columns else series.remote_id.upper()
+    if "DATE" not in raw.columns or value_column not in raw.columns:
+        raise MalformedPayload(f"cboe/{series.id}: expected DATE and {value_column} columns, got {list(raw.columns)}")
+    dates = pd.to_datetime(raw["DATE"].str.strip(), format="%m/%d/%Y", errors="coerce")
+    if dates.isna().any():
+        row = int(dates.isna().to_numpy().argmax()) + 2  # header is line 1
+        raise MalformedPayload(f"cboe/{series.id}: line {row} has date {raw['DATE'].iloc[row - 2]!r}, expected MM/DD/YYYY")
+    values = pd.to_numeric(raw[value_column], errors="coerce")
+    return pd.DataFrame({"date": dates, "value": values}).dropna(subset=["value"])

@@ -1,0 +1,81 @@
+"""CFTC Traders in Financial Futures (futures only) from the public reporting API (Socrata).
+
+Rows are selected by contract market code, never by name (names changed in 2022), and read page by
+page: Socrata returns 1,000 rows unless `$limit` says otherwise. Numbers arrive as strings, and the
+leveraged-funds fields lack the `_all` suffix the dealer fields carry, so each column is looked up
+under every spelling seen in the wild.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+import pandas as pd
+from pydantic import Field
+
+from mac_assets.catalog import TREASURY_FUTURES_FACE_USD, Series
+from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.client import HttpSource
+
+DATE_FIELD = "report_date_as_yyyy_mm_dd"
+CODE_FIELD = "cftc_contract_market_code"
+# Our column → the Socrata field names it may arrive under.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "open_interest": ("open_interest_all", "open_interest"),
+    "lev_money_long": ("lev_money_positions_long", "lev_money_positions_long_all"),
+    "lev_money_short": ("lev_money_positions_short", "lev_money_positions_short_all"),
+    "asset_mgr_long": ("asset_mgr_positions_long", "asset_mgr_positions_long_all"),
+    "asset_mgr_short": ("asset_mgr_positions_short", "asset_mgr_positions_short_all"),
+    "dealer_long": ("dealer_positions_long_all", "dealer_positions_long"),
+    "dealer_short": ("dealer_positions_short_all", "dealer_positions_short"),
+}
+REQUIRED = ("open_interest", "lev_money_long", "lev_money_short")
+
+
+class CftcClient(HttpSource):
+    """TFF futures-only dataset `gpe5-46if`, the six Treasury contracts of the catalog."""
+
+    source: ClassVar[str] = "cftc"
+    base_url: str = "https://publicreporting.cftc.gov"
+    dataset: str = "gpe5-46if"
+    page_size: int = Field(default=5000, description="Rows per request ($limit).")
+
+    def fetch(self, series: Series, start: date, end: date) -> Fetched:
+        before = self.http.requests_made
+        codes = ", ".join(f"'{c}'" for c in TREASURY_FUTURES_FACE_USD)
+        where = (f"{CODE_FIELD} in ({codes}) AND {DATE_FIELD} >= '{start.isoformat()}T00:00:00.000' "
+                 f"AND {DATE_FIELD} < '{end.isoformat()}T00:00:00.000'")
+        rows, offset = [], 0
+        while True:
+            page = self.json(self.url(f"resource/{self.dataset}.json"), series.id, {
+                "$where": where, "$order": f"{DATE_FIELD}, {CODE_FIELD}", "$limit": self.page_size, "$offset": offset,
+            })
+            if not isinstance(page, list):
+                raise MalformedPayload(f"cftc/{series.id}: expected a JSON array of rows, got {type(page).__name__}")
+            rows.extend(page)
+            if len(page) < self.page_size:
+                break
+            offset += self.page_size
+        return self.counted(parse_rows(series, rows), before)
+
+
+def parse_rows(series: Series, rows: list[dict]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(columns=["date", "contract_code", *FIELDS])
+    raw = pd.DataFrame(rows)
+    out = pd.DataFrame({
+        "date": pd.to_datetime(raw.get(DATE_FIELD), errors="coerce"),
+        "contract_code": raw.get(CODE_FIELD, pd.Series(dtype=str)).astype(str).str.strip(),
+    })
+    for column, names in FIELDS.items():
+        found = next((n for n in names if n in raw.columns), None)
+        if found is None:
+            if column in REQUIRED:
+                raise MalformedPayload(f"cftc/{series.id}: no field for {column} (tried {', '.join(names)})")
+            out[column] = float("nan")
+            continue
+        out[column] = pd.to_numeric(raw[found], errors="coerce")
+    if out["date"].isna().any():
+        raise MalformedPayload(f"cftc/{series.id}: rows without a readable {DATE_FIELD}")
+    return out

@@ -1,0 +1,60 @@
+"""Base class of the live clients: configuration (base URL, timeouts, retries) plus one HTTP session."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from dagster import ConfigurableResource
+from pydantic import Field, PrivateAttr
+
+from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.http import HttpClient
+
+
+class HttpSource(ConfigurableResource):
+    """Settings every live client shares. Subclasses set `source` and implement `fetch(series, start, end) -> Fetched`."""
+
+    base_url: str = Field(description="Provider root URL; point it at a mirror, a proxy or a test server.")
+    timeout_s: float = Field(default=30.0, description="Seconds before a request counts as failed.")
+    max_retries: int = Field(default=4, description="Retries after the first attempt on 429, 5xx and timeouts.")
+    backoff_s: float = Field(default=1.0, description="First retry pause; doubles each retry unless Retry-After says otherwise.")
+
+    _http: HttpClient | None = PrivateAttr(default=None)
+
+    source: ClassVar[str] = "http"
+    extra_retryable: ClassVar[tuple[int, ...]] = ()
+
+    def requests_per_second(self) -> float:
+        """Client-side rate limit shared by all series of this provider (0 = none)."""
+        return 0.0
+
+    @property
+    def label(self) -> str:
+        return self.source
+
+    @property
+    def http(self) -> HttpClient:
+        if self._http is None:
+            self._http = HttpClient(
+                source=self.source, timeout_s=self.timeout_s, max_retries=self.max_retries,
+                backoff_s=self.backoff_s, rate_per_s=self.requests_per_second(), extra_retryable=self.extra_retryable,
+            )
+        return self._http
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def json(self, url: str, series: str, params: dict | None = None):
+        """GET and decode JSON; a body that is not JSON is a MalformedPayload naming the series."""
+        response = self.http.get(url, series, params)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise MalformedPayload(f"{self.source}/{series}: response is not JSON: {_head(response.text)}") from exc
+
+    def counted(self, frame, requests_before: int) -> Fetched:
+        return Fetched(frame, self.http.requests_made - requests_before)
+
+
+def _head(text: str, limit: int = 120) -> str:
+    return " ".join(text.split())[:limit] or "(empty body)"

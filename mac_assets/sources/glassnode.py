@@ -1,0 +1,37 @@
+"""Glassnode metrics (keyed): bitcoin held on exchanges. Without a key the series is unavailable here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import ClassVar
+
+import pandas as pd
+from pydantic import Field
+
+from mac_assets.catalog import Series
+from mac_assets.sources.base import Fetched, MalformedPayload, SeriesUnavailable
+from mac_assets.sources.client import HttpSource
+
+
+class GlassnodeClient(HttpSource):
+    source: ClassVar[str] = "glassnode"
+    base_url: str = "https://api.glassnode.com"
+    api_key: str = Field(default="", description="Glassnode API key (EnvVar GLASSNODE_API_KEY); optional.")
+
+    def fetch(self, series: Series, start: date, end: date) -> Fetched:
+        if not self.api_key:
+            raise SeriesUnavailable(f"glassnode/{series.id}: no GLASSNODE_API_KEY; supply the series as a CSV file instead")
+        before = self.http.requests_made
+        body = self.json(self.url(f"v1/metrics/{series.remote_id}"), series.id, {
+            "a": "BTC", "i": "24h", "s": _epoch(start), "u": _epoch(end) - 1, "api_key": self.api_key,
+        })
+        try:
+            frame = pd.DataFrame({"date": pd.to_datetime([r["t"] for r in body], unit="s").normalize(),
+                                  "value": pd.to_numeric([r["v"] for r in body])})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedPayload(f"glassnode/{series.id}: expected [{{t, v}}, ...] ({exc!r})") from exc
+        return self.counted(frame, before)
+
+
+def _epoch(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())

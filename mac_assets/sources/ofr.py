@@ -1,0 +1,28 @@
+"""OFR Hedge Fund Monitor API (public, no key): quarterly Form PF aggregates as [[date, value], …]."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import ClassVar
+
+import pandas as pd
+
+from mac_assets.catalog import Series
+from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.client import HttpSource
+
+
+class OfrClient(HttpSource):
+    source: ClassVar[str] = "ofr"
+    base_url: str = "https://data.financialresearch.gov/hf/v1"
+
+    def fetch(self, series: Series, start: date, end: date) -> Fetched:
+        before = self.http.requests_made
+        body = self.json(self.url("series/timeseries"), series.id, {
+            "mnemonic": series.remote_id, "start_date": start.isoformat(),
+            "end_date": (end - timedelta(days=1)).isoformat(),
+        })
+        if not isinstance(body, list) or any(not isinstance(r, list) or len(r) != 2 for r in body):
+            raise MalformedPayload(f"ofr/{series.id}: expected [[date, value], ...]")
+        frame = pd.DataFrame(body, columns=["date", "value"])
+        return self.counted(frame.dropna(subset=["value"]), before)
