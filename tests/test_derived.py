@@ -6,6 +6,8 @@ import pytest
 
 from helpers import cftc_rows, series_frame
 from mac_assets.derived import metrics as m
+from mac_assets.pointintime import with_availability
+from mac_assets.sources.base import empty_frame
 
 
 def test_sofr_iorb_spread_uses_ioer_before_iorb_and_reports_bps():
@@ -127,3 +129,10 @@ def test_every_registered_metric_reads_only_catalog_series():
     for metric in m.METRICS:
         assert metric.input_series, metric.name
         assert metric.stale_after_days == min(s.stale_after_days for s in metric.input_series)
+
+
+@pytest.mark.parametrize("metric", m.METRICS, ids=lambda x: x.name)
+def test_every_metric_turns_empty_inputs_into_an_empty_result(metric):
+    frames = {s.id: with_availability(empty_frame(s), s) for s in metric.input_series}
+    out = metric.compute(frames)
+    assert out.empty and list(out.columns) == m.OUTPUT_COLUMNS

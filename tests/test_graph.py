@@ -1,50 +1,19 @@
 """The whole asset graph on the demo source, in process: what `make run` does, over two years."""
 
-import hashlib
-from datetime import date
-
 import duckdb
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, Definitions
+from dagster import Definitions
+
+from graph_helpers import AS_OF, digest, run, settings_for, tables
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
 from mac_assets.derived.metrics import METRICS
-from mac_assets.run import materialize_years, summary
-from mac_assets.settings import Settings
+from mac_assets.run import summary
 from mac_assets.sources.base import ProviderError
 from mac_assets.sources.demo import DemoSource
 from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
-
-AS_OF = "2021-06-30"
-
-
-def settings_for(path) -> Settings:
-    return Settings(duckdb_path=str(path), source="demo", history_start=date(2019, 1, 1), demo_seed=7)
-
-
-def run(path, first, last, source=None):
-    defs = build_definitions(settings_for(path), source or DemoSource(seed=7, as_of=AS_OF))
-    return materialize_years(defs, first, last, DagsterInstance.ephemeral(), log_level="ERROR")
-
-
-def tables(path) -> dict[str, pd.DataFrame]:
-    """Every table, sorted, without the fetch timestamp (the one column that must differ per run)."""
-    con = duckdb.connect(str(path), read_only=True)
-    names = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
-    out = {}
-    for (name,) in names:
-        df = con.execute(f"select * from {name}").fetchdf().drop(columns=["fetched_at"], errors="ignore")
-        out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    con.close()
-    return out
-
-
-def digest(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
-    return {k: hashlib.sha256(pd.util.hash_pandas_object(v, index=False).values.tobytes()).hexdigest()
-            for k, v in frames.items()}
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

@@ -57,7 +57,10 @@ def _prior(frame: pd.DataFrame, days: int, tolerance_days: int) -> pd.DataFrame:
 
 def reserve_rate(iorb: pd.DataFrame, ioer: pd.DataFrame) -> pd.DataFrame:
     """The Fed's rate on reserves: IORB from July 2021, IOER before (IORB wins on any shared date)."""
-    both = pd.concat([iorb.assign(_rank=0), ioer.assign(_rank=1)])
+    parts = [f.assign(_rank=rank) for rank, f in enumerate((iorb, ioer)) if len(f)]
+    if not parts:
+        return iorb
+    both = pd.concat(parts)
     both = both.sort_values(["date", "_rank"]).drop_duplicates("date", keep="first")
     return both.drop(columns="_rank").reset_index(drop=True)
 

@@ -33,7 +33,9 @@ def parse_history_csv(series: Series, text: str) -> pd.DataFrame:
     raw.columns = [c.strip().upper() for c in raw.columns]
     value_column = "CLOSE" if "CLOSE" in raw.columns else series.remote_id.upper()
     if "DATE" not in raw.columns or value_column not in raw.columns:
-        raise MalformedPayload(f"cboe/{series.id}: expected DATE and {value_column} columns, got {list(raw.columns)}")
+        raise MalformedPayload(
+            f"cboe/{series.id}: expected DATE and CLOSE (or {series.remote_id.upper()}) columns, got {list(raw.columns)}"
+        )
     dates = pd.to_datetime(raw["DATE"].str.strip(), format="%m/%d/%Y", errors="coerce")
     if dates.isna().any():
         row = int(dates.isna().to_numpy().argmax()) + 2  # header is line 1

@@ -69,13 +69,22 @@ def parse_rows(series: Series, rows: list[dict]) -> pd.DataFrame:
         "contract_code": raw.get(CODE_FIELD, pd.Series(dtype=str)).astype(str).str.strip(),
     })
     for column, names in FIELDS.items():
-        found = next((n for n in names if n in raw.columns), None)
-        if found is None:
+        present = [n for n in names if n in raw.columns]
+        if not present:
             if column in REQUIRED:
                 raise MalformedPayload(f"cftc/{series.id}: no field for {column} (tried {', '.join(names)})")
             out[column] = float("nan")
             continue
-        out[column] = pd.to_numeric(raw[found], errors="coerce")
+        # Spellings can differ from row to row (and page to page): take whichever each row has.
+        values = raw[present[0]]
+        for other in present[1:]:
+            values = values.fillna(raw[other])
+        out[column] = pd.to_numeric(values, errors="coerce")
+        if column in REQUIRED and out[column].isna().any():
+            bad = out[out[column].isna()].iloc[0]
+            raise MalformedPayload(
+                f"cftc/{series.id}: row {bad['date']:%Y-%m-%d}/{bad['contract_code']} has no numeric {column}"
+            )
     if out["date"].isna().any():
         raise MalformedPayload(f"cftc/{series.id}: rows without a readable {DATE_FIELD}")
     return out

@@ -19,8 +19,6 @@ from mac_assets.catalog import Series
 from mac_assets.sources.base import Fetched, MalformedPayload
 from mac_assets.sources.client import HttpSource
 
-PAGE_LIMIT = 100_000  # FRED's maximum page size
-
 
 class FredClient(HttpSource):
     """FRED API client. The key comes from FRED_API_KEY through Dagster's EnvVar."""
@@ -29,6 +27,7 @@ class FredClient(HttpSource):
     base_url: str = "https://api.stlouisfed.org/fred"
     api_key: str = Field(description="FRED API key (EnvVar FRED_API_KEY); never logged.")
     rate_limit_per_s: float = Field(default=2.0, description="Requests per second across all FRED series.")
+    page_limit: int = Field(default=100_000, description="Observations per request (FRED's maximum is 100,000).")
 
     def requests_per_second(self) -> float:
         return self.rate_limit_per_s
@@ -42,7 +41,7 @@ class FredClient(HttpSource):
             body = self.json(self.url("series/observations"), series.id, {
                 "series_id": series.remote_id, "api_key": self.api_key, "file_type": "json",
                 "observation_start": start.isoformat(), "observation_end": (end - timedelta(days=1)).isoformat(),
-                "limit": PAGE_LIMIT, "offset": offset,
+                "limit": self.page_limit, "offset": offset,
             })
             try:
                 page = body["observations"]

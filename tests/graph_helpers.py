@@ -1,0 +1,41 @@
+"""Running the whole graph in tests: settings, one run over some years, and table snapshots."""
+
+import hashlib
+from datetime import date
+
+import duckdb
+import pandas as pd
+from dagster import DagsterInstance
+
+from mac_assets.definitions import build_definitions
+from mac_assets.run import materialize_years
+from mac_assets.settings import Settings
+from mac_assets.sources.demo import DemoSource
+
+AS_OF = "2021-06-30"
+
+
+def settings_for(path, **kw) -> Settings:
+    return Settings(**{"duckdb_path": str(path), "source": "demo", "history_start": date(2019, 1, 1), "demo_seed": 7} | kw)
+
+
+def run(path, first, last, source=None, settings=None):
+    defs = build_definitions(settings or settings_for(path), source or DemoSource(seed=7, as_of=AS_OF))
+    return materialize_years(defs, first, last, DagsterInstance.ephemeral(), log_level="ERROR")
+
+
+def tables(path) -> dict[str, pd.DataFrame]:
+    """Every table, sorted, without the fetch timestamp (the one column that must differ per run)."""
+    con = duckdb.connect(str(path), read_only=True)
+    names = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    out = {}
+    for (name,) in names:
+        df = con.execute(f"select * from {name}").fetchdf().drop(columns=["fetched_at"], errors="ignore")
+        out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    con.close()
+    return out
+
+
+def digest(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
+    return {k: hashlib.sha256(pd.util.hash_pandas_object(v, index=False).values.tobytes()).hexdigest()
+            for k, v in frames.items()}
