@@ -21,6 +21,7 @@ from mac_assets.storage import connect
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+HEADLINE_MIN_COVERAGE = 0.5
 
 
 def materialize_years(defs, first: str, last: str, instance: DagsterInstance, log_level: str = "WARNING"):
@@ -38,7 +39,11 @@ def summary(database: str) -> str:
         comp = con.execute("select * from scores.mac_composite where mac is not null order by date").fetchdf()
         if comp.empty:
             return "No composite score was produced."
-        last_day = comp["date"].iloc[-1]
+        # Headline the latest day backed by at least half the methodology's weight: when some inputs end
+        # earlier than others (a CSV drop, a provider outage), the last few days rest on little data.
+        solid = comp[comp["coverage"] >= HEADLINE_MIN_COVERAGE]
+        headline = solid if len(solid) else comp
+        last_day = headline["date"].iloc[-1]
         pillars = con.execute(
             "select pillar, score, status, coverage, weight, contribution from scores.pillar_scores "
             "where date = ? order by pillar", [last_day.date()],
@@ -47,7 +52,7 @@ def summary(database: str) -> str:
             "select table_schema, count(*) as tables from information_schema.tables "
             "where table_schema in ('raw', 'derived', 'scores') group by 1 order by 1"
         ).fetchall()
-    last = comp.iloc[-1]
+    last = headline.iloc[-1]
     lines = [
         f"MAC on {last_day.date()}: {last['mac']:.3f} ({last['status']}), coverage {last['coverage']:.0%}, "
         f"{int(last['pillars_available'])}/{len(PILLARS)} pillars, methodology {last['methodology_version']}",
@@ -58,11 +63,16 @@ def summary(database: str) -> str:
         score = "   n/a" if pd.isna(p.score) else f"{p.score:7.3f}"
         contrib = "n/a" if pd.isna(p.contribution) else f"{p.contribution:.3f}"
         lines.append(f"{p.pillar:<16}{score:>7}  {p.status:<12}{p.coverage:>9.0%}{p.weight:>8.3f}{contrib:>14}")
+    newest = comp.iloc[-1]
+    if newest["date"] > last_day:
+        lines += ["", f"Later days have less data: {newest['date'].date()} scores {newest['mac']:.3f} on "
+                      f"{newest['coverage']:.0%} coverage ({int(newest['pillars_available'])} pillars); "
+                      f"some inputs end before it."]
     worst = comp.loc[comp["mac"].idxmin()]
     bands = comp["status"].value_counts()
     lines += [
         "",
-        f"History: {len(comp)} business days {comp['date'].iloc[0].date()} → {last_day.date()}; "
+        f"History: {len(comp)} business days {comp['date'].iloc[0].date()} → {newest['date'].date()}; "
         f"lowest MAC {worst['mac']:.3f} on {worst['date'].date()}",
         "Days per status: " + ", ".join(f"{k} {v}" for k, v in bands.items()),
         "Tables: " + ", ".join(f"{schema} {n}" for schema, n in counts),
