@@ -130,6 +130,18 @@ def basis_trade_bn(f: Frames) -> pd.DataFrame:
 SPEC_PERCENTILE_WEEKS = 52
 
 
+def trailing_percentile(values: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Share (0-100) of the trailing `window` values, current included, that are <= the current one."""
+    if not len(values):
+        return np.array([], dtype=float)
+    padded = np.concatenate([np.full(window - 1, np.nan), values.astype(float)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    count = np.sum(~np.isnan(windows), axis=1)
+    at_or_below = np.sum(windows <= windows[:, -1:], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= min_periods, at_or_below / count * 100, np.nan)
+
+
 def spec_net_percentile(f: Frames) -> pd.DataFrame:
     """Percentile (0-100) of leveraged funds' aggregate net Treasury position in its trailing 52 reports.
 
@@ -138,9 +150,7 @@ def spec_net_percentile(f: Frames) -> pd.DataFrame:
     n = _treasury_notional(f["CFTC_TFF_UST"])
     n["net"] = n["long_usd"] - n["short_usd"]
     g = n.groupby("date").agg(net=("net", "sum"), available_date=("available_date", "max")).reset_index()
-    rank = g["net"].rolling(SPEC_PERCENTILE_WEEKS, min_periods=SPEC_PERCENTILE_WEEKS // 2).apply(
-        lambda w: np.mean(w <= w[-1]) * 100, raw=True
-    )
+    rank = trailing_percentile(g["net"].to_numpy(), SPEC_PERCENTILE_WEEKS, SPEC_PERCENTILE_WEEKS // 2)
     return _out(g.assign(value=rank))
 
 

@@ -44,9 +44,13 @@ def parse_open_interest(series: Series, body) -> pd.DataFrame:
     if not isinstance(body, list):
         raise MalformedPayload(f"binance/{series.id}: expected a JSON array, got {type(body).__name__}")
     try:
+        rows = pd.DataFrame(body, columns=["timestamp", "sumOpenInterestValue"]) if body else pd.DataFrame(
+            {"timestamp": [], "sumOpenInterestValue": []})
+        if body and not all(isinstance(r, dict) and {"timestamp", "sumOpenInterestValue"} <= r.keys() for r in body):
+            raise KeyError("timestamp/sumOpenInterestValue")
         frame = pd.DataFrame({
-            "date": pd.to_datetime([int(r["timestamp"]) for r in body], unit="ms").normalize(),
-            "value": pd.to_numeric([r["sumOpenInterestValue"] for r in body]),
+            "date": pd.to_datetime(pd.to_numeric(rows["timestamp"]), unit="ms").dt.normalize(),
+            "value": pd.to_numeric(rows["sumOpenInterestValue"]),
         })
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedPayload(f"binance/{series.id}: row without timestamp/sumOpenInterestValue ({exc!r})") from exc

@@ -26,8 +26,13 @@ class GlassnodeClient(HttpSource):
             "a": "BTC", "i": "24h", "s": _epoch(start), "u": _epoch(end) - 1, "api_key": self.api_key,
         })
         try:
-            frame = pd.DataFrame({"date": pd.to_datetime([r["t"] for r in body], unit="s").normalize(),
-                                  "value": pd.to_numeric([r["v"] for r in body])})
+            if not isinstance(body, list):
+                raise TypeError(f"a JSON {type(body).__name__}")
+            rows = pd.DataFrame(body, columns=["t", "v"])
+            if rows.isna().any().any():
+                raise KeyError("t/v")
+            frame = pd.DataFrame({"date": pd.to_datetime(pd.to_numeric(rows["t"]), unit="s").dt.normalize(),
+                                  "value": pd.to_numeric(rows["v"])})
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedPayload(f"glassnode/{series.id}: expected [{{t, v}}, ...] ({exc!r})") from exc
         return self.counted(frame, before)

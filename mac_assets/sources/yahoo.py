@@ -51,5 +51,5 @@ def parse_chart(series: Series, body: dict) -> pd.DataFrame:
         raise MalformedPayload(f"yahoo/{series.id}: not a v8 chart response ({exc!r})") from exc
     if len(closes) != len(stamps):
         raise MalformedPayload(f"yahoo/{series.id}: {len(stamps)} timestamps but {len(closes)} closes")
-    dates = pd.to_datetime([s + offset for s in stamps], unit="s").normalize()
-    return pd.DataFrame({"date": dates, "value": pd.to_numeric(pd.Series(closes), errors="coerce")}).dropna()
+    dates = pd.to_datetime(pd.Series(stamps, dtype="int64") + offset, unit="s").dt.normalize()
+    return pd.DataFrame({"date": dates, "value": pd.to_numeric(pd.Series(closes, dtype=object), errors="coerce")}).dropna()
