@@ -35,6 +35,10 @@ PILLARS: tuple[Pillar, ...] = (
 _PERIOD_DAYS: dict[str, int] = {"daily": 1, "business": 3, "weekly": 7, "monthly": 31, "quarterly": 92}
 _GRACE_DAYS: dict[str, int] = {"daily": 3, "business": 3, "weekly": 4, "monthly": 10, "quarterly": 20}
 
+# Longest normal gap between observations: business series allow a long weekend plus a closure
+# (four trading days after 11 September 2001), weekly series a delayed release.
+_MAX_GAP_DAYS: dict[str, int] = {"daily": 7, "business": 10, "weekly": 21, "monthly": 35, "quarterly": 100}
+
 # Face value per contract of the Treasury futures in the CFTC TFF dataset, by contract market code.
 TREASURY_FUTURES_FACE_USD: dict[str, int] = {
     "042601": 200_000,  # 2-Year Note
@@ -52,6 +56,8 @@ class Series:
 
     `columns` are the value columns of the raw table (besides `date`); `keys` are extra identifying
     columns for datasets that carry several rows per date (the CFTC file has one row per contract).
+    `valid` is the plausible range of every value column: a value outside it is a units or parsing
+    error, and the blocking quality check stops it before it reaches a score.
     `remote` is the provider's identifier where it differs from `id` (a Binance symbol, a metric path).
     `stale_after_days` is the largest age (today minus newest observation date) that is still normal
     for the series' calendar; older than that the series is stale: freshness checks flag it and scores
@@ -73,6 +79,7 @@ class Series:
     keys: tuple[str, ...] = ()
     stale_after_days: int = field(default=0)
     remote: str = ""
+    valid: tuple[float, float] = (float("-inf"), float("inf"))
 
     def __post_init__(self) -> None:
         if not self.stale_after_days:
@@ -82,6 +89,11 @@ class Series:
     @property
     def asset_name(self) -> str:
         return asset_name(self.id)
+
+    @property
+    def max_gap_days(self) -> int:
+        """Longest normal gap between two observations (weekends, holidays, market closures)."""
+        return _MAX_GAP_DAYS[self.frequency]
 
     @property
     def remote_id(self) -> str:
@@ -105,84 +117,84 @@ OFR = "https://data.financialresearch.gov/hf/v1/series/timeseries?mnemonic="
 SERIES: tuple[Series, ...] = (
     # --- Liquidity -------------------------------------------------------------------------------
     Series("SOFR", "Secured Overnight Financing Rate", "fred", 1, ("liquidity",), "business", "percent",
-           1, _d("2018-04-03"), FRED + "SOFR"),
+           1, _d("2018-04-03"), FRED + "SOFR", valid=(-1, 25)),
     Series("IORB", "Interest rate on reserve balances", "fred", 1, ("liquidity",), "business", "percent",
-           1, _d("2021-07-29"), FRED + "IORB"),
+           1, _d("2021-07-29"), FRED + "IORB", valid=(-1, 25)),
     Series("IOER", "Interest rate on excess reserves (ended when IORB replaced it)", "fred", 1,
            ("liquidity",), "business", "percent", 1, _d("2008-10-09"), FRED + "IOER",
-           end_date=_d("2021-07-28")),
+           end_date=_d("2021-07-28"), valid=(-1, 25)),
     Series("DCPF3M", "3-month AA financial commercial paper rate", "fred", 1, ("liquidity",), "business",
-           "percent", 1, _d("1997-01-02"), FRED + "DCPF3M"),
+           "percent", 1, _d("1997-01-02"), FRED + "DCPF3M", valid=(-1, 25)),
     Series("DTB3", "3-month Treasury bill, secondary market", "fred", 1, ("liquidity",), "business",
-           "percent", 1, _d("1954-01-04"), FRED + "DTB3"),
+           "percent", 1, _d("1954-01-04"), FRED + "DTB3", valid=(-1, 25)),
     Series("RRPONTSYD", "Overnight reverse repo facility usage", "fred", 2, ("liquidity",), "business",
-           "USD bn", 0, _d("2003-02-07"), FRED + "RRPONTSYD"),
+           "USD bn", 0, _d("2003-02-07"), FRED + "RRPONTSYD", valid=(0, 5000)),
     # --- Valuation -------------------------------------------------------------------------------
     Series("THREEFYTP10", "10-year zero-coupon term premium (Kim-Wright)", "fred", 1, ("valuation",),
-           "business", "percent", 7, _d("1990-01-02"), FRED + "THREEFYTP10"),
+           "business", "percent", 7, _d("1990-01-02"), FRED + "THREEFYTP10", valid=(-5, 10)),
     Series("BAMLC0A0CM", "ICE BofA US corporate (IG) option-adjusted spread", "fred", 1, ("valuation",),
-           "business", "percent", 1, _d("1996-12-31"), FRED + "BAMLC0A0CM"),
+           "business", "percent", 1, _d("1996-12-31"), FRED + "BAMLC0A0CM", valid=(0, 15)),
     Series("BAMLH0A0HYM2", "ICE BofA US high yield option-adjusted spread", "fred", 1,
            ("valuation", "contagion", "private_credit"), "business", "percent", 1, _d("1996-12-31"),
-           FRED + "BAMLH0A0HYM2"),
+           FRED + "BAMLH0A0HYM2", valid=(0, 40)),
     # --- Positioning -----------------------------------------------------------------------------
     Series("CFTC_TFF_UST", "CFTC Traders in Financial Futures, Treasury futures (futures only)", "cftc", 1,
            ("positioning",), "weekly", "contracts", 3, _d("2006-06-13"),
            "https://publicreporting.cftc.gov/resource/gpe5-46if.json",
            columns=("open_interest", "lev_money_long", "lev_money_short", "asset_mgr_long",
                     "asset_mgr_short", "dealer_long", "dealer_short"),
-           keys=("contract_code",)),
+           keys=("contract_code",), valid=(0, 1e8)),
     Series("SVXY_AUM", "ProShares Short VIX Short-Term Futures ETF (SVXY) assets", "etf", 1,
            ("positioning",), "business", "USD mn", 1, _d("2011-10-04"),
-           "https://www.proshares.com/our-etfs/strategic/svxy"),
+           "https://www.proshares.com/our-etfs/strategic/svxy", valid=(0, 20000)),
     Series("BOGZ1FL663067003Q", "Broker-dealer margin accounts receivable (Z.1)", "fred", 2,
-           ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "BOGZ1FL663067003Q"),
+           ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "BOGZ1FL663067003Q", valid=(0, 1e8)),
     Series("NCBEILQ027S", "Nonfinancial corporate equities, market value (Z.1); market-cap proxy", "fred",
-           2, ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "NCBEILQ027S"),
+           2, ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "NCBEILQ027S", valid=(0, 1e9)),
     Series("LEVETF_AUM", "Top-10 2x/3x leveraged equity ETF assets, total", "etf", 2, ("positioning",),
-           "business", "USD bn", 1, _d("2006-06-21"), "https://www.proshares.com/our-etfs/leveraged-and-inverse"),
+           "business", "USD bn", 1, _d("2006-06-21"), "https://www.proshares.com/our-etfs/leveraged-and-inverse", valid=(0, 5000)),
     # --- Volatility ------------------------------------------------------------------------------
     Series("VIX", "Cboe Volatility Index, close", "cboe", 1, ("volatility",), "business", "index points",
-           0, _d("1990-01-02"), CBOE + "VIX_History.csv"),
+           0, _d("1990-01-02"), CBOE + "VIX_History.csv", valid=(5, 150)),
     Series("VIX9D", "Cboe 9-day Volatility Index, close", "cboe", 1, ("volatility",), "business",
-           "index points", 0, _d("2011-01-04"), CBOE + "VIX9D_History.csv"),
+           "index points", 0, _d("2011-01-04"), CBOE + "VIX9D_History.csv", valid=(5, 200)),
     Series("VIX3M", "Cboe 3-month Volatility Index, close", "cboe", 1, ("volatility",), "business",
-           "index points", 0, _d("2009-09-18"), CBOE + "VIX3M_History.csv"),
+           "index points", 0, _d("2009-09-18"), CBOE + "VIX3M_History.csv", valid=(5, 120)),
     Series("VVIX", "Cboe VIX of VIX", "cboe", 1, ("volatility",), "business", "index points", 0,
-           _d("2006-03-06"), CBOE + "VVIX_History.csv"),
+           _d("2006-03-06"), CBOE + "VVIX_History.csv", valid=(40, 250)),
     # --- Policy ----------------------------------------------------------------------------------
     Series("DFF", "Effective federal funds rate", "fred", 1, ("policy",), "daily", "percent", 1,
-           _d("1954-07-01"), FRED + "DFF"),
+           _d("1954-07-01"), FRED + "DFF", valid=(-1, 25)),
     Series("WALCL", "Federal Reserve total assets (Wednesday level)", "fred", 1, ("policy",), "weekly",
-           "USD mn", 1, _d("2002-12-18"), FRED + "WALCL"),
+           "USD mn", 1, _d("2002-12-18"), FRED + "WALCL", valid=(1e5, 5e7)),
     Series("GDP", "Nominal GDP, seasonally adjusted annual rate", "fred", 1, ("policy",), "quarterly",
-           "USD bn", 122, _d("1947-01-01"), FRED + "GDP"),
+           "USD bn", 122, _d("1947-01-01"), FRED + "GDP", valid=(1000.0, 1e6)),
     Series("PCEPILFE", "Core PCE price index", "fred", 1, ("policy",), "monthly", "index 2017=100", 62,
-           _d("1959-01-01"), FRED + "PCEPILFE"),
+           _d("1959-01-01"), FRED + "PCEPILFE", valid=(10, 1000)),
     # --- Contagion -------------------------------------------------------------------------------
     Series("SPY", "SPDR S&P 500 ETF, close", "yahoo", 1, ("contagion",), "business", "USD", 0,
-           _d("1993-01-29"), "https://finance.yahoo.com/quote/SPY"),
+           _d("1993-01-29"), "https://finance.yahoo.com/quote/SPY", valid=(10, 1e5)),
     Series("BTC-USD", "Bitcoin in US dollars, daily close (UTC)", "yahoo", 1, ("contagion",), "daily",
-           "USD", 0, _d("2014-09-17"), "https://finance.yahoo.com/quote/BTC-USD"),
+           "USD", 0, _d("2014-09-17"), "https://finance.yahoo.com/quote/BTC-USD", valid=(0.01, 1e8)),
     Series("BTCUSDT_OI", "Binance BTCUSDT perpetual open interest, notional", "binance", 1,
            ("contagion",), "daily", "USD", 0, _d("2019-09-10"),
-           "https://fapi.binance.com/futures/data/openInterestHist?symbol=BTCUSDT", remote="BTCUSDT"),
+           "https://fapi.binance.com/futures/data/openInterestHist?symbol=BTCUSDT", remote="BTCUSDT", valid=(0, 1e12)),
     Series("ETHUSDT_OI", "Binance ETHUSDT perpetual open interest, notional", "binance", 1,
            ("contagion",), "daily", "USD", 0, _d("2019-11-27"),
-           "https://fapi.binance.com/futures/data/openInterestHist?symbol=ETHUSDT", remote="ETHUSDT"),
+           "https://fapi.binance.com/futures/data/openInterestHist?symbol=ETHUSDT", remote="ETHUSDT", valid=(0, 1e12)),
     Series("DTWEXBGS", "Nominal broad US dollar index", "fred", 1, ("contagion",), "business",
-           "index Jan 2006=100", 7, _d("2006-01-02"), FRED + "DTWEXBGS"),
+           "index Jan 2006=100", 7, _d("2006-01-02"), FRED + "DTWEXBGS", valid=(50, 200)),
     Series("BTC_EXCHANGE_RESERVE", "Bitcoin held on exchange wallets", "glassnode", 2, ("contagion",),
            "daily", "BTC", 1, _d("2014-09-17"), "https://studio.glassnode.com/metrics?a=BTC&m=distribution.BalanceExchanges",
-           remote="distribution/balance_exchanges"),
+           remote="distribution/balance_exchanges", valid=(0, 2e7)),
     # --- Private credit --------------------------------------------------------------------------
     Series("DRTSCILM", "SLOOS: net % of banks tightening C&I standards, large and mid-size firms", "fred",
-           1, ("private_credit",), "quarterly", "percent net", 45, _d("1990-04-01"), FRED + "DRTSCILM"),
+           1, ("private_credit",), "quarterly", "percent net", 45, _d("1990-04-01"), FRED + "DRTSCILM", valid=(-100, 100)),
     # --- Tier 3: hedge-fund leverage from Form PF (OFR Hedge Fund Monitor), quarter-end dates --------
     Series("FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "Qualifying hedge funds' leverage ratio, GAV-weighted mean",
-           "ofr", 3, ("positioning",), "quarterly", "ratio", 95, _d("2013-03-31"), OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN"),
+           "ofr", 3, ("positioning",), "quarterly", "ratio", 95, _d("2013-03-31"), OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", valid=(0, 100)),
     Series("FPF-BORROW_REPO_SUM", "Qualifying hedge funds' repo borrowing", "ofr", 3, ("positioning",),
-           "quarterly", "USD", 95, _d("2013-03-31"), OFR + "FPF-BORROW_REPO_SUM"),
+           "quarterly", "USD", 95, _d("2013-03-31"), OFR + "FPF-BORROW_REPO_SUM", valid=(0, 1e14)),
 )
 
 SERIES_BY_ID: dict[str, Series] = {s.id: s for s in SERIES}

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
-from mac_assets.checks.score_checks import mac_composite_is_consistent
+from mac_assets.alerts import failed_run_alert
+from mac_assets.checks.freshness import build_freshness_checks, build_freshness_sensor
+from mac_assets.checks.quality import build_all_quality_checks
+from mac_assets.checks.score_checks import SCORE_CHECKS
 from mac_assets.derived.assets import build_derived_assets
 from mac_assets.partitions import yearly_partitions
 from mac_assets.raw.assets import build_raw_assets
+from mac_assets.schedules import build_refresh_jobs_and_schedules
 from mac_assets.scores.assets import build_score_assets
 from mac_assets.settings import Settings, load_settings
 from mac_assets.sources import build_source
-from mac_assets.storage import DuckDBFrameIOManager
+from mac_assets.storage import DuckDBFrameIOManager, MacDatabase
 
 FULL_GRAPH_JOB = "mac_full_graph"
 
@@ -19,14 +23,21 @@ FULL_GRAPH_JOB = "mac_full_graph"
 def build_definitions(settings: Settings, source=None) -> Definitions:
     """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
-    assets = [*build_raw_assets(partitions), *build_derived_assets(partitions), *build_score_assets(partitions)]
+    assets = [*build_raw_assets(partitions), *build_derived_assets(partitions),
+              *build_score_assets(partitions, settings.min_pillars)]
+    freshness = build_freshness_checks()
+    refresh_jobs, schedules = build_refresh_jobs_and_schedules(partitions)
     return Definitions(
         assets=assets,
-        asset_checks=[mac_composite_is_consistent],
+        asset_checks=[*freshness, *build_all_quality_checks(), *SCORE_CHECKS],
         jobs=[define_asset_job(FULL_GRAPH_JOB, selection=AssetSelection.all(),
-                               description="Raw → derived → scores for the selected years, in one run.")],
+                               description="Raw → derived → scores for the selected years, in one run."),
+              *refresh_jobs],
+        schedules=schedules,
+        sensors=[build_freshness_sensor(freshness), failed_run_alert],
         resources={
             "duckdb_io": DuckDBFrameIOManager(database=settings.duckdb_path),
+            "mac_db": MacDatabase(path=settings.duckdb_path),
             "source": source if source is not None else build_source(settings),
         },
         # One process per run: DuckDB has one writer, and a fresh process per step costs ~8 s here.

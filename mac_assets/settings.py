@@ -25,6 +25,8 @@ ENV_VARS: dict[str, str] = {
         "graph starts on 1 January of that year; the first year warms up rolling windows and lagged series."
     ),
     "MAC_DEMO_SEED": "Seed of the demo generator (default `20080915`).",
+    "MAC_MIN_PILLARS": "Pillars with data a composite needs (default 4); with fewer it is withheld and flagged.",
+    "MAC_ALERT_WEBHOOK_URL": "Optional URL that receives each alert as a JSON POST (band crossings, failed runs).",
     "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
 }
 
@@ -44,6 +46,7 @@ class Settings:
     csv_dir: str = ""
     base_urls: dict[str, str] = field(default_factory=dict)
     glassnode_key_set: bool = False
+    min_pillars: int = 4
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -54,17 +57,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_start = date.fromisoformat(raw_start)
     except ValueError as exc:
         raise ValueError(f"MAC_HISTORY_START={raw_start!r} is not a date in YYYY-MM-DD form") from exc
-    raw_seed = env.get("MAC_DEMO_SEED", str(DEFAULT_DEMO_SEED))
-    try:
-        seed = int(raw_seed)
-    except ValueError as exc:
-        raise ValueError(f"MAC_DEMO_SEED={raw_seed!r} is not an integer") from exc
     return Settings(
         duckdb_path=env.get("MAC_DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
         source=env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower(),
         history_start=history_start,
-        demo_seed=seed,
+        demo_seed=_int(env, "MAC_DEMO_SEED", DEFAULT_DEMO_SEED),
         csv_dir=env.get("MAC_CSV_DIR", ""),
         base_urls={p: env[f"MAC_{p.upper()}_BASE_URL"] for p in PROVIDERS if env.get(f"MAC_{p.upper()}_BASE_URL")},
         glassnode_key_set=bool(env.get("GLASSNODE_API_KEY")),
+        min_pillars=_int(env, "MAC_MIN_PILLARS", 4),
     )
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not an integer") from exc

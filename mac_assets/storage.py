@@ -17,17 +17,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableIOManager, InputContext, OutputContext
+from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, MetadataValue, OutputContext
 from pydantic import Field
 
 DATE_COLUMN = "date"
 # Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
 UPSERT_KEYS = "upsert_keys"
+LAST_UPDATED = "dagster/last_updated_timestamp"
 LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)  # about 30 s in all, then the lock error is raised
 
 
@@ -84,7 +85,7 @@ def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] |
 def write_frame(
     path: str, table: str, frame: pd.DataFrame, window: tuple[datetime, datetime] | None,
     upsert_keys: list[str] | None = None,
-) -> None:
+) -> date | None:
     """Replace the rows of `window` (or the whole table when None) with `frame`, atomically.
 
     With `upsert_keys` the write is append-only instead: only stored rows whose keys appear in `frame`
@@ -93,7 +94,7 @@ def write_frame(
 
     Raises StorageError, with the table named, when the frame has no `date` column or holds dates
     outside the window (they would survive the next re-run as duplicates). On any failure the
-    transaction rolls back and the table keeps its previous rows.
+    transaction rolls back and the table keeps its previous rows. Returns the newest date in the table.
     """
     if DATE_COLUMN not in frame.columns:
         raise StorageError(f"{table}: frame has no '{DATE_COLUMN}' column (columns: {list(frame.columns)})")
@@ -135,10 +136,12 @@ def write_frame(
                 )
             con.execute(f"insert into {table} by name select * from incoming_frame")
             con.unregister("incoming_frame")
+            newest = con.execute(f'select max("{DATE_COLUMN}") from {table}').fetchone()[0]
             con.execute("commit")
         except Exception as exc:
             con.execute("rollback")
             raise StorageError(f"{table}: write failed and was rolled back: {exc}") from exc
+    return newest
 
 
 def read_frame(path: str, table: str, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
@@ -173,8 +176,17 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
             tw = context.asset_partitions_time_window
             window = (tw.start, tw.end)
         upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
-        write_frame(self.database, table, obj, window, list(upsert_keys) if upsert_keys else None)
-        context.add_output_metadata({"dagster/row_count": len(obj), "table": table})
+        newest = write_frame(self.database, table, obj, window, list(upsert_keys) if upsert_keys else None)
+        metadata = {"dagster/row_count": len(obj), "table": table}
+        if upsert_keys:
+            # Dagster's freshness checks read this key: for raw tables "last updated" means the newest
+            # observation stored, so the check measures data lag, not how recently a run happened. An
+            # empty table gets one second past the Unix epoch: without the key (or with 0, which Dagster
+            # reads as unset) the check would fall back to the run's time and call an empty table fresh.
+            stamp = datetime(newest.year, newest.month, newest.day, tzinfo=timezone.utc).timestamp() if newest else 1.0
+            metadata |= {LAST_UPDATED: MetadataValue.timestamp(stamp),
+                         "newest_observation": newest.isoformat() if newest else "none"}
+        context.add_output_metadata(metadata)
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
         table = table_name(context.asset_key.path)
@@ -183,3 +195,17 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         tw = context.asset_partitions_time_window
         lookback = int((context.definition_metadata or {}).get("lookback_days", 0))
         return read_frame(self.database, table, since=tw.start - timedelta(days=lookback), until=tw.end)
+
+
+class MacDatabase(ConfigurableResource):
+    """Read access to the pipeline's DuckDB file for asset checks and reports."""
+
+    path: str = Field(description="Path of the DuckDB file (MAC_DUCKDB_PATH).")
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with connect(self.path, read_only=True) as con:
+            return con.execute(sql, params or []).fetchdf()
+
+    def has_table(self, table: str) -> bool:
+        with connect(self.path, read_only=True) as con:
+            return _existing_columns(con, table) is not None

@@ -27,6 +27,9 @@ STATUS_BANDS: tuple[tuple[float, str], ...] = (
     (0.0, "breach"),
 )
 MISSING_STATUS = "no_data"
+# The composite needs this many pillars with data (MAC_MIN_PILLARS overrides); below it, it is withheld.
+DEFAULT_MIN_PILLARS = 4
+INSUFFICIENT_STATUS = "insufficient_data"
 
 # Equal pillar weights: no pillar has earned more weight in an out-of-sample test yet, and equal
 # weights keep every contribution readable. Missing pillars are dropped and the rest renormalised.

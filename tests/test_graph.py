@@ -61,7 +61,9 @@ def test_composite_equals_the_sum_of_pillar_contributions(built):
     con.close()
     assert gap < 1e-12
     evaluations = result.get_asset_check_evaluations()
-    assert all(e.passed for e in evaluations)
+    # 2019-2020 is years behind today, so freshness rightly fails; every other check passes.
+    assert all(e.passed for e in evaluations if e.check_name != "freshness_check")
+    assert not any(e.passed for e in evaluations if e.check_name == "freshness_check")
     names = [e.check_name for e in evaluations]
     assert names.count("mac_composite_is_consistent") == 1
     assert names.count("fetch_succeeded") == len(SERIES)
@@ -133,7 +135,7 @@ def test_a_provider_outage_keeps_history_flags_the_series_and_lets_scores_run(bu
     before = tables(path)
     result = run(path, "2020", "2020", source=OutageSource(seed=7, as_of=AS_OF))
     assert result.success
-    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed and e.check_name != "freshness_check"]
     assert [(e.asset_key.path, e.check_name) for e in failed] == [(["raw", "vix"], "fetch_succeeded")]
     assert "HTTP 503" in failed[0].metadata["error"].value
     assert tables(path)["raw.vix"].equals(before["raw.vix"])
@@ -148,7 +150,10 @@ def test_a_series_never_fetched_lowers_coverage_instead_of_inventing_values(tmp_
     assert vix["value"].isna().all() and (vix["status"] == "no_data").all()
     volatility = t["scores.pillar_scores"].query("pillar == 'volatility'")
     assert (volatility["coverage"] == 0.25).all()  # only VVIX of vix, vvix, term slope, gamma ratio
-    assert t["scores.mac_composite"]["mac"].notna().all()
+    composite = t["scores.mac_composite"]
+    # Without a warm-up year the first day has too few pillars: withheld and flagged, never invented.
+    assert (composite["mac"].notna() | (composite["status"] == "insufficient_data")).all()
+    assert composite["mac"].notna().mean() > 0.95
 
 
 def test_run_summary_reports_latest_composite_and_every_pillar(built):

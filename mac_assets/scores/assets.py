@@ -11,6 +11,7 @@ from dagster import (
     asset,
 )
 
+from mac_assets.alerts import ALERT_RECENT_DAYS, emit, recent, status_changes
 from mac_assets.catalog import PILLARS, SERIES_BY_ID
 from mac_assets.partitions import layer_asset_args
 from mac_assets.pointintime import with_availability
@@ -37,7 +38,7 @@ def _score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     return business_days(start, min(end - pd.Timedelta(days=1), today))
 
 
-def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
+def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: int) -> list[AssetsDefinition]:
     metrics = sorted({t.metric for t in THRESHOLDS})
     ins = {
         _input_name(m): AssetIn(
@@ -84,7 +85,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
                     "contributions, its status band and coverage (share of methodology weight with data).",
     )
     def mac_composite(pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
-        out = score_composite(pillar_scores)
+        out = score_composite(pillar_scores, min_pillars)
         metadata = {"rows": len(out)}
         scored = out.dropna(subset=["mac"])
         if len(scored):
@@ -101,5 +102,34 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
             }
         return Output(out, metadata=metadata)
 
-    return [indicator_scores, pillar_scores, mac_composite]
+    # Read the days before the window too, so a crossing on the window's first day is seen.
+    before = {"lookback_days": 10}
+
+    @asset(
+        name="status_changes",
+        ins={"mac_composite": AssetIn(key=["scores", "mac_composite"], metadata=before),
+             "pillar_scores": AssetIn(key=["scores", "pillar_scores"], metadata=before)},
+        **common,
+        description="Every day on which the composite or a pillar crossed a status band; crossings in the "
+                    f"last {ALERT_RECENT_DAYS} days are also sent as alerts.",
+    )
+    def status_changes_asset(context: AssetExecutionContext, mac_composite: pd.DataFrame,
+                             pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+        start, end = _window(context)
+        changes = status_changes(mac_composite, pillar_scores)
+        changes = changes[(changes["date"] >= start) & (changes["date"] < end)].reset_index(drop=True)
+        today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+        fresh = recent(changes, today)
+        for row in fresh.itertuples():  # a handful of rows at most: the last few days' crossings
+            emit("status_band_crossed", {"date": str(row.date.date()), "scope": row.scope, "from": row.previous_status,
+                                         "to": row.status, "direction": row.direction, "value": row.value},
+                 log=context.log)
+        return Output(changes, metadata={
+            "crossings_in_window": len(changes),
+            "alerts_sent": len(fresh),
+            "recent_alerts": MetadataValue.md(
+                "```\n" + (fresh.to_string(index=False) if len(fresh) else "none") + "\n```"),
+        })
+
+    return [indicator_scores, pillar_scores, mac_composite, status_changes_asset]
 

@@ -21,6 +21,7 @@ from mac_assets.derived.metrics import METRICS_BY_NAME
 from mac_assets.pointintime import known_on
 from mac_assets.scores.scoring import score_knots, status_band
 from mac_assets.thresholds import (
+    INSUFFICIENT_STATUS,
     METHODOLOGY_VERSION,
     MISSING_STATUS,
     PILLAR_WEIGHTS,
@@ -115,8 +116,12 @@ def score_pillars(indicators: pd.DataFrame) -> pd.DataFrame:
     return g[columns]
 
 
-def score_composite(pillars: pd.DataFrame) -> pd.DataFrame:
-    """One row per day: MAC = sum of pillar contributions, its status band, coverage and breakdown."""
+def score_composite(pillars: pd.DataFrame, min_pillars: int = 1) -> pd.DataFrame:
+    """One row per day: MAC = sum of pillar contributions, its status band, coverage and breakdown.
+
+    On days with fewer than `min_pillars` pillars the composite is withheld: `mac` stays missing and
+    the status says `insufficient_data`, while the pillar contributions are still shown.
+    """
     by_day = pillars.groupby("date", sort=True)
     out = pd.DataFrame({
         "mac": by_day["contribution"].sum(min_count=1),
@@ -126,7 +131,9 @@ def score_composite(pillars: pd.DataFrame) -> pd.DataFrame:
     contributions = pillars.pivot(index="date", columns="pillar", values="contribution")
     for p in PILLARS:
         out[f"{p}_contribution"] = contributions[p] if p in contributions else np.nan
-    out["status"] = _status(out["mac"])
+    withheld = out["pillars_available"].between(1, min_pillars - 1)
+    out.loc[withheld, "mac"] = np.nan
+    out["status"] = np.where(withheld, INSUFFICIENT_STATUS, _status(out["mac"]))
     out["methodology_version"] = METHODOLOGY_VERSION
     out = out.reset_index()
     leading = ["date", "mac", "status", "coverage", "pillars_available", "methodology_version"]

@@ -1,0 +1,66 @@
+"""Jobs and schedules: daily, weekly (COT) and slow (quarterly and Tier 3) refreshes.
+
+Every scheduled run materializes the current *and the previous* year: a value published in January
+for late December, or a Z.1 quarter published in March, belongs to last year's partition. Scores of
+past days do not change when that late data lands, because a day only uses values public by then;
+the re-run only fills the rows. Times are New York time, after the sources publish: H.15 and Cboe
+closes are out by the evening, FRED posts overnight, COT on Friday at 15:30, Z.1/SLOOS/Form PF in
+different months of each quarter (hence a monthly check for them).
+"""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    TimeWindowPartitionsDefinition,
+    define_asset_job,
+    schedule,
+)
+
+from mac_assets.catalog import SERIES
+
+TIMEZONE = "America/New_York"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# name → (frequencies of the raw series it fetches, cron in TIMEZONE, why then)
+REFRESHES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "daily_refresh": (("daily", "business", "monthly"), "30 6 * * *",
+                      "06:30 New York: the previous day's H.15, ICE, Cboe and crypto closes are published"),
+    "weekly_cot_refresh": (("weekly",), "0 9 * * 6",
+                           "Saturday 09:00 New York: COT positions for Tuesday come out Friday 15:30"),
+    "quarterly_refresh": (("quarterly",), "0 8 16 * *",
+                          "16th of each month 08:00 New York: Z.1, SLOOS and Form PF land in different months"),
+}
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
+def refresh_selection(frequencies: tuple[str, ...]) -> AssetSelection:
+    keys = [AssetKey(["raw", s.asset_name]) for s in SERIES if s.frequency in frequencies]
+    return AssetSelection.assets(*keys).downstream()
+
+
+def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition):
+    jobs, schedules = [], []
+    for name, (frequencies, cron, why) in REFRESHES.items():
+        job = define_asset_job(f"{name}_job", selection=refresh_selection(frequencies),
+                               description=f"Raw {'/'.join(frequencies)} series and everything downstream.")
+
+        @schedule(name=name, cron_schedule=cron, execution_timezone=TIMEZONE, job=job,
+                  default_status=DefaultScheduleStatus.RUNNING, description=why)
+        def _refresh(context: ScheduleEvaluationContext, _job_name=job.name):
+            keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
+            first, last = keys[max(0, len(keys) - 2)], keys[-1]
+            tick = context.scheduled_execution_time.strftime("%Y-%m-%dT%H:%M")
+            return RunRequest(run_key=f"{_job_name}:{tick}", tags=range_tags(first, last))
+
+        jobs.append(job)
+        schedules.append(_refresh)
+    return jobs, schedules

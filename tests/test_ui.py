@@ -1,0 +1,144 @@
+"""The product as a data engineer meets it: `dagster dev`, the UI in a browser, and a CLI backfill."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from mac_assets.catalog import SERIES
+
+REPO = Path(__file__).resolve().parent.parent
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def environment(tmp: Path, history_start: str) -> dict:
+    home = tmp / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")  # the instance settings users get
+    return os.environ | {"DAGSTER_HOME": str(home), "MAC_DUCKDB_PATH": str(tmp / "mac.duckdb"),
+                         "MAC_HISTORY_START": history_start, "MAC_SOURCE": "demo"}
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui")
+    port = free_port()
+    log = open(tmp / "dagster-dev.log", "w")
+    proc = subprocess.Popen([DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                            cwd=REPO, env=environment(tmp, "2025-01-01"), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}/server_info", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"dagster dev exited: {(tmp / 'dagster-dev.log').read_text()[-2000:]}")
+                time.sleep(1)
+        else:
+            pytest.fail("dagster dev did not answer within 120 s")
+        graphql(base, "mutation { setNuxSeen }")  # dismiss the first-visit community popup
+        yield base, tmp
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def graphql(base: str, query: str) -> dict:
+    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    body = json.load(urllib.request.urlopen(request, timeout=60))
+    assert "errors" not in body, body.get("errors")
+    return body["data"]
+
+
+def test_the_code_location_loads_without_errors(ui):
+    data = graphql(ui[0], """{ workspaceOrError { ... on Workspace { locationEntries { name
+        locationOrLoadError { __typename ... on PythonError { message } } } } } }""")
+    entries = data["workspaceOrError"]["locationEntries"]
+    assert [(e["name"], e["locationOrLoadError"]["__typename"]) for e in entries] == [("mac", "RepositoryLocation")]
+
+
+def test_every_asset_and_check_is_in_the_ui(ui):
+    data = graphql(ui[0], """{ assetNodes { assetKey { path }
+        assetChecksOrError { ... on AssetChecks { checks { name } } } } }""")
+    nodes = {"/".join(n["assetKey"]["path"]): {c["name"] for c in n["assetChecksOrError"]["checks"]}
+             for n in data["assetNodes"]}
+    for s in SERIES:
+        expected = {"fetch_succeeded", "is_valid", "has_no_gaps"} | ({"freshness_check"} if s.end_date is None else set())
+        assert nodes[f"raw/{s.asset_name}"] == expected
+    assert nodes["scores/mac_composite"] == {"mac_composite_is_consistent", "mac_composite_has_enough_pillars"}
+    assert "derived/basis_trade_bn" in nodes and "scores/status_changes" in nodes
+
+
+def test_schedules_and_sensors_are_loaded_and_running(ui):
+    data = graphql(ui[0], """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+        schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }""")
+    repo = data["repositoriesOrError"]["nodes"][0]
+    assert {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]} == {
+        "daily_refresh": "RUNNING", "weekly_cot_refresh": "RUNNING", "quarterly_refresh": "RUNNING"}
+    assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
+        "freshness_checks_sensor": "RUNNING", "failed_run_alert": "RUNNING"}
+
+
+def browse(url: str, screenshot: Path) -> str:
+    """Render a page in headless Chromium: save a screenshot and return the rendered DOM."""
+    common = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={screenshot.parent / 'chrome-profile'}",
+              "--virtual-time-budget=25000", "--window-size=1600,1000"]
+    subprocess.run([*common, f"--screenshot={screenshot}", url], check=True, capture_output=True, timeout=120)
+    return subprocess.run([*common, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed: run `make test` as root (it installs "
+                                             "Debian's chromium and chromium-driver) or install them yourself")
+def test_the_asset_graph_and_a_score_page_render_in_a_browser(ui):
+    base, tmp = ui
+    graph = browse(f"{base}/locations/mac/asset-groups/scores/lineage", tmp / "scores_graph.png")
+    for name in ("indicator_scores", "pillar_scores", "mac_composite", "status_changes", "gamma_ratio"):
+        assert name in graph, f"{name} missing from the rendered asset graph"
+    page = browse(f"{base}/assets/scores/mac_composite", tmp / "mac_composite.png")
+    assert "mac_composite" in page and "Market Absorption Capacity" in page
+    for shot in ("scores_graph.png", "mac_composite.png"):
+        assert (tmp / shot).stat().st_size > 20_000, f"{shot} looks blank"
+    print(f"screenshots in {tmp}")
+
+
+def test_a_cli_partition_range_backfill_is_a_single_run(tmp_path):
+    env = environment(tmp_path, "2025-01-01")
+    done = subprocess.run([DAGSTER, "asset", "materialize", "-m", "mac_assets.definitions", "--select", "*",
+                           "--partition-range", "2025...2026"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        runs = instance.get_runs()
+    assert len(runs) == 1 and runs[0].tags["dagster/asset_partition_range_end"] == "2026"
+    con = duckdb.connect(env["MAC_DUCKDB_PATH"], read_only=True)
+    years = con.execute("select distinct year(date) from scores.mac_composite order by 1").fetchall()
+    con.close()
+    assert years == [(2025,), (2026,)]
