@@ -34,8 +34,12 @@ browser:
 	    || echo "Could not install chromium: the browser test will skip."; \
 	else echo "chromium is not installed and this is not root: the browser test will skip."; fi
 
+## An older DuckDB (1.x) beside the venv, to prove BI tools with a bundled 1.x can open the published file.
+$(VENV)/duckdb1: $(STAMP)
+	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.4,<2'
+
 ## Run the test suite.
-test: $(STAMP) browser
+test: $(STAMP) browser $(VENV)/duckdb1
 	$(BIN)/python -m pytest
 
 ## Start the Dagster UI on http://127.0.0.1:3000

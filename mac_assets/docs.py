@@ -44,19 +44,9 @@ def render_catalog() -> str:
     )
 
 
-def _anchors(t) -> str:
-    if t.shape == "breakpoints":
-        return ", ".join(f"{x:g} → {y:g}" for x, y in t.points)
-    if t.shape == "range":
-        bl, tl, al, ah, th, bh = t.anchors
-        return f"ample {al:g}…{ah:g}; thin {tl:g} / {th:g}; breach ≤ {bl:g} or ≥ {bh:g}"
-    a, th, b = t.anchors
-    return f"ample {a:g}; thin {th:g}; breach {b:g}"
-
-
 def render_thresholds() -> str:
     rows = [[f"`{t.indicator}`", t.pillar, f"`{t.metric}`" + (f" × {t.scale:g}" if t.scale != 1 else ""),
-             metric_info(t.metric).tier, t.units, t.shape, t.direction.replace("_", " "), _anchors(t), t.reference]
+             metric_info(t.metric).tier, t.units, t.shape, t.direction.replace("_", " "), t.anchors_text(), t.reference]
             for t in THRESHOLDS]
     bands = ", ".join(f"{label} ≥ {floor:g}" for floor, label in STATUS_BANDS[:-1])
     bands += f", {STATUS_BANDS[-1][1]} below {STATUS_BANDS[-2][0]:g}"
@@ -72,7 +62,49 @@ def render_thresholds() -> str:
     )
 
 
-RENDERERS = {"catalog.md": render_catalog, "thresholds.md": render_thresholds}
+def render_bi() -> str:
+    from mac_assets.publish.bi import BI_CONTRACT, STORAGE_VERSION
+
+    sections = []
+    for table, (description, columns) in BI_CONTRACT.items():
+        sections.append(f"### `bi.{table}`\n\n{description}\n\n"
+                        + _table(["column", "meaning"], [[f"`{c}`", m] for c, m in columns.items()]))
+    return (
+        HEADER + "# Reading MAC from BI tools\n\n"
+        "Open **`data/mac_bi.duckdb`** (or whatever `MAC_BI_PATH` says), **read-only**. Never point a BI tool at "
+        "the pipeline's working file (`MAC_DUCKDB_PATH`): DuckDB allows one writer, so a tool holding that file "
+        "open makes runs fail, and a tool opening it during a run fails itself.\n\n"
+        "After every run the pipeline builds a new snapshot in a temporary file next to it and renames it over "
+        "the old one in one atomic step. A reader therefore always sees a complete snapshot, the previous one or "
+        "the new one, and a dashboard that keeps the file open never blocks the pipeline (it keeps reading the "
+        "snapshot it opened until it reconnects). The file is written in DuckDB storage format "
+        f"`{STORAGE_VERSION}`, so tools that bundle DuckDB 1.x (DBeaver, Metabase, Superset, Evidence drivers) "
+        "can read it.\n\n"
+        "## Connecting\n\n"
+        "- DuckDB CLI: `duckdb -readonly data/mac_bi.duckdb`\n"
+        "- Python: `duckdb.connect('data/mac_bi.duckdb', read_only=True)`\n"
+        "- JDBC (DBeaver, Metabase): `jdbc:duckdb:/path/to/data/mac_bi.duckdb` with the property "
+        "`duckdb.read_only=true`\n"
+        "- SQLAlchemy (Superset): `duckdb:////path/to/data/mac_bi.duckdb?access_mode=read_only`\n\n"
+        "## Example queries\n\n"
+        "```sql\n"
+        "-- today's reading and what drives it\n"
+        "select date, mac, status, coverage, liquidity_contribution, volatility_contribution from bi.mac_latest;\n\n"
+        "-- the worst days on record\n"
+        "select date, mac, status from bi.mac_history where mac is not null order by mac limit 10;\n\n"
+        "-- which inputs are stale right now\n"
+        "select series_id, provider, newest_observation, age_days, stale_after_days from bi.series_freshness\n"
+        "where freshness <> 'fresh' order by tier;\n\n"
+        "-- one indicator against its anchors, with the day each value became public\n"
+        "select date, value, units, score, anchors, obs_date, publication_date from bi.indicator_detail\n"
+        "where indicator = 'vix' order by date desc limit 20;\n"
+        "```\n\n"
+        "Every column also carries a comment in DuckDB (`select * from duckdb_columns() where schema_name = 'bi'`).\n\n"
+        "## Tables\n\n" + "\n".join(sections)
+    )
+
+
+RENDERERS = {"catalog.md": render_catalog, "thresholds.md": render_thresholds, "bi.md": render_bi}
 
 
 def main() -> None:

@@ -20,9 +20,9 @@ def with_availability(frame: pd.DataFrame, series: Series) -> pd.DataFrame:
 def known_on(calendar: pd.DatetimeIndex, frame: pd.DataFrame, stale_after_days: int) -> pd.DataFrame:
     """For each day D of `calendar`: the latest value with available_date <= D, if fresh enough.
 
-    Returns columns `date` (= D), `value` and `obs_date` (the observation the value came from); value
-    and obs_date are missing where nothing was public yet or the newest public value is older than
-    `stale_after_days`.
+    Returns columns `date` (= D), `value`, `obs_date` (the observation the value came from) and
+    `available_date` (when it became public); they are missing where nothing was public yet or the
+    newest public value is older than `stale_after_days`.
     """
     days = pd.DataFrame({"date": calendar}).sort_values("date")
     published = (
@@ -35,5 +35,5 @@ def known_on(calendar: pd.DatetimeIndex, frame: pd.DataFrame, stale_after_days: 
     )
     merged = pd.merge_asof(days, published, left_on="date", right_on="available_date", direction="backward")
     stale = (merged["date"] - merged["obs_date"]).dt.days > stale_after_days
-    merged.loc[stale, ["value", "obs_date"]] = [float("nan"), pd.NaT]
-    return merged[["date", "value", "obs_date"]].reset_index(drop=True)
+    merged.loc[stale, ["value", "obs_date", "available_date"]] = [float("nan"), pd.NaT, pd.NaT]
+    return merged[["date", "value", "obs_date", "available_date"]].reset_index(drop=True)

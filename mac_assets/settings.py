@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 ENV_VARS: dict[str, str] = {
     "MAC_DUCKDB_PATH": "DuckDB file the pipeline writes (default `data/mac.duckdb`).",
+    "MAC_BI_PATH": "Read-only snapshot BI tools open (default `data/mac_bi.duckdb`), replaced atomically after each run.",
     "MAC_SOURCE": "Where raw series come from: `demo` (default), `live` (provider APIs) or `csv` (a folder).",
     "MAC_CSV_DIR": "Folder of `<SERIES>.csv` files: the whole source when MAC_SOURCE=csv, a fallback for live.",
     "FRED_API_KEY": "FRED API key, required by MAC_SOURCE=live; read at run time through Dagster's EnvVar.",
@@ -31,6 +33,7 @@ ENV_VARS: dict[str, str] = {
 }
 
 DEFAULT_DUCKDB_PATH = "data/mac.duckdb"
+DEFAULT_BI_PATH = "data/mac_bi.duckdb"
 DEFAULT_HISTORY_START = "2007-01-01"
 DEFAULT_SOURCE = "demo"
 DEFAULT_DEMO_SEED = 20080915
@@ -47,6 +50,7 @@ class Settings:
     base_urls: dict[str, str] = field(default_factory=dict)
     glassnode_key_set: bool = False
     min_pillars: int = 4
+    bi_path: str = DEFAULT_BI_PATH
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -57,6 +61,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_start = date.fromisoformat(raw_start)
     except ValueError as exc:
         raise ValueError(f"MAC_HISTORY_START={raw_start!r} is not a date in YYYY-MM-DD form") from exc
+    bi_path = env.get("MAC_BI_PATH", DEFAULT_BI_PATH)
+    if Path(bi_path).stem.lower() == "bi":
+        raise ValueError(f"MAC_BI_PATH={bi_path!r}: DuckDB names a database after its file, and 'bi' would clash "
+                         "with the bi schema inside it; choose another name, e.g. mac_bi.duckdb")
     return Settings(
         duckdb_path=env.get("MAC_DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
         source=env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower(),
@@ -66,6 +74,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         base_urls={p: env[f"MAC_{p.upper()}_BASE_URL"] for p in PROVIDERS if env.get(f"MAC_{p.upper()}_BASE_URL")},
         glassnode_key_set=bool(env.get("GLASSNODE_API_KEY")),
         min_pillars=_int(env, "MAC_MIN_PILLARS", 4),
+        bi_path=bi_path,
     )
 
 

@@ -68,6 +68,15 @@ class Threshold:
             return range_knots(*self.anchors)
         return self.points
 
+    def anchors_text(self) -> str:
+        """The anchors as a reader would write them (docs, BI tables)."""
+        if self.shape == "breakpoints":
+            return ", ".join(f"{x:g} → {y:g}" for x, y in self.points)
+        if self.shape == "range":
+            bl, tl, al, ah, th, bh = self.anchors
+            return f"ample {al:g}…{ah:g}; thin {tl:g} / {th:g}; breach ≤ {bl:g} or ≥ {bh:g}"
+        return "ample {:g}; thin {:g}; breach {:g}".format(*self.anchors)
+
     def validate(self) -> None:
         """Fail loudly on a row whose numbers contradict its declared shape or direction."""
         knots = self.knots()

@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -16,7 +17,8 @@ AS_OF = "2021-06-30"
 
 
 def settings_for(path, **kw) -> Settings:
-    return Settings(**{"duckdb_path": str(path), "source": "demo", "history_start": date(2019, 1, 1), "demo_seed": 7} | kw)
+    return Settings(**{"duckdb_path": str(path), "bi_path": str(Path(path).with_name("mac_bi.duckdb")), "source": "demo",
+                       "history_start": date(2019, 1, 1), "demo_seed": 7} | kw)
 
 
 def run(path, first, last, source=None, settings=None):

@@ -21,3 +21,8 @@ def test_a_bad_history_start_names_the_variable():
 def test_an_unknown_source_lists_the_choices():
     with pytest.raises(ValueError, match="MAC_SOURCE='bloomberg' is not available; choose one of: demo"):
         build_source(load_settings({"MAC_SOURCE": "bloomberg"}))
+
+
+def test_a_bi_file_named_like_its_schema_is_refused():
+    with pytest.raises(ValueError, match="'bi' would clash with the bi schema"):
+        load_settings({"MAC_BI_PATH": "exports/bi.duckdb"})

@@ -35,6 +35,7 @@ def environment(tmp: Path, history_start: str) -> dict:
     home.mkdir(exist_ok=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")  # the instance settings users get
     return os.environ | {"DAGSTER_HOME": str(home), "MAC_DUCKDB_PATH": str(tmp / "mac.duckdb"),
+                         "MAC_BI_PATH": str(tmp / "mac_bi.duckdb"),
                          "MAC_HISTORY_START": history_start, "MAC_SOURCE": "demo"}
 
 

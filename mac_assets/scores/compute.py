@@ -79,6 +79,7 @@ def score_indicators(metrics: dict[str, pd.DataFrame], calendar: pd.DatetimeInde
             "score": score,
             "status": _status(score),
             "obs_date": known["obs_date"],
+            "available_date": known["available_date"],
             "methodology_version": METHODOLOGY_VERSION,
         }))
     if not parts or not len(calendar):
@@ -91,7 +92,8 @@ def _empty_indicator_frame() -> pd.DataFrame:
         "date": pd.Series(dtype="datetime64[ns]"), "indicator": pd.Series(dtype=str),
         "pillar": pd.Series(dtype=str), "tier": pd.Series(dtype="int64"), "value": pd.Series(dtype=float),
         "score": pd.Series(dtype=float), "status": pd.Series(dtype=str),
-        "obs_date": pd.Series(dtype="datetime64[ns]"), "methodology_version": pd.Series(dtype=str),
+        "obs_date": pd.Series(dtype="datetime64[ns]"), "available_date": pd.Series(dtype="datetime64[ns]"),
+        "methodology_version": pd.Series(dtype=str),
     })
 
 

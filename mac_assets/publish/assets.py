@@ -1,0 +1,35 @@
+"""The publishing asset: after the scores, swap in a fresh read-only BI snapshot (see `publish/bi.py`)."""
+
+from dagster import AssetKey, AssetsDefinition, ConfigurableResource, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+
+from mac_assets.partitions import layer_asset_args
+from mac_assets.publish.bi import STORAGE_VERSION, publish
+
+SCORE_ASSETS = ("indicator_scores", "pillar_scores", "mac_composite", "status_changes")
+
+
+class BiPublisher(ConfigurableResource):
+    """Where the pipeline's working database is and where BI tools read the snapshot (MAC_BI_PATH)."""
+
+    working_db: str = Field(description="The pipeline's DuckDB file (MAC_DUCKDB_PATH).")
+    bi_path: str = Field(description="The published read-only file BI tools open (MAC_BI_PATH).")
+
+
+def build_publish_assets(partitions) -> list[AssetsDefinition]:
+    @asset(
+        name="bi_snapshot",
+        **layer_asset_args("publish", partitions),
+        deps=[AssetKey(["scores", name]) for name in SCORE_ASSETS],
+        kinds={"duckdb"},
+        description="Read-only snapshot for BI tools: the `bi` schema (docs/bi.md), swapped in atomically "
+                    f"after every run, in DuckDB storage format {STORAGE_VERSION} so 1.x readers can open it.",
+    )
+    def bi_snapshot(bi: BiPublisher) -> MaterializeResult:
+        rows = publish(bi.working_db, bi.bi_path)
+        return MaterializeResult(metadata={
+            "path": bi.bi_path, "storage_version": STORAGE_VERSION,
+            "rows": MetadataValue.json(rows), "dagster/row_count": rows["mac_history"],
+        })
+
+    return [bi_snapshot]

@@ -1,0 +1,191 @@
+"""The BI file: a read-only snapshot of the scores with a stable, documented `bi` schema.
+
+Why a separate file: DuckDB lets one process write a database, and a reader that opens the working file
+while a run writes it fails (or blocks the run). The pipeline therefore builds the `bi` tables in a
+temporary file next to `MAC_BI_PATH` and renames it over the old one. The rename is atomic, so a BI tool
+opening the path gets the previous complete snapshot or the new complete one, never a half-written state,
+and nothing it holds open can block a run. The file is written in DuckDB's v1.0.0 storage format, so
+BI tools that bundle an older DuckDB (1.x) can open it.
+
+`BI_CONTRACT` is the one description of the published tables: it drives the column comments in DuckDB
+and `docs/bi.md`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from mac_assets.catalog import PILLARS, SERIES
+from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
+
+STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
+HEADLINE_MIN_COVERAGE = 0.5
+
+_PILLAR_COLUMNS = {f"{p}_score": f"{p} pillar score, 0-1" for p in PILLARS} | {
+    f"{p}_contribution": f"{p} weight × score; the contributions add up to mac" for p in PILLARS}
+
+# table → (description, {column: comment}), in creation order (mac_latest reads mac_history)
+BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
+    "mac_history": ("One row per business day: the composite, its status and every pillar's score and contribution.", {
+        "date": "business day", "mac": "composite score 0-1; missing when withheld",
+        "status": "status band, or no_data / insufficient_data",
+        "coverage": "share of the methodology's weight backed by data, 0-1",
+        "pillars_available": "pillars with data that day",
+        "methodology_version": "version of the thresholds and rules used", **_PILLAR_COLUMNS}),
+    "mac_latest": ("The latest reading backed by at least half of the methodology's weight (one row).", {
+        "date": "business day of the reading", "mac": "Market Absorption Capacity, 0 (breach) to 1 (ample)",
+        "status": "ample ≥ 0.8, comfortable ≥ 0.6, thin ≥ 0.4, stretched ≥ 0.2, breach below",
+        "coverage": "share of the methodology's weight backed by data, 0-1",
+        "pillars_available": "pillars with at least one indicator that day",
+        "methodology_version": "version of the thresholds and rules used", **_PILLAR_COLUMNS}),
+    "pillar_scores": ("One row per business day and pillar.", {
+        "date": "business day", "pillar": "pillar name", "score": "mean of the pillar's available indicator scores",
+        "weight": "the pillar's weight that day, renormalised over pillars with data",
+        "contribution": "weight × score", "coverage": "share of the pillar's indicators with data",
+        "indicators_available": "indicators with data", "indicators_total": "indicators in the pillar",
+        "status": "status band of the pillar score", "methodology_version": "methodology version"}),
+    "indicator_detail": ("One row per business day and indicator: the value known that day, its score and its anchors.", {
+        "date": "business day", "indicator": "indicator name", "pillar": "pillar", "tier": "data tier 1-3",
+        "value": "value known that day, in `units`", "units": "units of value and anchors",
+        "score": "score 0-1", "status": "status band", "obs_date": "observation date of the value",
+        "publication_date": "day the value became public (observation date + publication lag)",
+        "metric": "derived metric or raw series the value comes from", "shape": "anchors, range or breakpoints",
+        "direction": "lower_is_better, higher_is_better or two_sided", "anchors": "the scoring anchors, readable",
+        "methodology_version": "methodology version"}),
+    "series_freshness": ("One row per raw series: how new its data is against its staleness limit.", {
+        "series_id": "catalog id", "title": "what the series is", "provider": "where it comes from",
+        "tier": "data tier 1-3", "frequency": "native frequency", "units": "units",
+        "publication_lag_days": "days from observation to publication",
+        "stale_after_days": "largest normal age of the newest observation",
+        "newest_observation": "newest observation date stored", "age_days": "days from it to the publication day",
+        "rows": "observations stored", "loaded_from": "source of the rows (demo, live, csv)",
+        "freshness": "fresh, stale, discontinued or no_data"}),
+    "methodology": ("The thresholds table: how each indicator is scored and why.", {
+        "indicator": "indicator name", "pillar": "pillar", "metric": "input metric", "units": "units",
+        "shape": "anchors, range or breakpoints", "direction": "which way is better",
+        "anchors": "the anchors, readable", "reference": "where the numbers come from",
+        "methodology_version": "methodology version"}),
+    "status_changes": ("Every day the composite or a pillar moved to another status band.", {
+        "date": "business day", "scope": "composite or the pillar's name", "previous_status": "band before",
+        "status": "band after", "direction": "worse or better", "value": "score after the move"}),
+    "publication": ("When this snapshot was published and what it holds (one row).", {
+        "published_at": "UTC time the snapshot was published", "methodology_version": "methodology version",
+        "first_date": "first business day scored", "last_date": "last business day scored",
+        "source": "source of the raw data (demo, live, csv)"}),
+}
+
+
+def methodology_frame() -> pd.DataFrame:
+    return pd.DataFrame([{
+        "indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "units": t.units, "shape": t.shape,
+        "direction": t.direction, "anchors": t.anchors_text(), "reference": t.reference,
+        "methodology_version": METHODOLOGY_VERSION,
+    } for t in THRESHOLDS])
+
+
+def catalog_frame() -> pd.DataFrame:
+    return pd.DataFrame([{
+        "series_id": s.id, "table_name": s.asset_name, "title": s.title, "provider": s.source, "tier": s.tier,
+        "frequency": s.frequency, "units": s.units, "publication_lag_days": s.lag_days,
+        "stale_after_days": s.stale_after_days, "discontinued": s.end_date is not None,
+    } for s in SERIES])
+
+
+def _pivot_columns() -> str:
+    return ",\n".join(
+        f"max(p.score) filter (where p.pillar = '{p}') as {p}_score, any_value(c.{p}_contribution) as {p}_contribution"
+        for p in PILLARS)
+
+
+def _statements(raw_tables: list[str]) -> dict[str, str]:
+    freshness_union = " union all ".join(
+        f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from "
+        f"from src.raw.{name}" for name in raw_tables) or \
+        "select null::varchar as table_name, null::date as newest, 0 as n, null::varchar as loaded_from where false"
+    return {
+        "mac_history": f"""
+            select c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version,
+                   {_pivot_columns()}
+            from src.scores.mac_composite c join src.scores.pillar_scores p using (date)
+            group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version
+            order by c.date""",
+        "mac_latest": f"""
+            select * from bi.mac_history where mac is not null and coverage >= {HEADLINE_MIN_COVERAGE}
+            order by date desc limit 1""",
+        "pillar_scores": "select * from src.scores.pillar_scores order by date, pillar",
+        "indicator_detail": """
+            select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
+                   i.available_date as publication_date, m.metric, m.shape, m.direction, m.anchors,
+                   i.methodology_version
+            from src.scores.indicator_scores i join methodology_frame m using (indicator)
+            order by i.date, i.indicator""",
+        "series_freshness": f"""
+            with stored as ({freshness_union})
+            select c.series_id, c.title, c.provider, c.tier, c.frequency, c.units, c.publication_lag_days,
+                   c.stale_after_days, s.newest as newest_observation,
+                   (current_date - s.newest) as age_days, coalesce(s.n, 0) as rows, s.loaded_from,
+                   case when c.discontinued then 'discontinued'
+                        when s.newest is null then 'no_data'
+                        when current_date - s.newest > c.stale_after_days then 'stale'
+                        else 'fresh' end as freshness
+            from catalog_frame c left join stored s using (table_name)
+            order by c.tier, c.series_id""",
+        "methodology": "select * from methodology_frame",
+        "status_changes": "select * from src.scores.status_changes order by date, scope",
+        "publication": f"""
+            select now()::timestamp as published_at, '{METHODOLOGY_VERSION}' as methodology_version,
+                   min(date) as first_date, max(date) as last_date,
+                   (select any_value(loaded_from) from series_freshness_tmp) as source
+            from src.scores.mac_composite""",
+    }
+
+
+def publish(working_db: str, bi_path: str) -> dict[str, int]:
+    """Build the `bi` tables from the working database into a new file and swap it in atomically.
+
+    Returns the number of rows per published table.
+    """
+    target = Path(bi_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{working_db}' as src (read_only)")
+        con.execute(f"attach '{tmp}' as out (storage_version '{STORAGE_VERSION}')")
+        con.register("methodology_frame", methodology_frame())
+        con.register("catalog_frame", catalog_frame())
+        raw_tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'src' and schema_name = 'raw'").fetchall()]
+        con.execute("use out")
+        con.execute("create schema bi")
+        rows = {}
+        statements = _statements(raw_tables)
+        con.execute(f"create temp table series_freshness_tmp as {statements['series_freshness']}")
+        for table in BI_CONTRACT:
+            con.execute(f"create table bi.{table} as {statements[table]}")
+            description, columns = BI_CONTRACT[table]
+            con.execute(f"comment on table bi.{table} is '{_quote(description)}'")
+            for column, comment in columns.items():
+                con.execute(f"comment on column bi.{table}.{column} is '{_quote(comment)}'")
+            rows[table] = con.execute(f"select count(*) from bi.{table}").fetchone()[0]
+        con.execute("checkpoint")
+        con.execute("use memory")
+        con.execute("detach out")
+        con.execute("detach src")
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    os.replace(tmp, target)  # atomic: readers see the old snapshot or the new one, nothing between
+    return rows
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
