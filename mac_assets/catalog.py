@@ -65,7 +65,7 @@ class Series:
     """
 
     id: str
-    title: str
+    title: str  # series with no pillars are benchmarks (STLFSI4, NFCI, ANFCI): stored and checked, never scored
     source: str
     tier: int
     pillars: tuple[Pillar, ...]
@@ -190,6 +190,13 @@ SERIES: tuple[Series, ...] = (
     # --- Private credit --------------------------------------------------------------------------
     Series("DRTSCILM", "SLOOS: net % of banks tightening C&I standards, large and mid-size firms", "fred",
            1, ("private_credit",), "quarterly", "percent net", 45, _d("1990-04-01"), FRED + "DRTSCILM", valid=(-100, 100)),
+    # --- Benchmarks: official stress indexes MAC is validated against; never scored -----------------
+    Series("STLFSI4", "St. Louis Fed Financial Stress Index (week ending Friday)", "fred", 1, (), "weekly",
+           "index (0 = normal)", 7, _d("1993-12-31"), FRED + "STLFSI4", valid=(-10, 40)),
+    Series("NFCI", "Chicago Fed National Financial Conditions Index", "fred", 1, (), "weekly",
+           "index (0 = average)", 5, _d("1971-01-08"), FRED + "NFCI", valid=(-5, 10)),
+    Series("ANFCI", "Chicago Fed Adjusted National Financial Conditions Index", "fred", 1, (), "weekly",
+           "index (0 = average)", 5, _d("1971-01-08"), FRED + "ANFCI", valid=(-5, 10)),
     # --- Tier 3: hedge-fund leverage from Form PF (OFR Hedge Fund Monitor), quarter-end dates --------
     Series("FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "Qualifying hedge funds' leverage ratio, GAV-weighted mean",
            "ofr", 3, ("positioning",), "quarterly", "ratio", 95, _d("2013-03-31"), OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", valid=(0, 100)),
@@ -198,6 +205,7 @@ SERIES: tuple[Series, ...] = (
 )
 
 SERIES_BY_ID: dict[str, Series] = {s.id: s for s in SERIES}
+BENCHMARKS: tuple[Series, ...] = tuple(s for s in SERIES if not s.pillars)
 
 
 def get_series(series_id: str) -> Series:

@@ -11,6 +11,7 @@ from mac_assets.checks.score_checks import SCORE_CHECKS
 from mac_assets.derived.assets import build_derived_assets
 from mac_assets.partitions import yearly_partitions
 from mac_assets.publish.assets import BiPublisher, build_publish_assets
+from mac_assets.publish.report_assets import ReportsFolder, build_report_assets
 from mac_assets.raw.assets import build_raw_assets
 from mac_assets.schedules import build_refresh_jobs_and_schedules
 from mac_assets.scores.assets import build_score_assets
@@ -25,7 +26,8 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
     """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
     assets = [*build_raw_assets(partitions), *build_derived_assets(partitions),
-              *build_score_assets(partitions, settings.min_pillars), *build_publish_assets(partitions)]
+              *build_score_assets(partitions, settings.min_pillars), *build_publish_assets(partitions),
+              *build_report_assets(partitions)]
     freshness = build_freshness_checks()
     refresh_jobs, schedules = build_refresh_jobs_and_schedules(partitions)
     return Definitions(
@@ -40,6 +42,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
             "duckdb_io": DuckDBFrameIOManager(database=settings.duckdb_path),
             "mac_db": MacDatabase(path=settings.duckdb_path),
             "bi": BiPublisher(working_db=settings.duckdb_path, bi_path=settings.bi_path),
+            "report_files": ReportsFolder(path=settings.reports_dir),
             "source": source if source is not None else build_source(settings),
         },
         # One process per run: DuckDB has one writer, and a fresh process per step costs ~8 s here.

@@ -42,9 +42,12 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
+QUARTERLY_REVIEW = AssetKey(["publish", "quarterly_review"])
+
+
 def refresh_selection(frequencies: tuple[str, ...]) -> AssetSelection:
     keys = [AssetKey(["raw", s.asset_name]) for s in SERIES if s.frequency in frequencies]
-    return AssetSelection.assets(*keys).downstream()
+    return AssetSelection.assets(*keys).downstream() - AssetSelection.assets(QUARTERLY_REVIEW)
 
 
 def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition):
@@ -63,4 +66,15 @@ def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition)
 
         jobs.append(job)
         schedules.append(_refresh)
-    return jobs, schedules
+
+    review_job = define_asset_job("quarterly_review_job", selection=AssetSelection.assets(QUARTERLY_REVIEW),
+                                  description="The seed spec's quarterly review of sources, thresholds and pillars.")
+
+    @schedule(name="quarterly_review", cron_schedule="0 9 1 1,4,7,10 *", execution_timezone=TIMEZONE,
+              job=review_job, default_status=DefaultScheduleStatus.RUNNING,
+              description="09:00 New York on the first day of each quarter: the review of the quarter just ended")
+    def _review(context: ScheduleEvaluationContext):
+        last = partitions.get_partition_keys(current_time=context.scheduled_execution_time)[-1]
+        return RunRequest(run_key=f"quarterly_review:{context.scheduled_execution_time:%Y-%m-%d}", partition_key=last)
+
+    return [*jobs, review_job], [*schedules, _review]

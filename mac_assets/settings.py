@@ -27,6 +27,7 @@ ENV_VARS: dict[str, str] = {
         "graph starts on 1 January of that year; the first year warms up rolling windows and lagged series."
     ),
     "MAC_DEMO_SEED": "Seed of the demo generator (default `20080915`).",
+    "MAC_REPORTS_DIR": "Folder for report files: charts, the HTML report, validation and quarterly review (default `reports`).",
     "MAC_MIN_PILLARS": "Pillars with data a composite needs (default 4); with fewer it is withheld and flagged.",
     "MAC_ALERT_WEBHOOK_URL": "Optional URL that receives each alert as a JSON POST (band crossings, failed runs).",
     "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
@@ -51,6 +52,7 @@ class Settings:
     glassnode_key_set: bool = False
     min_pillars: int = 4
     bi_path: str = DEFAULT_BI_PATH
+    reports_dir: str = "reports"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -75,6 +77,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         glassnode_key_set=bool(env.get("GLASSNODE_API_KEY")),
         min_pillars=_int(env, "MAC_MIN_PILLARS", 4),
         bi_path=bi_path,
+        reports_dir=env.get("MAC_REPORTS_DIR", "reports"),
     )
 
 

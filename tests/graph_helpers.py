@@ -17,7 +17,8 @@ AS_OF = "2021-06-30"
 
 
 def settings_for(path, **kw) -> Settings:
-    return Settings(**{"duckdb_path": str(path), "bi_path": str(Path(path).with_name("mac_bi.duckdb")), "source": "demo",
+    return Settings(**{"duckdb_path": str(path), "bi_path": str(Path(path).with_name("mac_bi.duckdb")),
+                       "reports_dir": str(Path(path).with_name("reports")), "source": "demo",
                        "history_start": date(2019, 1, 1), "demo_seed": 7} | kw)
 
 

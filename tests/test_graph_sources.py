@@ -113,3 +113,5 @@ def test_whole_graph_runs_on_the_real_validation_data(tmp_path):
     assert comp.loc["2020-01-02":, "coverage"].min() > 0.5
     # Real March 2020 must read as more stressed than real January 2020; no tuned number is asserted.
     assert comp.loc["2020-03-09":"2020-03-31", "mac"].min() < comp.loc["2020-01-02":"2020-01-31", "mac"].mean()
+    validation = (Path(settings.reports_dir) / "validation.md").read_text()
+    assert all(b in validation for b in ("STLFSI4", "NFCI", "ANFCI"))

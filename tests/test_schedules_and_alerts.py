@@ -20,7 +20,8 @@ DEFS = build_definitions(settings_for("unused.duckdb", history_start=date(2007, 
 def tick(name: str, when: datetime):
     schedule = DEFS.resolve_schedule_def(name)
     with DagsterInstance.ephemeral() as instance:
-        context = build_schedule_context(instance=instance, scheduled_execution_time=when)
+        context = build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                         repository_def=DEFS.get_repository_def())
         return list(schedule.evaluate_tick(context).run_requests)
 
 
@@ -50,6 +51,16 @@ def test_each_refresh_fetches_its_own_series_and_recomputes_everything_downstrea
     assert {"raw/gdp", "raw/drtscilm", "raw/fpf_borrow_repo_sum", "derived/margin_debt_ratio_pct"} <= slow
     for job in (daily, weekly, slow):
         assert {"scores/indicator_scores", "scores/mac_composite", "scores/status_changes"} <= job
+
+
+def test_the_quarterly_review_runs_on_the_first_day_of_each_quarter_and_only_there():
+    schedule = DEFS.resolve_schedule_def("quarterly_review")
+    assert schedule.cron_schedule == "0 9 1 1,4,7,10 *"
+    requests = tick("quarterly_review", datetime(2026, 4, 1, 9, 0, tzinfo=ZoneInfo(TIMEZONE)))
+    assert [r.partition_key for r in requests] == ["2026"]
+    assert selected("quarterly_review_job") == {"publish/quarterly_review"}
+    assert "publish/quarterly_review" not in selected("daily_refresh_job")
+    assert "publish/mac_report" in selected("daily_refresh_job")
 
 
 def test_freshness_and_failed_run_sensors_are_running_by_default():

@@ -35,7 +35,7 @@ def environment(tmp: Path, history_start: str) -> dict:
     home.mkdir(exist_ok=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")  # the instance settings users get
     return os.environ | {"DAGSTER_HOME": str(home), "MAC_DUCKDB_PATH": str(tmp / "mac.duckdb"),
-                         "MAC_BI_PATH": str(tmp / "mac_bi.duckdb"),
+                         "MAC_BI_PATH": str(tmp / "mac_bi.duckdb"), "MAC_REPORTS_DIR": str(tmp / "reports"),
                          "MAC_HISTORY_START": history_start, "MAC_SOURCE": "demo"}
 
 
@@ -103,7 +103,8 @@ def test_schedules_and_sensors_are_loaded_and_running(ui):
         schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }""")
     repo = data["repositoriesOrError"]["nodes"][0]
     assert {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]} == {
-        "daily_refresh": "RUNNING", "weekly_cot_refresh": "RUNNING", "quarterly_refresh": "RUNNING"}
+        "daily_refresh": "RUNNING", "weekly_cot_refresh": "RUNNING", "quarterly_refresh": "RUNNING",
+        "quarterly_review": "RUNNING"}
     assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
         "freshness_checks_sensor": "RUNNING", "failed_run_alert": "RUNNING"}
 

@@ -101,6 +101,29 @@ def _pivot_columns() -> str:
         for p in PILLARS)
 
 
+def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = 'src' and schema_name = 'raw'").fetchall()]
+
+
+def _attach_source(working_db: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the working database attached read-only as `src`."""
+    con = duckdb.connect()
+    con.execute(f"attach '{working_db}' as src (read_only)")
+    con.register("methodology_frame", methodology_frame())
+    con.register("catalog_frame", catalog_frame())
+    return con
+
+
+def series_freshness(working_db: str) -> pd.DataFrame:
+    """Every catalog series with its newest stored observation, age and freshness (bi.series_freshness)."""
+    con = _attach_source(working_db)
+    try:
+        return con.execute(_statements(_raw_tables(con))["series_freshness"]).fetchdf()
+    finally:
+        con.close()
+
+
 def _statements(raw_tables: list[str]) -> dict[str, str]:
     freshness_union = " union all ".join(
         f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from "
@@ -153,14 +176,10 @@ def publish(working_db: str, bi_path: str) -> dict[str, int]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect()
+    con = _attach_source(working_db)
     try:
-        con.execute(f"attach '{working_db}' as src (read_only)")
         con.execute(f"attach '{tmp}' as out (storage_version '{STORAGE_VERSION}')")
-        con.register("methodology_frame", methodology_frame())
-        con.register("catalog_frame", catalog_frame())
-        raw_tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'src' and schema_name = 'raw'").fetchall()]
+        raw_tables = _raw_tables(con)
         con.execute("use out")
         con.execute("create schema bi")
         rows = {}

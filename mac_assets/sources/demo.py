@@ -142,7 +142,7 @@ PATHS: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 # Weekday of weekly series (Mon = 0): WALCL is the Wednesday level, COT positions are as of Tuesday.
-WEEKDAY = {"WALCL": 2, "CFTC_TFF_UST": 1}
+WEEKDAY = {"WALCL": 2, "CFTC_TFF_UST": 1, "STLFSI4": 4, "NFCI": 4, "ANFCI": 4}
 # Quarterly series dated at quarter end (Form PF) rather than quarter start (FRED's convention).
 QUARTER_END = {"FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "FPF-BORROW_REPO_SUM"}
 
@@ -243,6 +243,10 @@ def generate(seed: int) -> dict[str, pd.DataFrame]:
         "BTC_EXCHANGE_RESERVE": _path("btc_reserve_mn") * 1e6 * (1 + 0.06 * s + n("RES", 0.9, 0.003)),
         "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN": _path("hf_leverage") * (1 - 0.1 * slow) + n("HFLEV", 0.9, 0.1),
         "FPF-BORROW_REPO_SUM": _path("hf_repo_tn") * 1e12 * np.exp(n("HFREPO", 0.9, 0.03)),
+        # Benchmarks: noisy readings of the same stress, so the validation report has something to find.
+        "STLFSI4": -1.0 + 6.0 * s + 2.0 * slow + n("STLFSI4", 0.9, 0.25),
+        "NFCI": -0.6 + 3.0 * slow + 0.5 * s + n("NFCI", 0.95, 0.08),
+        "ANFCI": -0.4 + 2.5 * slow + 0.8 * s + n("ANFCI", 0.95, 0.1),
         "DRTSCILM": np.clip(_path("sloos_base") + 70 * slow + n("SLOOS", 0.5, 3), -30, 90),
     }
     frames = {sid: _sample(SERIES_BY_ID[sid], values) for sid, values in daily.items()}

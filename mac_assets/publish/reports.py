@@ -1,0 +1,202 @@
+"""Reports people read: validation against official stress indexes, charts, a one-page HTML report.
+
+Pure functions over frames; the assets in `publish/report_assets.py` load the tables and write files.
+Validation uses the whole stored history of the benchmark indexes (a report, not a score), and never
+feeds back into MAC.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from mac_assets.catalog import PILLARS  # noqa: E402
+from mac_assets.thresholds import STATUS_BANDS, THRESHOLDS  # noqa: E402
+
+# Named episodes of market stress, shaded on the history chart (dates are public facts).
+EPISODES: tuple[tuple[str, str, str], ...] = (
+    ("GFC", "2008-09-15", "2009-03-31"), ("US downgrade", "2011-08-01", "2011-10-31"),
+    ("China deval", "2015-08-17", "2015-09-30"), ("Volmageddon", "2018-02-02", "2018-02-28"),
+    ("Q4 2018", "2018-12-03", "2018-12-31"), ("COVID", "2020-02-20", "2020-04-30"),
+    ("Rate shock", "2022-06-01", "2022-10-31"), ("SVB", "2023-03-08", "2023-03-31"),
+    ("Yen carry", "2024-08-01", "2024-08-15"), ("Tariffs", "2025-04-02", "2025-04-30"),
+)
+BAND_COLOURS = {"ample": "#2e7d32", "comfortable": "#9ccc65", "thin": "#fdd835", "stretched": "#fb8c00",
+                "breach": "#c62828"}
+LOWEST_SPACING_DAYS = 30
+
+
+def weekly_alignment(composite: pd.DataFrame, pillars: pd.DataFrame, benchmark: pd.DataFrame) -> pd.DataFrame:
+    """Each benchmark observation with the MAC and pillar scores of the same day (or the business day before)."""
+    wide = pillars.pivot(index="date", columns="pillar", values="score")
+    scores = composite[["date", "mac"]].set_index("date").join(wide).reset_index().sort_values("date")
+    bench = benchmark[["date", "value"]].dropna().sort_values("date")
+    merged = pd.merge_asof(bench, scores, on="date", direction="backward", tolerance=pd.Timedelta(days=4))
+    return merged.dropna(subset=["mac"])
+
+
+def spearman(a: pd.Series, b: pd.Series) -> float:
+    """Spearman rank correlation: Pearson correlation of the ranks (ties share their mean rank).
+
+    pandas' method="spearman" needs scipy for this one line; ranking first needs nothing more.
+    """
+    both = pd.concat([a, b], axis=1).dropna()
+    if len(both) < 3 or (both.nunique() < 2).any():  # a constant series has no rank correlation
+        return float("nan")
+    return float(both.iloc[:, 0].rank().corr(both.iloc[:, 1].rank()))
+
+
+def correlation_table(composite, pillars, benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Spearman rank correlation of MAC and of each pillar with each benchmark (negative = MAC falls as stress rises)."""
+    rows = []
+    for name, bench in benchmarks.items():
+        aligned = weekly_alignment(composite, pillars, bench)
+        if len(aligned) < 10:
+            continue
+        row = {"benchmark": name, "weeks": len(aligned), "from": aligned["date"].min().date(),
+               "to": aligned["date"].max().date(), "mac": spearman(aligned["value"], aligned["mac"])}
+        for p in PILLARS:
+            if p in aligned:
+                row[p] = spearman(aligned["value"], aligned[p])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def top_decile_table(composite, pillars, benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """MAC in the weeks a benchmark was in its top decile (most stress) versus all other weeks."""
+    rows = []
+    for name, bench in benchmarks.items():
+        aligned = weekly_alignment(composite, pillars, bench)
+        if len(aligned) < 10:
+            continue
+        top = aligned["value"] >= aligned["value"].quantile(0.9)
+        rows.append({"benchmark": name, "top_decile_weeks": int(top.sum()),
+                     "mac_median_top_decile": aligned.loc[top, "mac"].median(),
+                     "mac_median_other_weeks": aligned.loc[~top, "mac"].median(),
+                     "share_thin_or_worse_top_decile": float((aligned.loc[top, "mac"] < 0.6).mean())})
+    return pd.DataFrame(rows)
+
+
+def lowest_readings(composite: pd.DataFrame, pillars: pd.DataFrame, count: int = 10) -> pd.DataFrame:
+    """The lowest composite readings, at most one per 30 days, with the weakest pillar of each."""
+    scored = composite.dropna(subset=["mac"]).sort_values("mac")
+    picked: list[pd.Timestamp] = []
+    for day in scored["date"]:  # greedy over sorted rows; stops after `count` picks
+        if all(abs((day - p).days) >= LOWEST_SPACING_DAYS for p in picked):
+            picked.append(day)
+            if len(picked) == count:
+                break
+    out = scored.set_index("date").loc[picked, ["mac", "status", "coverage"]].reset_index()
+    weakest = pillars.dropna(subset=["score"]).sort_values("score").drop_duplicates("date").set_index("date")
+    out["weakest_pillar"] = out["date"].map(weakest["pillar"])
+    return out
+
+
+def anchor_percentiles(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Where each indicator's scoring knots sit in its own history (percentile of stored values).
+
+    A breach anchor at the 50th percentile would flag half of history; one above every value never fires.
+    This is what a quarterly recalibration review looks at first.
+    """
+    rows = []
+    for t in THRESHOLDS:
+        values = indicators.loc[indicators["indicator"] == t.indicator, "value"].dropna().to_numpy()
+        if not len(values):
+            continue
+        knots = ", ".join(f"{x:g}→{y:g} at p{np.mean(values <= x) * 100:.0f}" for x, y in t.knots())
+        rows.append({"indicator": t.indicator, "pillar": t.pillar, "days": len(values),
+                     "p5": np.percentile(values, 5), "median": np.median(values), "p95": np.percentile(values, 95),
+                     "knots (value→score at history percentile)": knots})
+    return pd.DataFrame(rows)
+
+
+def worst_period_pillars(composite: pd.DataFrame, pillars: pd.DataFrame) -> pd.DataFrame:
+    """Each pillar's score on the composite's lowest days: which pillars carried each episode."""
+    lows = lowest_readings(composite, pillars)
+    wide = pillars.pivot(index="date", columns="pillar", values="score")
+    return lows[["date", "mac"]].join(wide.reindex(lows["date"]).reset_index(drop=True))
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def history_chart(composite: pd.DataFrame) -> bytes:
+    fig, ax = plt.subplots(figsize=(12, 4))
+    tops = [1.0] + [floor for floor, _ in STATUS_BANDS[:-1]]
+    for (floor, label), top in zip(STATUS_BANDS, tops):
+        ax.axhspan(floor, top, color=BAND_COLOURS[label], alpha=0.12, lw=0)
+    first, last = composite["date"].min(), composite["date"].max()
+    for name, start, end in EPISODES:
+        if pd.Timestamp(end) >= first and pd.Timestamp(start) <= last:
+            ax.axvspan(pd.Timestamp(start), pd.Timestamp(end), color="grey", alpha=0.25, lw=0)
+            ax.text(pd.Timestamp(start), 0.02, name, rotation=90, fontsize=7, va="bottom")
+    ax.plot(composite["date"], composite["mac"], color="black", lw=0.8)
+    ax.set_ylim(0, 1)
+    ax.set_title("MAC composite with status bands and stress episodes")
+    return _png(fig)
+
+
+def contribution_chart(composite: pd.DataFrame) -> bytes:
+    monthly = composite.set_index("date")[[f"{p}_contribution" for p in PILLARS]].resample("MS").mean()
+    fig, ax = plt.subplots(figsize=(12, 4))
+    ax.stackplot(monthly.index, monthly.fillna(0).T.to_numpy(), labels=PILLARS, alpha=0.85)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", ncol=7, fontsize=7)
+    ax.set_title("Pillar contributions to MAC (monthly mean; they add up to the composite)")
+    return _png(fig)
+
+
+def heatmap_chart(pillars: pd.DataFrame) -> bytes:
+    wide = pillars.pivot(index="date", columns="pillar", values="score").resample("MS").mean()
+    wide = wide[[p for p in PILLARS if p in wide]]
+    fig, ax = plt.subplots(figsize=(12, 3))
+    image = ax.imshow(wide.T.to_numpy(), aspect="auto", cmap="RdYlGn", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks(range(len(wide.columns)), wide.columns)
+    ticks = np.arange(0, len(wide), 12)
+    ax.set_xticks(ticks, [wide.index[i].year for i in ticks], fontsize=7)
+    fig.colorbar(image, ax=ax, fraction=0.02)
+    ax.set_title("Pillar scores by month (green ample, red breach)")
+    return _png(fig)
+
+
+def render_html(latest: pd.Series, pillars_latest: pd.DataFrame, freshness: pd.DataFrame,
+                charts: dict[str, bytes], methodology_version: str, validation: pd.DataFrame) -> str:
+    """One static page: the latest reading, its pillars, the charts, every series' freshness."""
+    def table(frame: pd.DataFrame) -> str:
+        return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="t", na_rep="–")
+
+    images = "".join(f'<h2>{html.escape(name)}</h2><img alt="{html.escape(name)}" src="data:image/png;base64,'
+                     f'{base64.b64encode(png).decode()}">' for name, png in charts.items())
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>MAC report</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
+.t{{border-collapse:collapse}}.t td,.t th{{padding:2px 10px;border-bottom:1px solid #ddd;text-align:right}}
+.big{{font-size:2.5em}}img{{max-width:100%}}</style></head><body>
+<h1>Market Absorption Capacity</h1>
+<p class="big">{latest['mac']:.3f} <small>{html.escape(str(latest['status']))}</small></p>
+<p>as of {latest['date']:%Y-%m-%d}; coverage {latest['coverage']:.0%}; methodology {html.escape(methodology_version)}</p>
+<h2>Pillars</h2>{table(pillars_latest)}
+{images}
+<h2>Against official stress indexes (Spearman rank correlation)</h2>{table(validation) if len(validation) else "<p>no benchmark data</p>"}
+<h2>Freshness of every input</h2>{table(freshness)}
+</body></html>"""
+
+
+def write(path: Path, content: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    tmp.replace(path)
+    return path
