@@ -68,11 +68,13 @@ def test_history_and_latest_reading_add_up(published):
     last_day = con.execute("select max(date) from bi.mac_history where coverage >= 0.5 and mac is not null").fetchone()[0]
     late = con.execute("select count(*) from bi.indicator_detail where publication_date > date").fetchone()[0]
     freshness = dict(con.execute("select series_id, freshness from bi.series_freshness").fetchall())
+    sources = dict(con.execute("select distinct indicator, sources from bi.indicator_detail").fetchall())
     con.close()
     assert bad == 0
     assert latest == [(last_day, latest[0][1])] and latest[0][1] >= 0.5
     assert late == 0  # no value is shown before the day it was published
     assert freshness["IOER"] == "discontinued" and freshness["VIX"] == "stale"  # demo data ends mid-2021 here
+    assert sources["vix"] == "cboe" and sources["basis_trade"] == "cftc" and sources["btc_spy_corr"] == "yahoo"
 
 
 @pytest.mark.skipif(not DUCKDB1.is_dir(), reason="no DuckDB 1.x beside the venv: `make test` installs it into .venv/duckdb1")

@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mac_assets.catalog import PILLARS, SERIES
+from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
+from mac_assets.derived.metrics import METRICS_BY_NAME
 from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
@@ -53,7 +54,9 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "value": "value known that day, in `units`", "units": "units of value and anchors",
         "score": "score 0-1", "status": "status band", "obs_date": "observation date of the value",
         "publication_date": "day the value became public (observation date + publication lag)",
-        "metric": "derived metric or raw series the value comes from", "shape": "anchors, range or breakpoints",
+        "metric": "derived metric or raw series the value comes from",
+        "sources": "providers of the metric's raw series (fred, cboe, cftc, yahoo, binance, …)",
+        "shape": "anchors, range or breakpoints",
         "direction": "lower_is_better, higher_is_better or two_sided", "anchors": "the scoring anchors, readable",
         "methodology_version": "methodology version"}),
     "series_freshness": ("One row per raw series: how new its data is against its staleness limit.", {
@@ -65,7 +68,8 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "rows": "observations stored", "loaded_from": "source of the rows (demo, live, csv)",
         "freshness": "fresh, stale, discontinued or no_data"}),
     "methodology": ("The thresholds table: how each indicator is scored and why.", {
-        "indicator": "indicator name", "pillar": "pillar", "metric": "input metric", "units": "units",
+        "indicator": "indicator name", "pillar": "pillar", "metric": "input metric",
+        "sources": "providers of the metric's raw series", "units": "units",
         "shape": "anchors, range or breakpoints", "direction": "which way is better",
         "anchors": "the anchors, readable", "reference": "where the numbers come from",
         "methodology_version": "methodology version"}),
@@ -79,9 +83,16 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+def metric_sources(metric: str) -> str:
+    """The providers behind a metric: its raw series' source, or those of a derived metric's inputs."""
+    series = METRICS_BY_NAME[metric].input_series if metric in METRICS_BY_NAME else (SERIES_BY_ID[metric],)
+    return ", ".join(sorted({s.source for s in series}))
+
+
 def methodology_frame() -> pd.DataFrame:
     return pd.DataFrame([{
-        "indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "units": t.units, "shape": t.shape,
+        "indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "sources": metric_sources(t.metric),
+        "units": t.units, "shape": t.shape,
         "direction": t.direction, "anchors": t.anchors_text(), "reference": t.reference,
         "methodology_version": METHODOLOGY_VERSION,
     } for t in THRESHOLDS])
@@ -142,7 +153,7 @@ def _statements(raw_tables: list[str]) -> dict[str, str]:
         "pillar_scores": "select * from src.scores.pillar_scores order by date, pillar",
         "indicator_detail": """
             select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
-                   i.available_date as publication_date, m.metric, m.shape, m.direction, m.anchors,
+                   i.available_date as publication_date, m.metric, m.sources, m.shape, m.direction, m.anchors,
                    i.methodology_version
             from src.scores.indicator_scores i join methodology_frame m using (indicator)
             order by i.date, i.indicator""",
