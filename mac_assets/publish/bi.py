@@ -29,20 +29,19 @@ HEADLINE_MIN_COVERAGE = 0.5
 _PILLAR_COLUMNS = {f"{p}_score": f"{p} pillar score, 0-1" for p in PILLARS} | {
     f"{p}_contribution": f"{p} weight × score; the contributions add up to mac" for p in PILLARS}
 
+_HISTORY_COLUMNS = {
+    "date": "business day", "mac": "Market Absorption Capacity, 0 (breach) to 1 (ample); missing when withheld",
+    "status": "ample ≥ 0.8, comfortable ≥ 0.6, thin ≥ 0.4, stretched ≥ 0.2, breach below; or no_data / insufficient_data",
+    "coverage": "share of the methodology's weight backed by data, 0-1",
+    "pillars_available": "pillars with at least one indicator that day",
+    "methodology_version": "version of the thresholds and rules used", **_PILLAR_COLUMNS}
+
 # table → (description, {column: comment}), in creation order (mac_latest reads mac_history)
 BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
-    "mac_history": ("One row per business day: the composite, its status and every pillar's score and contribution.", {
-        "date": "business day", "mac": "composite score 0-1; missing when withheld",
-        "status": "status band, or no_data / insufficient_data",
-        "coverage": "share of the methodology's weight backed by data, 0-1",
-        "pillars_available": "pillars with data that day",
-        "methodology_version": "version of the thresholds and rules used", **_PILLAR_COLUMNS}),
-    "mac_latest": ("The latest reading backed by at least half of the methodology's weight (one row).", {
-        "date": "business day of the reading", "mac": "Market Absorption Capacity, 0 (breach) to 1 (ample)",
-        "status": "ample ≥ 0.8, comfortable ≥ 0.6, thin ≥ 0.4, stretched ≥ 0.2, breach below",
-        "coverage": "share of the methodology's weight backed by data, 0-1",
-        "pillars_available": "pillars with at least one indicator that day",
-        "methodology_version": "version of the thresholds and rules used", **_PILLAR_COLUMNS}),
+    "mac_history": ("One row per business day: the composite, its status and every pillar's score and contribution.",
+                    _HISTORY_COLUMNS),
+    "mac_latest": ("The latest reading backed by at least half of the methodology's weight (one row, columns as mac_history).",
+                   _HISTORY_COLUMNS),
     "pillar_scores": ("One row per business day and pillar.", {
         "date": "business day", "pillar": "pillar name", "score": "mean of the pillar's available indicator scores",
         "weight": "the pillar's weight that day, renormalised over pillars with data",

@@ -55,18 +55,21 @@ def spearman(a: pd.Series, b: pd.Series) -> float:
     return float(both.iloc[:, 0].rank().corr(both.iloc[:, 1].rank()))
 
 
+def _aligned(composite, pillars, benchmarks: dict[str, pd.DataFrame]):
+    """(name, aligned weeks) for every benchmark with enough overlap to say anything."""
+    for name, bench in benchmarks.items():
+        aligned = weekly_alignment(composite, pillars, bench)
+        if len(aligned) >= 10:
+            yield name, aligned
+
+
 def correlation_table(composite, pillars, benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Spearman rank correlation of MAC and of each pillar with each benchmark (negative = MAC falls as stress rises)."""
     rows = []
-    for name, bench in benchmarks.items():
-        aligned = weekly_alignment(composite, pillars, bench)
-        if len(aligned) < 10:
-            continue
+    for name, aligned in _aligned(composite, pillars, benchmarks):
         row = {"benchmark": name, "weeks": len(aligned), "from": aligned["date"].min().date(),
                "to": aligned["date"].max().date(), "mac": spearman(aligned["value"], aligned["mac"])}
-        for p in PILLARS:
-            if p in aligned:
-                row[p] = spearman(aligned["value"], aligned[p])
+        row |= {p: spearman(aligned["value"], aligned[p]) for p in PILLARS if p in aligned}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -74,10 +77,7 @@ def correlation_table(composite, pillars, benchmarks: dict[str, pd.DataFrame]) -
 def top_decile_table(composite, pillars, benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """MAC in the weeks a benchmark was in its top decile (most stress) versus all other weeks."""
     rows = []
-    for name, bench in benchmarks.items():
-        aligned = weekly_alignment(composite, pillars, bench)
-        if len(aligned) < 10:
-            continue
+    for name, aligned in _aligned(composite, pillars, benchmarks):
         top = aligned["value"] >= aligned["value"].quantile(0.9)
         rows.append({"benchmark": name, "top_decile_weeks": int(top.sum()),
                      "mac_median_top_decile": aligned.loc[top, "mac"].median(),
