@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: run test ui install browser clean
+.PHONY: run test ui bench install browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -41,6 +41,10 @@ $(VENV)/duckdb1: $(STAMP)
 ## Run the test suite.
 test: $(STAMP) browser $(VENV)/duckdb1
 	$(BIN)/python -m pytest
+
+## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads.
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
 
 ## Start the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml

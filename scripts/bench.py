@@ -1,0 +1,158 @@
+"""`make bench`: measure the platform and print a table. Measurements, not pass/fail tests.
+
+Each pipeline measurement runs `python -m mac_assets.run` in a child process with its own Dagster
+instance (SQLite, as `make run` uses) and its own DuckDB files, so wall time and peak RSS are those a
+user gets. Everything runs on the demo source; the live request count uses a local fake provider
+server (the one the tests use), never the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the fake provider server used by the tests
+
+
+def run_pipeline(env: dict, *args: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `python -m mac_assets.run` child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mac_assets.run", *args], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def workspace(tmp: Path, name: str) -> dict:
+    home = tmp / name / "dagster_home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    return os.environ | {"DAGSTER_HOME": str(home), "MAC_SOURCE": "demo",
+                         "MAC_DUCKDB_PATH": str(tmp / name / "mac.duckdb"),
+                         "MAC_BI_PATH": str(tmp / name / "mac_bi.duckdb"), "MAC_REPORTS_DIR": str(tmp / name / "reports")}
+
+
+def rows_written(path: str) -> int:
+    con = duckdb.connect(path, read_only=True)
+    tables = con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+    total = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in tables)
+    con.close()
+    return total
+
+
+def pure_compute_seconds() -> float:
+    """The same raw → derived → scores computation from in-memory frames: no Dagster, no DuckDB."""
+    from mac_assets.catalog import SERIES, SERIES_BY_ID
+    from mac_assets.derived.metrics import METRICS
+    from mac_assets.pointintime import with_availability
+    from mac_assets.scores.compute import business_days, score_composite, score_indicators, score_pillars
+    from mac_assets.settings import load_settings
+    from mac_assets.sources.base import validate_fetch
+    from mac_assets.sources.demo import DemoSource, generate
+    from mac_assets.thresholds import THRESHOLDS
+
+    settings = load_settings({})
+    start, end = pd.Timestamp(settings.history_start.year, 1, 1), pd.Timestamp.now().normalize()
+    source = DemoSource(seed=settings.demo_seed)
+    generate(settings.demo_seed)  # generation is cached per process in a real run too
+    started = time.perf_counter()
+    raw = {s.id: with_availability(validate_fetch("demo", s, source.fetch(s, start.date(), (end + pd.Timedelta(days=1)).date()).frame,
+                                                  start.date(), (end + pd.Timedelta(days=1)).date()), s) for s in SERIES}
+    metrics = {m.name: m.compute({s.id: raw[s.id] for s in m.input_series}) for m in METRICS}
+    frames = {t.metric: metrics[t.metric] if t.metric in metrics else raw[t.metric] for t in THRESHOLDS}
+    indicators = score_indicators(frames, business_days(start, end))
+    score_composite(score_pillars(indicators), settings.min_pillars)
+    return time.perf_counter() - started
+
+
+def live_requests(tmp: Path) -> dict[str, int]:
+    """Requests per provider for a full-history backfill on the live clients against a local fake server."""
+    from pytest_httpserver import HTTPServer
+
+    from fake_providers import FakeProviders
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        fake = FakeProviders(server, seed=20080915, as_of=str(pd.Timestamp.now().date()))
+        env = workspace(tmp, "live") | {"MAC_SOURCE": "live", "FRED_API_KEY": "bench-key",
+                                         **{f"MAC_{p.upper()}_BASE_URL": url for p, url in fake.base_urls().items()}}
+        subprocess.run([sys.executable, "-m", "mac_assets.run"], cwd=ROOT, env=env, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return fake.requests_by_provider()
+    finally:
+        server.stop()
+
+
+def bi_latency(bi_path: str, repeats: int = 200) -> tuple[float, float]:
+    """Median and p95 milliseconds of typical BI queries on the published file (fresh read-only connection each)."""
+    queries = ["select * from bi.mac_latest",
+               "select date, mac, status from bi.mac_history where date >= current_date - interval 365 day",
+               "select * from bi.series_freshness where freshness <> 'fresh'"]
+    times = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        con = duckdb.connect(bi_path, read_only=True)
+        con.execute(queries[i % len(queries)]).fetchall()
+        con.close()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), statistics.quantiles(times, n=20)[-1]
+
+
+def main() -> None:
+    from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
+    from mac_assets.settings import load_settings
+
+    keys = build_definitions(load_settings({})).resolve_job_def(FULL_GRAPH_JOB).partitions_def.get_partition_keys()
+    lines: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        env = workspace(tmp, "full")
+        full, rss = run_pipeline(env)
+        print(f"full backfill: {full:.1f} s", flush=True)
+        db = env["MAC_DUCKDB_PATH"]
+        lines += [("full backfill (one run, SQLite instance)", f"{full:.1f} s for {len(keys)} yearly partitions "
+                   f"{keys[0]}..{keys[-1]}"), ("peak RSS of that run", f"{rss:.0f} MB"),
+                  ("rows written", f"{rows_written(db):,}"), ("DuckDB file", f"{os.path.getsize(db) / 1e6:.1f} MB")]
+        incremental, _ = run_pipeline(env, "--from", keys[-1], "--to", keys[-1])
+        lines.append(("incremental update (latest partition, all assets)", f"{incremental:.1f} s"))
+
+        sample = keys[-4:-1]
+        per_run = [run_pipeline(workspace(tmp, f"one_{k}"), "--from", k, "--to", k)[0] for k in sample]
+        extrapolated = statistics.mean(per_run) * len(keys)
+        lines += [("one run per partition (mean of " + ", ".join(sample) + ")", f"{statistics.mean(per_run):.1f} s per run"),
+                  ("… extrapolated to the full history", f"{extrapolated:.0f} s = {extrapolated / full:.1f}× the single run")]
+
+        compute = pure_compute_seconds()
+        lines.append(("pure compute, in memory, no Dagster/DuckDB", f"{compute:.1f} s; orchestration = {full / compute:.1f}× compute"))
+
+        requests = live_requests(tmp)
+        lines.append(("live requests for a full backfill (fake server)",
+                      f"{sum(requests.values())} in all: " + ", ".join(f"{k} {v}" for k, v in sorted(requests.items()))))
+
+        median, p95 = bi_latency(env["MAC_BI_PATH"])
+        lines.append(("BI read latency (open + query, 200 reads)", f"median {median:.1f} ms, p95 {p95:.1f} ms"))
+
+    width = max(len(k) for k, _ in lines)
+    print(f"\n{'measurement':<{width}}  result\n{'-' * width}  {'-' * 40}")
+    for key, value in lines:
+        print(f"{key:<{width}}  {value}")
+    print(f"\nmachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, duckdb {duckdb.__version__}")
+
+
+if __name__ == "__main__":
+    main()
