@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from datetime import date
 
+import pandas as pd
 from dagster import BackfillPolicy, BetaWarning, TimeWindowPartitionsDefinition
 
 # Single-run backfills are the reason a full rebuild takes seconds, not hours; their `backfill_policy`
@@ -27,6 +28,12 @@ def yearly_partitions(history_start: date) -> TimeWindowPartitionsDefinition:
 
 
 SINGLE_RUN = BackfillPolicy.single_run()
+
+
+def window_bounds(context) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The run's partition window [start, end) as naive UTC timestamps, comparable with `date` columns."""
+    tw = context.partition_time_window
+    return pd.Timestamp(tw.start).tz_localize(None), pd.Timestamp(tw.end).tz_localize(None)
 
 
 # Every asset that writes DuckDB claims a slot in this pool; dagster.yaml gives it one slot.

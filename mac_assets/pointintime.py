@@ -12,6 +12,11 @@ import pandas as pd
 from mac_assets.catalog import Series
 
 
+def utc_today() -> pd.Timestamp:
+    """Today's date in UTC as a naive timestamp: the last day that has happened for every rule here."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+
+
 def with_availability(frame: pd.DataFrame, series: Series) -> pd.DataFrame:
     """Add `available_date`: the observation date plus the series' publication lag."""
     return frame.assign(available_date=frame["date"] + pd.Timedelta(days=series.lag_days))

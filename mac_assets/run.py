@@ -7,6 +7,7 @@ up in `make ui`), otherwise an ephemeral one. `--from YEAR --to YEAR` limits the
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -16,19 +17,18 @@ from dagster import DagsterInstance
 
 from mac_assets.catalog import PILLARS
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
+from mac_assets.schedules import range_tags
 from mac_assets.settings import load_settings
 from mac_assets.storage import connect
+from mac_assets.thresholds import HEADLINE_MIN_COVERAGE
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-HEADLINE_MIN_COVERAGE = 0.5
 
 
 def materialize_years(defs, first: str, last: str, instance: DagsterInstance, log_level: str = "WARNING"):
     """One run over the partition range first..last (inclusive), every asset and check."""
     job = defs.resolve_job_def(FULL_GRAPH_JOB)
     return job.execute_in_process(
-        instance=instance, tags={RANGE_START_TAG: first, RANGE_END_TAG: last}, raise_on_error=False,
+        instance=instance, tags=range_tags(first, last), raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", dest="last", default=keys[-1], help=f"last year (default {keys[-1]})")
     args = parser.parse_args(argv)
 
-    instance = DagsterInstance.get() if _has_dagster_home() else DagsterInstance.ephemeral()
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {args.first}..{args.last} "
           f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)
     started = time.perf_counter()
@@ -107,12 +107,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Run {result.run_id} succeeded in {elapsed:.1f} s (peak RSS {peak_mb:.0f} MB).\n")
     print(summary(settings.duckdb_path))
     return 0
-
-
-def _has_dagster_home() -> bool:
-    import os
-
-    return bool(os.environ.get("DAGSTER_HOME"))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ MISSING_STATUS = "no_data"
 # The composite needs this many pillars with data (MAC_MIN_PILLARS overrides); below it, it is withheld.
 DEFAULT_MIN_PILLARS = 4
 INSUFFICIENT_STATUS = "insufficient_data"
+# A reading is headlined (run summary, bi.mac_latest, HTML report) only with this much weight backed by data.
+HEADLINE_MIN_COVERAGE = 0.5
 
 # Equal pillar weights: no pillar has earned more weight in an out-of-sample test yet, and equal
 # weights keep every contribution readable. Missing pillars are dropped and the rest renormalised.

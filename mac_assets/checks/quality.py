@@ -12,11 +12,8 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, asset_check
 
 from mac_assets.catalog import SERIES, Series
+from mac_assets.pointintime import utc_today
 from mac_assets.storage import MacDatabase
-
-
-def _today() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 
 
 def validity_problems(series: Series, frame: pd.DataFrame, today: pd.Timestamp) -> dict[str, int]:
@@ -48,7 +45,7 @@ def build_quality_checks(series: Series) -> list[AssetChecksDefinition]:
                  description=f"No duplicate dates, no future dates, values within [{lo:g}, {hi:g}] {series.units}.")
     def is_valid(mac_db: MacDatabase) -> AssetCheckResult:
         frame = mac_db.query(f"select * from {table}")
-        problems = validity_problems(series, frame, _today())
+        problems = validity_problems(series, frame, utc_today())
         return AssetCheckResult(
             passed=not any(problems.values()), severity=AssetCheckSeverity.ERROR,
             metadata={**problems, "rows": len(frame), "valid_range": f"[{lo:g}, {hi:g}] {series.units}"},

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, Output, Ti
 
 from mac_assets.catalog import Series
 from mac_assets.derived.metrics import METRICS, DerivedMetric
-from mac_assets.partitions import layer_asset_args
+from mac_assets.partitions import layer_asset_args, window_bounds
 from mac_assets.pointintime import with_availability
 
 
@@ -37,8 +37,7 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
         frames = {
             s.id: with_availability(inputs[s.asset_name], s) for s in metric.input_series
         }
-        window = context.partition_time_window
-        start, end = (pd.Timestamp(w).tz_localize(None) for w in (window.start, window.end))
+        start, end = window_bounds(context)
         out = metric.compute(frames)
         out = out[(out["date"] >= start) & (out["date"] < end)].reset_index(drop=True)
         metadata = {"rows": len(out)}

@@ -21,10 +21,9 @@ import pandas as pd
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.derived.metrics import METRICS_BY_NAME
-from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.thresholds import HEADLINE_MIN_COVERAGE, METHODOLOGY_VERSION, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
-HEADLINE_MIN_COVERAGE = 0.5
 
 _PILLAR_COLUMNS = {f"{p}_score": f"{p} pillar score, 0-1" for p in PILLARS} | {
     f"{p}_contribution": f"{p} weight × score; the contributions add up to mac" for p in PILLARS}

@@ -16,7 +16,7 @@ from mac_assets.partitions import layer_asset_args
 from mac_assets.publish import reports
 from mac_assets.publish.bi import series_freshness
 from mac_assets.storage import MacDatabase
-from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.thresholds import HEADLINE_MIN_COVERAGE, METHODOLOGY_VERSION, THRESHOLDS
 
 SCORES = [AssetKey(["scores", n]) for n in ("indicator_scores", "pillar_scores", "mac_composite")]
 
@@ -72,7 +72,8 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                   "Pillar heatmap": reports.heatmap_chart(pillars)}
         files = {name: reports.write(report_files.file(name.lower().replace(" ", "_") + ".png"), png)
                  for name, png in charts.items()}
-        latest = scored[scored["coverage"] >= 0.5].iloc[-1] if (scored["coverage"] >= 0.5).any() else scored.iloc[-1]
+        solid = scored[scored["coverage"] >= HEADLINE_MIN_COVERAGE]
+        latest = (solid if len(solid) else scored).iloc[-1]
         day_pillars = pillars[pillars["date"] == latest["date"]][["pillar", "score", "status", "contribution"]]
         freshness = series_freshness(mac_db.path)[["series_id", "provider", "tier", "newest_observation",
                                                     "age_days", "stale_after_days", "freshness"]]

@@ -13,8 +13,8 @@ from dagster import (
 
 from mac_assets.alerts import ALERT_RECENT_DAYS, emit, recent, status_changes
 from mac_assets.catalog import PILLARS, SERIES_BY_ID
-from mac_assets.partitions import layer_asset_args
-from mac_assets.pointintime import with_availability
+from mac_assets.partitions import layer_asset_args, window_bounds
+from mac_assets.pointintime import utc_today, with_availability
 from mac_assets.scores.compute import business_days, metric_info, score_composite, score_indicators, score_pillars
 from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
 
@@ -23,19 +23,13 @@ from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
 LOOKBACK_SLACK_DAYS = 7
 
 
-def _window(context: AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
-    tw = context.partition_time_window
-    return pd.Timestamp(tw.start).tz_localize(None), pd.Timestamp(tw.end).tz_localize(None)
-
-
 def _input_name(metric: str) -> str:
     return "_".join(metric_info(metric).asset_key)
 
 
 def _score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """Business days of the window, up to today: a score exists for every day that has happened."""
-    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
-    return business_days(start, min(end - pd.Timedelta(days=1), today))
+    return business_days(start, min(end - pd.Timedelta(days=1), utc_today()))
 
 
 def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: int) -> list[AssetsDefinition]:
@@ -61,7 +55,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
             frame = inputs[_input_name(m)]
             info = metric_info(m)
             frames[m] = with_availability(frame, SERIES_BY_ID[m]) if info.lag_days is not None else frame
-        start, end = _window(context)
+        start, end = window_bounds(context)
         out = score_indicators(frames, _score_calendar(start, end))
         available = out["score"].notna()
         return Output(out, metadata={
@@ -115,11 +109,10 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
     )
     def status_changes_asset(context: AssetExecutionContext, mac_composite: pd.DataFrame,
                              pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
-        start, end = _window(context)
+        start, end = window_bounds(context)
         changes = status_changes(mac_composite, pillar_scores)
         changes = changes[(changes["date"] >= start) & (changes["date"] < end)].reset_index(drop=True)
-        today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
-        fresh = recent(changes, today)
+        fresh = recent(changes, utc_today())
         for row in fresh.itertuples():  # a handful of rows at most: the last few days' crossings
             emit("status_band_crossed", {"date": str(row.date.date()), "scope": row.scope, "from": row.previous_status,
                                          "to": row.status, "direction": row.direction, "value": row.value},

@@ -21,6 +21,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
+from mac_assets.pointintime import utc_today
 from mac_assets.sources.base import Fetched
 
 CALENDAR = pd.date_range("2000-01-01", "2035-12-31", freq="D")
@@ -326,7 +327,7 @@ class DemoSource(ConfigurableResource):
         frames = generate(self.seed)
         if series.id not in frames:
             raise KeyError(f"demo/{series.id}: the demo generator has no model for this series")
-        last = pd.Timestamp(self.as_of) if self.as_of else pd.Timestamp.now(tz="UTC").tz_localize(None)
+        last = pd.Timestamp(self.as_of) if self.as_of else utc_today()
         stop = min(pd.Timestamp(end), last.normalize() + pd.Timedelta(days=1))
         frame = frames[series.id]
         window = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] < stop)]
