@@ -13,7 +13,7 @@ from typing import ClassVar
 import pandas as pd
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.client import HttpSource
 
 HISTORY_DAYS = 30
@@ -23,17 +23,16 @@ class BinanceClient(HttpSource):
     source: ClassVar[str] = "binance"
     base_url: str = "https://fapi.binance.com"
 
-    def fetch(self, series: Series, start: date, end: date) -> Fetched:
-        before = self.http.requests_made
+    def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         oldest = datetime.now(timezone.utc).date() - timedelta(days=HISTORY_DAYS - 1)
         first = max(start, oldest)
         if first >= end:  # the whole window is older than Binance keeps: nothing to ask for
-            return Fetched(pd.DataFrame({"date": [], "value": []}), 0)
+            return pd.DataFrame({"date": [], "value": []})
         body = self.json(self.url("futures/data/openInterestHist"), series.id, {
             "symbol": series.remote_id, "period": "1d", "limit": 500,
             "startTime": _ms(first), "endTime": _ms(end) - 1,
         })
-        return self.counted(parse_open_interest(series, body), before)
+        return parse_open_interest(series, body)
 
 
 def _ms(d: date) -> int:

@@ -9,7 +9,7 @@ from typing import ClassVar
 import pandas as pd
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.client import HttpSource
 
 
@@ -19,10 +19,9 @@ class CboeClient(HttpSource):
     source: ClassVar[str] = "cboe"
     base_url: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
 
-    def fetch(self, series: Series, start: date, end: date) -> Fetched:
-        before = self.http.requests_made
+    def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         response = self.http.get(self.url(f"{series.remote_id}_History.csv"), series.id)
-        return self.counted(parse_history_csv(series, response.text), before)
+        return parse_history_csv(series, response.text)
 
 
 def parse_history_csv(series: Series, text: str) -> pd.DataFrame:

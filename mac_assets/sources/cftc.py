@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field
 
 from mac_assets.catalog import TREASURY_FUTURES_FACE_USD, Series
-from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.client import HttpSource
 
 DATE_FIELD = "report_date_as_yyyy_mm_dd"
@@ -41,8 +41,7 @@ class CftcClient(HttpSource):
     dataset: str = "gpe5-46if"
     page_size: int = Field(default=5000, description="Rows per request ($limit).")
 
-    def fetch(self, series: Series, start: date, end: date) -> Fetched:
-        before = self.http.requests_made
+    def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         codes = ", ".join(f"'{c}'" for c in TREASURY_FUTURES_FACE_USD)
         where = (f"{CODE_FIELD} in ({codes}) AND {DATE_FIELD} >= '{start.isoformat()}T00:00:00.000' "
                  f"AND {DATE_FIELD} < '{end.isoformat()}T00:00:00.000'")
@@ -57,7 +56,7 @@ class CftcClient(HttpSource):
             if len(page) < self.page_size:
                 break
             offset += self.page_size
-        return self.counted(parse_rows(series, rows), before)
+        return parse_rows(series, rows)
 
 
 def parse_rows(series: Series, rows: list[dict]) -> pd.DataFrame:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
+from mac_assets.catalog import Series
 from mac_assets.sources.base import Fetched, MalformedPayload
 from mac_assets.sources.http import HttpClient
 
 
 class HttpSource(ConfigurableResource):
-    """Settings every live client shares. Subclasses set `source` and implement `fetch(series, start, end) -> Fetched`."""
+    """Settings every live client shares. Subclasses set `source` and implement `read(series, start, end) -> DataFrame`."""
 
     base_url: str = Field(description="Provider root URL; point it at a mirror, a proxy or a test server.")
     timeout_s: float = Field(default=30.0, description="Seconds before a request counts as failed.")
@@ -52,8 +54,11 @@ class HttpSource(ConfigurableResource):
         except ValueError as exc:
             raise MalformedPayload(f"{self.source}/{series}: response is not JSON: {_head(response.text)}") from exc
 
-    def counted(self, frame, requests_before: int) -> Fetched:
-        return Fetched(frame, self.http.requests_made - requests_before)
+    def fetch(self, series: Series, start: date, end: date) -> Fetched:
+        """The client's `read`, with the HTTP requests it took (retries and pages included) counted."""
+        before = self.http.requests_made
+        frame = self.read(series, start, end)
+        return Fetched(frame, self.http.requests_made - before)
 
 
 def _head(text: str, limit: int = 120) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.client import HttpSource
 
 
@@ -32,10 +32,9 @@ class FredClient(HttpSource):
     def requests_per_second(self) -> float:
         return self.rate_limit_per_s
 
-    def fetch(self, series: Series, start: date, end: date) -> Fetched:
+    def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         if not self.api_key:
             raise ValueError(f"fred/{series.id}: no API key; set FRED_API_KEY (free at fred.stlouisfed.org)")
-        before = self.http.requests_made
         rows, offset = [], 0
         while True:
             body = self.json(self.url("series/observations"), series.id, {
@@ -52,7 +51,7 @@ class FredClient(HttpSource):
             offset += len(page)
             if not page or offset >= count:
                 break
-        return self.counted(parse_observations(series, rows), before)
+        return parse_observations(series, rows)
 
 
 def parse_observations(series: Series, rows: list[dict]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, MalformedPayload, SeriesUnavailable
+from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
 from mac_assets.sources.client import HttpSource
 
 
@@ -18,10 +18,9 @@ class GlassnodeClient(HttpSource):
     base_url: str = "https://api.glassnode.com"
     api_key: str = Field(default="", description="Glassnode API key (EnvVar GLASSNODE_API_KEY); optional.")
 
-    def fetch(self, series: Series, start: date, end: date) -> Fetched:
+    def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         if not self.api_key:
             raise SeriesUnavailable(f"glassnode/{series.id}: no GLASSNODE_API_KEY; supply the series as a CSV file instead")
-        before = self.http.requests_made
         body = self.json(self.url(f"v1/metrics/{series.remote_id}"), series.id, {
             "a": "BTC", "i": "24h", "s": _epoch(start), "u": _epoch(end) - 1, "api_key": self.api_key,
         })
@@ -35,7 +34,7 @@ class GlassnodeClient(HttpSource):
                                   "value": pd.to_numeric(rows["v"])})
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedPayload(f"glassnode/{series.id}: expected [{{t, v}}, ...] ({exc!r})") from exc
-        return self.counted(frame, before)
+        return frame
 
 
 def _epoch(d: date) -> int:

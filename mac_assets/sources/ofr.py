@@ -8,7 +8,7 @@ from typing import ClassVar
 import pandas as pd
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.client import HttpSource
 
 
@@ -16,8 +16,7 @@ class OfrClient(HttpSource):
     source: ClassVar[str] = "ofr"
     base_url: str = "https://data.financialresearch.gov/hf/v1"
 
-    def fetch(self, series: Series, start: date, end: date) -> Fetched:
-        before = self.http.requests_made
+    def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         body = self.json(self.url("series/timeseries"), series.id, {
             "mnemonic": series.remote_id, "start_date": start.isoformat(),
             "end_date": (end - timedelta(days=1)).isoformat(),
@@ -25,4 +24,4 @@ class OfrClient(HttpSource):
         if not isinstance(body, list) or any(not isinstance(r, list) or len(r) != 2 for r in body):
             raise MalformedPayload(f"ofr/{series.id}: expected [[date, value], ...]")
         frame = pd.DataFrame(body, columns=["date", "value"])
-        return self.counted(frame.dropna(subset=["value"]), before)
+        return frame.dropna(subset=["value"])

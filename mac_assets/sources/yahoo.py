@@ -14,7 +14,7 @@ from typing import ClassVar
 import pandas as pd
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, MalformedPayload
+from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.client import HttpSource
 
 
@@ -23,12 +23,11 @@ class YahooClient(HttpSource):
     extra_retryable: ClassVar[tuple[int, ...]] = (401,)
     base_url: str = "https://query1.finance.yahoo.com"
 
-    def fetch(self, series: Series, start: date, end: date) -> Fetched:
-        before = self.http.requests_made
+    def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         body = self.json(self.url(f"v8/finance/chart/{series.remote_id}"), series.id, {
             "period1": _epoch(start), "period2": _epoch(end), "interval": "1d", "includeAdjustedClose": "true",
         })
-        return self.counted(parse_chart(series, body), before)
+        return parse_chart(series, body)
 
 
 def _epoch(d: date) -> int:
