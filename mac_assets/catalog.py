@@ -21,6 +21,11 @@ Pillar = Literal[
     "liquidity", "valuation", "positioning", "volatility", "policy", "contagion", "private_credit"
 ]
 
+# The extension's components (docs/extension.md): scored like pillars, but only inside the extended
+# composite, so the seed spec's seven-pillar MAC is never changed by them.
+ExtensionComponent = Literal["yen_carry", "cross_asset", "compression"]
+EXTENSION_COMPONENTS: tuple[ExtensionComponent, ...] = ("yen_carry", "cross_asset", "compression")
+
 PILLARS: tuple[Pillar, ...] = (
     "liquidity",
     "valuation",
@@ -58,6 +63,8 @@ class Series:
     columns for datasets that carry several rows per date (the CFTC file has one row per contract).
     `valid` is the plausible range of every value column: a value outside it is a units or parsing
     error, and the blocking quality check stops it before it reaches a score.
+    `extension` names the extension components (see `EXTENSION_COMPONENTS`) the series feeds; a series
+    with neither pillars nor extension components is a benchmark.
     `remote` is the provider's identifier where it differs from `id` (a Binance symbol, a metric path).
     `stale_after_days` is the largest age (today minus newest observation date) that is still normal
     for the series' calendar; older than that the series is stale: freshness checks flag it and scores
@@ -65,7 +72,7 @@ class Series:
     """
 
     id: str
-    title: str  # series with no pillars are benchmarks (STLFSI4, NFCI, ANFCI): stored and checked, never scored
+    title: str
     source: str
     tier: int
     pillars: tuple[Pillar, ...]
@@ -80,6 +87,7 @@ class Series:
     stale_after_days: int = field(default=0)
     remote: str = ""
     valid: tuple[float, float] = (float("-inf"), float("inf"))
+    extension: tuple[ExtensionComponent, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.stale_after_days:
@@ -136,26 +144,26 @@ SERIES: tuple[Series, ...] = (
            "business", "percent", 1, _d("1996-12-31"), FRED + "BAMLC0A0CM", valid=(0, 15)),
     Series("BAMLH0A0HYM2", "ICE BofA US high yield option-adjusted spread", "fred", 1,
            ("valuation", "contagion", "private_credit"), "business", "percent", 1, _d("1996-12-31"),
-           FRED + "BAMLH0A0HYM2", valid=(0, 40)),
+           FRED + "BAMLH0A0HYM2", valid=(0, 40), extension=("cross_asset",)),
     # --- Positioning -----------------------------------------------------------------------------
     Series("CFTC_TFF_UST", "CFTC Traders in Financial Futures, Treasury futures (futures only)", "cftc", 1,
            ("positioning",), "weekly", "contracts", 3, _d("2006-06-13"),
            "https://publicreporting.cftc.gov/resource/gpe5-46if.json",
            columns=("open_interest", "lev_money_long", "lev_money_short", "asset_mgr_long",
                     "asset_mgr_short", "dealer_long", "dealer_short"),
-           keys=("contract_code",), valid=(0, 1e8)),
+           keys=("contract_code",), valid=(0, 1e8), extension=("compression",)),
     Series("SVXY_AUM", "ProShares Short VIX Short-Term Futures ETF (SVXY) assets", "etf", 1,
            ("positioning",), "business", "USD mn", 1, _d("2011-10-04"),
-           "https://www.proshares.com/our-etfs/strategic/svxy", valid=(0, 20000)),
+           "https://www.proshares.com/our-etfs/strategic/svxy", valid=(0, 20000), extension=("compression",)),
     Series("BOGZ1FL663067003Q", "Broker-dealer margin accounts receivable (Z.1)", "fred", 2,
-           ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "BOGZ1FL663067003Q", valid=(0, 1e8)),
+           ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "BOGZ1FL663067003Q", valid=(0, 1e8), extension=("compression",)),
     Series("NCBEILQ027S", "Nonfinancial corporate equities, market value (Z.1); market-cap proxy", "fred",
-           2, ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "NCBEILQ027S", valid=(0, 1e9)),
+           2, ("positioning",), "quarterly", "USD mn", 165, _d("1945-10-01"), FRED + "NCBEILQ027S", valid=(0, 1e9), extension=("compression",)),
     Series("LEVETF_AUM", "Top-10 2x/3x leveraged equity ETF assets, total", "etf", 2, ("positioning",),
            "business", "USD bn", 1, _d("2006-06-21"), "https://www.proshares.com/our-etfs/leveraged-and-inverse", valid=(0, 5000)),
     # --- Volatility ------------------------------------------------------------------------------
     Series("VIX", "Cboe Volatility Index, close", "cboe", 1, ("volatility",), "business", "index points",
-           0, _d("1990-01-02"), CBOE + "VIX_History.csv", valid=(5, 150)),
+           0, _d("1990-01-02"), CBOE + "VIX_History.csv", valid=(5, 150), extension=("compression",)),
     Series("VIX9D", "Cboe 9-day Volatility Index, close", "cboe", 1, ("volatility",), "business",
            "index points", 0, _d("2011-01-04"), CBOE + "VIX9D_History.csv", valid=(5, 200)),
     Series("VIX3M", "Cboe 3-month Volatility Index, close", "cboe", 1, ("volatility",), "business",
@@ -164,7 +172,7 @@ SERIES: tuple[Series, ...] = (
            _d("2006-03-06"), CBOE + "VVIX_History.csv", valid=(40, 250)),
     # --- Policy ----------------------------------------------------------------------------------
     Series("DFF", "Effective federal funds rate", "fred", 1, ("policy",), "daily", "percent", 1,
-           _d("1954-07-01"), FRED + "DFF", valid=(-1, 25)),
+           _d("1954-07-01"), FRED + "DFF", valid=(-1, 25), extension=("yen_carry",)),
     Series("WALCL", "Federal Reserve total assets (Wednesday level)", "fred", 1, ("policy",), "weekly",
            "USD mn", 1, _d("2002-12-18"), FRED + "WALCL", valid=(1e5, 5e7)),
     Series("GDP", "Nominal GDP, seasonally adjusted annual rate", "fred", 1, ("policy",), "quarterly",
@@ -173,15 +181,15 @@ SERIES: tuple[Series, ...] = (
            _d("1959-01-01"), FRED + "PCEPILFE", valid=(10, 1000)),
     # --- Contagion -------------------------------------------------------------------------------
     Series("SPY", "SPDR S&P 500 ETF, close", "yahoo", 1, ("contagion",), "business", "USD", 0,
-           _d("1993-01-29"), "https://finance.yahoo.com/quote/SPY", valid=(10, 1e5)),
+           _d("1993-01-29"), "https://finance.yahoo.com/quote/SPY", valid=(10, 1e5), extension=("cross_asset",)),
     Series("BTC-USD", "Bitcoin in US dollars, daily close (UTC)", "yahoo", 1, ("contagion",), "daily",
-           "USD", 0, _d("2014-09-17"), "https://finance.yahoo.com/quote/BTC-USD", valid=(0.01, 1e8)),
+           "USD", 0, _d("2014-09-17"), "https://finance.yahoo.com/quote/BTC-USD", valid=(0.01, 1e8), extension=("cross_asset",)),
     Series("BTCUSDT_OI", "Binance BTCUSDT perpetual open interest, notional", "binance", 1,
            ("contagion",), "daily", "USD", 0, _d("2019-09-10"),
-           "https://fapi.binance.com/futures/data/openInterestHist?symbol=BTCUSDT", remote="BTCUSDT", valid=(0, 1e12)),
+           "https://fapi.binance.com/futures/data/openInterestHist?symbol=BTCUSDT", remote="BTCUSDT", valid=(0, 1e12), extension=("compression",)),
     Series("ETHUSDT_OI", "Binance ETHUSDT perpetual open interest, notional", "binance", 1,
            ("contagion",), "daily", "USD", 0, _d("2019-11-27"),
-           "https://fapi.binance.com/futures/data/openInterestHist?symbol=ETHUSDT", remote="ETHUSDT", valid=(0, 1e12)),
+           "https://fapi.binance.com/futures/data/openInterestHist?symbol=ETHUSDT", remote="ETHUSDT", valid=(0, 1e12), extension=("compression",)),
     Series("DTWEXBGS", "Nominal broad US dollar index", "fred", 1, ("contagion",), "business",
            "index Jan 2006=100", 7, _d("2006-01-02"), FRED + "DTWEXBGS", valid=(50, 200)),
     Series("BTC_EXCHANGE_RESERVE", "Bitcoin held on exchange wallets", "glassnode", 2, ("contagion",),
@@ -190,6 +198,15 @@ SERIES: tuple[Series, ...] = (
     # --- Private credit --------------------------------------------------------------------------
     Series("DRTSCILM", "SLOOS: net % of banks tightening C&I standards, large and mid-size firms", "fred",
            1, ("private_credit",), "quarterly", "percent net", 45, _d("1990-04-01"), FRED + "DRTSCILM", valid=(-100, 100)),
+    # --- Extension (docs/extension.md): the yen-carry channel and the cross-asset correlation monitor -----
+    Series("DEXJPUS", "Japanese yen per US dollar, noon buying rate (H.10)", "fred", 1, (), "business",
+           "JPY per USD", 7, _d("1971-01-04"), FRED + "DEXJPUS", valid=(50, 400),
+           extension=("yen_carry", "cross_asset")),
+    Series("IRSTCI01JPM156N", "Japan call money / interbank overnight rate, monthly average (OECD)", "fred", 1,
+           (), "monthly", "percent", 75, _d("1985-07-01"), FRED + "IRSTCI01JPM156N", valid=(-1, 15),
+           extension=("yen_carry",)),
+    Series("DGS10", "10-year Treasury constant-maturity yield", "fred", 1, (), "business", "percent", 1,
+           _d("1962-01-02"), FRED + "DGS10", valid=(-1, 20), extension=("cross_asset",)),
     # --- Benchmarks: official stress indexes MAC is validated against; never scored -----------------
     Series("STLFSI4", "St. Louis Fed Financial Stress Index (week ending Friday)", "fred", 1, (), "weekly",
            "index (0 = normal)", 7, _d("1993-12-31"), FRED + "STLFSI4", valid=(-10, 40)),
@@ -199,13 +216,13 @@ SERIES: tuple[Series, ...] = (
            "index (0 = average)", 5, _d("1971-01-08"), FRED + "ANFCI", valid=(-5, 10)),
     # --- Tier 3: hedge-fund leverage from Form PF (OFR Hedge Fund Monitor), quarter-end dates --------
     Series("FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "Qualifying hedge funds' leverage ratio, GAV-weighted mean",
-           "ofr", 3, ("positioning",), "quarterly", "ratio", 95, _d("2013-03-31"), OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", valid=(0, 100)),
+           "ofr", 3, ("positioning",), "quarterly", "ratio", 95, _d("2013-03-31"), OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", valid=(0, 100), extension=("compression",)),
     Series("FPF-BORROW_REPO_SUM", "Qualifying hedge funds' repo borrowing", "ofr", 3, ("positioning",),
-           "quarterly", "USD", 95, _d("2013-03-31"), OFR + "FPF-BORROW_REPO_SUM", valid=(0, 1e14)),
+           "quarterly", "USD", 95, _d("2013-03-31"), OFR + "FPF-BORROW_REPO_SUM", valid=(0, 1e14), extension=("compression",)),
 )
 
 SERIES_BY_ID: dict[str, Series] = {s.id: s for s in SERIES}
-BENCHMARKS: tuple[Series, ...] = tuple(s for s in SERIES if not s.pillars)
+BENCHMARKS: tuple[Series, ...] = tuple(s for s in SERIES if not s.pillars and not s.extension)
 
 
 def get_series(series_id: str) -> Series:

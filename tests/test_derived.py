@@ -6,8 +6,10 @@ import pytest
 
 from helpers import cftc_rows, series_frame
 from mac_assets.derived import metrics as m
-from mac_assets.pointintime import with_availability
+from mac_assets.derived.registry import METRICS
+from mac_assets.pointintime import known_on, with_availability
 from mac_assets.sources.base import empty_frame
+from mac_assets.sources.demo import generate
 
 
 def test_sofr_iorb_spread_uses_ioer_before_iorb_and_reports_bps():
@@ -126,13 +128,24 @@ def test_change_metrics_compare_with_the_value_a_window_earlier():
 
 
 def test_every_registered_metric_reads_only_catalog_series():
-    for metric in m.METRICS:
+    for metric in METRICS:
         assert metric.input_series, metric.name
-        assert metric.stale_after_days == min(s.stale_after_days for s in metric.input_series)
 
 
-@pytest.mark.parametrize("metric", m.METRICS, ids=lambda x: x.name)
+@pytest.mark.parametrize("metric", METRICS, ids=lambda x: x.name)
+def test_every_metric_is_usable_on_an_ordinary_day_given_its_inputs_publication_lags(metric):
+    """A staleness limit shorter than the inputs' publication lag would blank the metric every day."""
+    day = pd.Timestamp("2025-06-18")  # a Wednesday with every demo input live
+    frames = {}
+    for s in metric.input_series:
+        frame = generate(20080915)[s.id]
+        frames[s.id] = with_availability(frame[frame["date"] <= day].reset_index(drop=True), s)
+    known = known_on(pd.DatetimeIndex([day]), metric.compute(frames), metric.stale_after_days)
+    assert known["value"].notna().all(), f"{metric.name}: nothing fresh enough on {day.date()}"
+
+
+@pytest.mark.parametrize("metric", METRICS, ids=lambda x: x.name)
 def test_every_metric_turns_empty_inputs_into_an_empty_result(metric):
     frames = {s.id: with_availability(empty_frame(s), s) for s in metric.input_series}
     out = metric.compute(frames)
-    assert out.empty and list(out.columns) == m.OUTPUT_COLUMNS
+    assert out.empty and list(out.columns)[:3] == m.OUTPUT_COLUMNS

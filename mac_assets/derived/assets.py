@@ -1,4 +1,4 @@
-"""Derived assets, one per entry of `derived.metrics.METRICS`, all built by one factory.
+"""Derived assets, one per entry of `derived.registry.METRICS`, all built by one factory.
 
 Each reads its raw inputs for its partition window plus the look-back it needs (so rolling windows
 and as-of joins are complete at the window's start), computes the metric over the whole range in one
@@ -9,7 +9,8 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, Output, TimeWindowPartitionsDefinition, asset
 
 from mac_assets.catalog import Series
-from mac_assets.derived.metrics import METRICS, DerivedMetric
+from mac_assets.derived.metrics import DerivedMetric
+from mac_assets.derived.registry import EXTENSION_METRIC_NAMES, METRICS
 from mac_assets.partitions import layer_asset_args, window_bounds
 from mac_assets.pointintime import with_availability
 
@@ -48,5 +49,6 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
     return _derived
 
 
-def build_derived_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
-    return [build_derived_asset(m, partitions) for m in METRICS]
+def build_derived_assets(partitions: TimeWindowPartitionsDefinition, extension: bool = True) -> list[AssetsDefinition]:
+    """One asset per metric; the extension's metrics only when the extension is switched on."""
+    return [build_derived_asset(m, partitions) for m in METRICS if extension or m.name not in EXTENSION_METRIC_NAMES]

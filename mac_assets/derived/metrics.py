@@ -5,7 +5,7 @@ and `available_date` (the day the value became public); outputs have the same th
 `available_date` of a derived row is the latest availability of the inputs it used, so scores that
 join on it never see a number before all of its ingredients were published.
 
-`METRICS` is the registry the asset factory builds `derived.*` assets from.
+`CORE_METRICS` lists them; `derived.registry` adds the extension's and is what the asset factory reads.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ OUTPUT_COLUMNS = ["date", "value", "available_date"]
 BINANCE_OI_SHARE = 0.35
 
 
-def _out(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame[OUTPUT_COLUMNS].replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
+def _out(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The metric's rows with a value, in date order: date, value, available_date and any `extra` columns."""
+    out = frame[[*OUTPUT_COLUMNS, *extra]].replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
     return out.sort_values("date").reset_index(drop=True)
 
 
@@ -242,6 +243,7 @@ class DerivedMetric:
     description: str
     compute: Callable[[Frames], pd.DataFrame]
     window_days: int = 0
+    stale_after: int = 0
 
     @property
     def input_series(self) -> tuple[Series, ...]:
@@ -253,11 +255,16 @@ class DerivedMetric:
 
     @property
     def stale_after_days(self) -> int:
-        """A derived row is as fresh as its most frequently updated ingredient allows."""
-        return min(s.stale_after_days for s in self.input_series)
+        """How old a row may be before scores stop using it.
+
+        By default a derived row is as fresh as its most frequently updated ingredient allows. A metric
+        whose rows are dated by a slower or later-published input (a weekly state, a series with a
+        week's publication lag) declares its own `stale_after`.
+        """
+        return self.stale_after or min(s.stale_after_days for s in self.input_series)
 
 
-METRICS: tuple[DerivedMetric, ...] = (
+CORE_METRICS: tuple[DerivedMetric, ...] = (
     DerivedMetric("sofr_iorb_spread_bps", ("SOFR", "IORB", "IOER"), "bps",
                   "SOFR minus the reserve rate (IORB, IOER before 2021-07-29).", sofr_iorb_spread_bps),
     DerivedMetric("cp_tbill_spread_bps", ("DCPF3M", "DTB3"), "bps",
@@ -294,5 +301,3 @@ METRICS: tuple[DerivedMetric, ...] = (
     DerivedMetric("btc_reserve_30d_change_pct", ("BTC_EXCHANGE_RESERVE",), "%",
                   "Change in bitcoin held on exchanges over 30 days.", btc_reserve_30d_change_pct, 40),
 )
-
-METRICS_BY_NAME: dict[str, DerivedMetric] = {m.name: m for m in METRICS}

@@ -138,6 +138,22 @@ PATHS: dict[str, tuple[tuple[str, float], ...]] = {
                     ("2022-12-31", 7.0), ("2024-12-31", 8.2), ("2026-06-30", 8.8), ("2035-01-01", 9.0)),
     "hf_repo_tn": (("2013-03-31", 0.5), ("2019-12-31", 0.9), ("2020-06-30", 0.7), ("2022-12-31", 1.1),
                    ("2024-12-31", 2.0), ("2026-06-30", 2.6), ("2035-01-01", 3.0)),
+    "usdjpy": (("2000-01-01", 105), ("2002-01-31", 134), ("2005-01-01", 103), ("2007-06-22", 124),
+               ("2008-12-17", 88), ("2011-10-31", 76), ("2012-09-30", 78), ("2013-05-22", 103),
+               ("2015-06-05", 125), ("2016-08-16", 100), ("2018-01-01", 112), ("2020-03-09", 102),
+               ("2021-12-31", 115), ("2022-10-21", 150), ("2023-01-16", 128), ("2023-10-31", 151),
+               ("2024-07-10", 161.7), ("2024-08-05", 143), ("2025-01-10", 158), ("2025-04-21", 140),
+               ("2025-11-20", 157), ("2026-11-01", 152), ("2035-01-01", 140)),
+    "japan_call_rate": (("2000-01-01", 0.02), ("2000-08-11", 0.25), ("2001-03-19", 0.01), ("2006-07-14", 0.25),
+                        ("2007-02-21", 0.5), ("2008-10-31", 0.3), ("2008-12-19", 0.1), ("2016-02-16", -0.05),
+                        ("2024-03-19", 0.08), ("2024-07-31", 0.23), ("2025-01-24", 0.48), ("2025-12-19", 0.73),
+                        ("2026-06-16", 0.98), ("2035-01-01", 1.0)),
+    "ust10y": (("2000-01-01", 6.5), ("2003-06-13", 3.3), ("2007-06-12", 5.2), ("2008-12-30", 2.1),
+               ("2010-04-05", 4.0), ("2012-07-24", 1.45), ("2013-12-31", 3.0), ("2016-07-08", 1.37),
+               ("2018-11-08", 3.24), ("2020-03-09", 0.55), ("2020-08-04", 0.52), ("2021-12-31", 1.5),
+               ("2022-10-24", 4.25), ("2023-10-19", 4.98), ("2024-04-25", 4.7), ("2024-09-16", 3.62),
+               ("2025-01-14", 4.79), ("2025-04-04", 4.0), ("2025-10-22", 3.95), ("2026-11-01", 4.1),
+               ("2035-01-01", 4.0)),
     "btc_reserve_mn": (("2014-09-17", 0.8), ("2017-12-17", 2.3), ("2020-03-12", 3.1), ("2021-06-01", 2.6),
                        ("2022-11-08", 2.3), ("2024-01-01", 2.2), ("2025-06-01", 2.0), ("2026-11-01", 1.9)),
 }
@@ -223,7 +239,8 @@ def generate(seed: int) -> dict[str, pd.DataFrame]:
         "RRPONTSYD": np.clip(_path("rrp_bn") * np.exp(n("RRP", 0.7, 0.08)), 0, None),
         "THREEFYTP10": _path("term_premium") + 0.4 * slow + n("TP", 0.97, 0.08),
         "BAMLC0A0CM": _path("ig_base") + 4.0 * slow + n("IG", 0.95, 0.04),
-        "BAMLH0A0HYM2": _path("hy_base") + 14.0 * slow + n("HY", 0.95, 0.12),
+        "BAMLH0A0HYM2": _random_walk_around(seed, "HY", _path("hy_base") + 14.0 * slow, 0.01 + 0.02 * s,
+                                            -_with_equities(seed, "HY", z_spy, 0.3 + 0.5 * s)),
         "SVXY_AUM": _path("svxy_aum_mn") * np.exp(n("SVXY", 0.9, 0.04)),
         "BOGZ1FL663067003Q": _path("margin_ratio_pct") / 100 * mcap,
         "NCBEILQ027S": mcap,
@@ -248,11 +265,21 @@ def generate(seed: int) -> dict[str, pd.DataFrame]:
         "STLFSI4": -1.0 + 6.0 * s + 2.0 * slow + n("STLFSI4", 0.9, 0.25),
         "NFCI": -0.6 + 3.0 * slow + 0.5 * s + n("NFCI", 0.95, 0.08),
         "ANFCI": -0.4 + 2.5 * slow + 0.8 * s + n("ANFCI", 0.95, 0.1),
+        # Extension: the yen strengthens and yields fall when the latent stress rises.
+        "DEXJPUS": _random_walk_around(seed, "JPY", _path("usdjpy") * np.exp(-0.08 * s), 0.004 + 0.006 * s,
+                                       _with_equities(seed, "JPY", z_spy, 0.15 + 0.6 * s)),
+        "IRSTCI01JPM156N": _path("japan_call_rate") + n("JPCALL", 0.5, 0.005),
+        "DGS10": np.clip(_path("ust10y") - 0.6 * s + n("DGS10", 0.97, 0.08), 0.3, None),
         "DRTSCILM": np.clip(_path("sloos_base") + 70 * slow + n("SLOOS", 0.5, 3), -30, 90),
     }
     frames = {sid: _sample(SERIES_BY_ID[sid], values) for sid, values in daily.items()}
     frames["CFTC_TFF_UST"] = _cftc(seed, SERIES_BY_ID["CFTC_TFF_UST"])
     return frames
+
+
+def _with_equities(seed: int, name: str, z_equities: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """Daily shocks correlated `rho` with the equity shocks: markets move together more under stress."""
+    return rho * z_equities + np.sqrt(1 - rho**2) * _rng(seed, name).standard_normal(len(CALENDAR))
 
 
 def _core_pce_index(yoy_pct: np.ndarray) -> np.ndarray:
