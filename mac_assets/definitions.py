@@ -15,6 +15,7 @@ from mac_assets.publish.report_assets import ReportsFolder, build_report_assets
 from mac_assets.raw.assets import build_raw_assets
 from mac_assets.schedules import build_refresh_jobs_and_schedules
 from mac_assets.scores.assets import build_score_assets
+from mac_assets.scores.extension_assets import build_extension_assets
 from mac_assets.settings import Settings, load_settings
 from mac_assets.sources import build_source
 from mac_assets.storage import DuckDBFrameIOManager, MacDatabase
@@ -25,9 +26,11 @@ FULL_GRAPH_JOB = "mac_full_graph"
 def build_definitions(settings: Settings, source=None) -> Definitions:
     """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
-    assets = [*build_raw_assets(partitions), *build_derived_assets(partitions),
-              *build_score_assets(partitions, settings.min_pillars), *build_publish_assets(partitions),
-              *build_report_assets(partitions)]
+    assets = [*build_raw_assets(partitions), *build_derived_assets(partitions, settings.extension),
+              *build_score_assets(partitions, settings.min_pillars),
+              *build_publish_assets(partitions, settings.extension), *build_report_assets(partitions)]
+    if settings.extension:
+        assets += build_extension_assets(partitions)
     freshness = build_freshness_checks()
     refresh_jobs, schedules = build_refresh_jobs_and_schedules(partitions)
     return Definitions(

@@ -50,8 +50,12 @@ def summary(database: str) -> str:
         ).fetchdf()
         counts = con.execute(
             "select table_schema, count(*) as tables from information_schema.tables "
-            "where table_schema in ('raw', 'derived', 'scores') group by 1 order by 1"
+            "where table_schema in ('raw', 'derived', 'scores', 'extension') group by 1 order by 1"
         ).fetchall()
+        extended = con.execute(
+            "select mac_extended, status, mac_linear, correlation_contribution, compression_contribution "
+            "from extension.mac_extended where date = ?", [last_day.date()]).fetchdf() \
+            if any(schema == "extension" for schema, _ in counts) else pd.DataFrame()
     last = headline.iloc[-1]
     lines = [
         f"MAC on {last_day.date()}: {last['mac']:.3f} ({last['status']}), coverage {last['coverage']:.0%}, "
@@ -63,6 +67,11 @@ def summary(database: str) -> str:
         score = "   n/a" if pd.isna(p.score) else f"{p.score:7.3f}"
         contrib = "n/a" if pd.isna(p.contribution) else f"{p.contribution:.3f}"
         lines.append(f"{p.pillar:<16}{score:>7}  {p.status:<12}{p.coverage:>9.0%}{p.weight:>8.3f}{contrib:>14}")
+    if len(extended) and pd.notna(extended["mac_extended"].iloc[0]):
+        x = extended.iloc[0]
+        lines += ["", f"Extended MAC (docs/extension.md): {x['mac_extended']:.3f} ({x['status']}) = nine components "
+                      f"{x['mac_linear']:.3f}, correlation {x['correlation_contribution']:+.3f}, "
+                      f"compression {x['compression_contribution']:+.3f}"]
     newest = comp.iloc[-1]
     if newest["date"] > last_day:
         lines += ["", f"Later days have less data: {newest['date'].date()} scores {newest['mac']:.3f} on "

@@ -29,6 +29,11 @@ ENV_VARS: dict[str, str] = {
     "MAC_DEMO_SEED": "Seed of the demo generator (default `20080915`).",
     "MAC_REPORTS_DIR": "Folder for report files: charts, the HTML report, validation and quarterly review (default `reports`).",
     "MAC_MIN_PILLARS": "Pillars with data a composite needs (default 4); with fewer it is withheld and flagged.",
+    "MAC_EXTENSION": (
+        "`on` (default) or `off`: the extension (yen carry, cross-asset correlation, systemic term, compression, "
+        "extended MAC; docs/extension.md). Off removes its derived and `extension` assets; the seven-pillar MAC is "
+        "the same either way."
+    ),
     "MAC_ALERT_WEBHOOK_URL": "Optional URL that receives each alert as a JSON POST (band crossings, failed runs).",
     "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
 }
@@ -53,6 +58,7 @@ class Settings:
     min_pillars: int = 4
     bi_path: str = DEFAULT_BI_PATH
     reports_dir: str = "reports"
+    extension: bool = True
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -78,7 +84,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         min_pillars=_int(env, "MAC_MIN_PILLARS", 4),
         bi_path=bi_path,
         reports_dir=env.get("MAC_REPORTS_DIR", "reports"),
+        extension=_switch(env, "MAC_EXTENSION", True),
     )
+
+
+def _switch(env, name: str, default: bool) -> bool:
+    raw = env.get(name, "on" if default else "off").strip().lower()
+    if raw not in ("on", "off"):
+        raise ValueError(f"{name}={raw!r} must be 'on' or 'off'")
+    return raw == "on"
 
 
 def _int(env, name: str, default: int) -> int:

@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from mac_assets.catalog import PILLARS, Pillar
+from mac_assets.catalog import EXTENSION_COMPONENTS, PILLARS, ExtensionComponent, Pillar
 from mac_assets.scores.scoring import Knots, anchor_knots, range_knots
 
 METHODOLOGY_VERSION = "mac-1.0"
+# The extension (docs/extension.md) versions separately: it never changes the seven-pillar MAC.
+EXTENSION_VERSION = "ext-1.0"
 
 # Status bands, best first: a score at or above the floor gets the label.
 STATUS_BANDS: tuple[tuple[float, str], ...] = (
@@ -53,7 +55,7 @@ class Threshold:
     """
 
     indicator: str
-    pillar: Pillar
+    pillar: Pillar | ExtensionComponent
     metric: str
     units: str
     shape: Shape
@@ -83,7 +85,7 @@ class Threshold:
         """Fail loudly on a row whose numbers contradict its declared shape or direction."""
         knots = self.knots()
         ys = [y for _, y in knots]
-        if self.pillar not in PILLARS:
+        if self.pillar not in PILLARS + EXTENSION_COMPONENTS:
             raise ValueError(f"{self.indicator}: unknown pillar {self.pillar!r}")
         if not all(0.0 <= y <= 1.0 for y in ys):
             raise ValueError(f"{self.indicator}: knot scores must lie in [0, 1]")
@@ -213,10 +215,40 @@ THRESHOLDS: tuple[Threshold, ...] = (
               "because for private credit only widening matters. 300 → 1.0 and 500 → 0.5 follow the "
               "upstream step table; breach at 800 bps (2002, 2008, 2020 peaks).",
               anchors=(300, 500, 800), scale=100),
+    # --- Extension: yen carry, cross-asset correlation, compression (docs/extension.md) ----------------
+    Threshold("carry_to_vol", "yen_carry", "carry_to_vol", "ratio", "anchors", "lower_is_better",
+              "US-Japan rate differential over realised USD/JPY volatility: the carry trade's reward for "
+              "its risk. High readings crowd the trade (2007: ~0.55; July 2024: ~0.6). Judgment anchors "
+              "0.2 (carry barely pays), 0.5, 0.8.", anchors=(0.2, 0.5, 0.8)),
+    Threshold("yen_unwind", "yen_carry", "yen_move_14d_pct", "% yen gain over 14 days", "anchors",
+              "lower_is_better",
+              "Sharp yen appreciation is the carry unwind itself (Oct 2008 ~ +10 %, Aug 2024 ~ +8 % in two "
+              "weeks). Judgment anchors +1 % (noise), +3 %, +6 %.", anchors=(1, 3, 6)),
+    Threshold("cross_asset_corr", "cross_asset", "cross_asset_corr", "mean pairwise correlation",
+              "anchors", "lower_is_better",
+              "When yen, Treasuries (selling), equities, bitcoin and credit move as one trade, "
+              "diversification is gone and forced selling spreads. Anchors from the validation data "
+              "(2007-2025, 20-day window): 0.05 is its 75th percentile, 0.2 the peaks of Oct 2008, "
+              "Feb 2018, Aug 2024 and Apr 2025, 0.4 Oct 2022 (Treasuries sold with everything else).",
+              anchors=(0.05, 0.2, 0.4)),
+    Threshold("compression", "compression", "compression_index", "percentile of own history", "anchors",
+              "lower_is_better",
+              "Stress absorbed without deleveraging, ranked against its own past (no look-ahead). Below "
+              "the median is ordinary; the top fifth is a spring wound tight; the top 5 % is the "
+              "essay's pre-release state.", anchors=(50, 80, 95)),
 )
 
 THRESHOLDS_BY_INDICATOR: dict[str, Threshold] = {t.indicator: t for t in THRESHOLDS}
+CORE_THRESHOLDS: tuple[Threshold, ...] = tuple(t for t in THRESHOLDS if t.pillar in PILLARS)
+EXTENSION_THRESHOLDS: tuple[Threshold, ...] = tuple(t for t in THRESHOLDS if t.pillar in EXTENSION_COMPONENTS)
 
-
-def indicators_for(pillar: str) -> tuple[Threshold, ...]:
-    return tuple(t for t in THRESHOLDS if t.pillar == pillar)
+# --- How the extension combines with the seven pillars (docs/extension.md) -------------------------
+# Yen carry and cross-asset correlation are scored like pillars and weigh what a pillar weighs;
+# the extended composite renormalises over all nine. Compression does not add capacity: it takes a
+# share of what is left, up to COMPRESSION_MAX_HAIRCUT when the state is at the top of its history.
+EXTENSION_WEIGHTS: dict[str, float] = {"yen_carry": 1 / len(PILLARS), "cross_asset": 1 / len(PILLARS)}
+LINEAR_WEIGHTS: dict[str, float] = PILLAR_WEIGHTS | EXTENSION_WEIGHTS
+COMPRESSION_MAX_HAIRCUT = 0.25
+# The systemic (CISS-style) term correlates the nine components' stress over this many business
+# days; a pair needs a complete window, otherwise its correlation counts as zero.
+SYSTEMIC_CORRELATION_WINDOW = 60

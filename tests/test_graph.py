@@ -9,11 +9,11 @@ from graph_helpers import AS_OF, digest, run, settings_for, tables
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
-from mac_assets.derived.metrics import METRICS
+from mac_assets.derived.registry import METRICS
 from mac_assets.run import summary
 from mac_assets.sources.base import ProviderError
 from mac_assets.sources.demo import DemoSource
-from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.thresholds import CORE_THRESHOLDS, METHODOLOGY_VERSION
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
@@ -35,7 +35,7 @@ def test_definitions_load_with_every_series_metric_and_score():
 def test_the_whole_graph_writes_raw_derived_and_scores_schemas(built):
     path, _ = built
     t = tables(path)
-    assert {n.split(".")[0] for n in t} == {"raw", "derived", "scores"}
+    assert {n.split(".")[0] for n in t} == {"raw", "derived", "scores", "extension"}
     assert len([n for n in t if n.startswith("raw.")]) == len(SERIES)
     assert len([n for n in t if n.startswith("derived.")]) == len(METRICS)
     assert set(t["raw.vix"]["source"]) == {"demo"}
@@ -47,7 +47,7 @@ def test_one_score_row_per_business_day_and_indicator(built):
     days = pd.bdate_range("2019-01-01", "2020-12-31")
     assert len(t["scores.mac_composite"]) == len(days)
     assert len(t["scores.pillar_scores"]) == len(days) * len(PILLARS)
-    assert len(t["scores.indicator_scores"]) == len(days) * len(THRESHOLDS)
+    assert len(t["scores.indicator_scores"]) == len(days) * len(CORE_THRESHOLDS)
     assert set(t["scores.mac_composite"]["methodology_version"]) == {METHODOLOGY_VERSION}
 
 
@@ -80,7 +80,7 @@ def test_demo_composite_moves_across_status_bands(built):
 def test_scores_only_use_values_already_published(built):
     ind = tables(built[0])["scores.indicator_scores"].dropna(subset=["obs_date"])
     lag = ind["indicator"].map({t.indicator: SERIES_BY_ID[t.metric].lag_days if t.metric in SERIES_BY_ID else 0
-                                for t in THRESHOLDS})
+                                for t in CORE_THRESHOLDS})
     assert ((ind["date"] - ind["obs_date"]).dt.days >= lag).all()
     pce = ind[(ind["indicator"] == "core_pce") & (ind["date"] == "2020-06-01")]
     # April's core PCE (published about 62 days after 2020-04-01) is not yet known on 2020-06-01.

@@ -38,10 +38,15 @@ def write_csv_folder(folder: Path, only=None) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_scores(tmp_path_factory):
+def demo_tables(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "mac.duckdb"
     assert run(path, "2019", "2020").success
-    return tables(path)["scores.indicator_scores"]
+    return tables(path)
+
+
+@pytest.fixture(scope="module")
+def demo_scores(demo_tables):
+    return demo_tables["scores.indicator_scores"]
 
 
 def same_values(got: pd.DataFrame, expected: pd.DataFrame, indicators) -> bool:
@@ -51,7 +56,8 @@ def same_values(got: pd.DataFrame, expected: pd.DataFrame, indicators) -> bool:
     return a.index.equals(b.index) and ((a - b).abs().max() < 1e-9) and a.isna().equals(b.isna())
 
 
-def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_demo(httpserver, tmp_path, demo_scores):
+def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_demo(httpserver, tmp_path, demo_tables,
+                                                                                   demo_scores):
     fake = FakeProviders(httpserver, seed=SEED, as_of=AS_OF)
     csv_dir = tmp_path / "vendor"
     write_csv_folder(csv_dir, only={"SVXY_AUM", "LEVETF_AUM"})  # ETF assets have no public API
@@ -85,9 +91,13 @@ def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_de
     # Binance keeps 30 days: 2019-2020 open interest cannot be had live, so that indicator has no data.
     oi = t["scores.indicator_scores"].query("indicator == 'crypto_oi'")
     assert (oi["status"] == "no_data").all()
+    # The extension's yen-carry and cross-asset inputs come from FRED and Yahoo: same numbers as the demo.
+    assert same_values(t["extension.extension_scores"], demo_tables["extension.extension_scores"],
+                       ["carry_to_vol", "yen_unwind", "cross_asset_corr"])
+    assert t["extension.mac_extended"].query("date >= '2020-01-01'")["mac_extended"].notna().all()
 
 
-def test_whole_graph_on_a_csv_folder_matches_the_demo(tmp_path, demo_scores):
+def test_whole_graph_on_a_csv_folder_matches_the_demo(tmp_path, demo_tables, demo_scores):
     folder = tmp_path / "drop"
     write_csv_folder(folder)
     (folder / "VVIX.csv").unlink()  # a series missing from the drop lowers coverage, nothing else
@@ -100,6 +110,11 @@ def test_whole_graph_on_a_csv_folder_matches_the_demo(tmp_path, demo_scores):
     assert same_values(t["scores.indicator_scores"], demo_scores, others)
     assert (t["scores.indicator_scores"].query("indicator == 'vvix'")["status"] == "no_data").all()
     assert set(t["raw.vix"]["source"]) == {"csv"}
+    # No extension input is missing, so the extension's indicators match the demo's; the composites
+    # differ through the volatility pillar that lost VVIX, and still exist on every 2020 day.
+    pd.testing.assert_frame_equal(t["extension.extension_scores"], demo_tables["extension.extension_scores"],
+                                  check_exact=False, rtol=1e-9)
+    assert t["extension.mac_extended"].query("date >= '2020-01-01'")["mac_extended"].notna().all()
 
 
 @pytest.mark.skipif(not VALIDATION.is_dir(), reason="../shared/validation/raw is not present")

@@ -6,7 +6,7 @@ import pytest
 
 from mac_assets.catalog import PILLARS
 from mac_assets.scores.compute import score_composite, score_indicators, score_pillars
-from mac_assets.thresholds import THRESHOLDS
+from mac_assets.thresholds import CORE_THRESHOLDS
 
 
 def indicators(rows):
@@ -56,11 +56,11 @@ def test_a_day_with_no_data_has_no_composite_and_no_data_status():
 def test_indicator_scores_cover_every_indicator_every_day_and_never_invent_values():
     days = pd.bdate_range("2024-01-01", periods=5)
     empty = pd.DataFrame({"date": pd.to_datetime([]), "value": [], "available_date": pd.to_datetime([])})
-    metrics = {t.metric: empty for t in THRESHOLDS}
-    vix = THRESHOLDS[[t.indicator for t in THRESHOLDS].index("vix")].metric
+    metrics = {t.metric: empty for t in CORE_THRESHOLDS}
+    vix = CORE_THRESHOLDS[[t.indicator for t in CORE_THRESHOLDS].index("vix")].metric
     metrics[vix] = pd.DataFrame({"date": days, "value": [15.0] * 5, "available_date": days})
     out = score_indicators(metrics, days)
-    assert len(out) == 5 * len(THRESHOLDS)
+    assert len(out) == 5 * len(CORE_THRESHOLDS)
     assert out.loc[out["indicator"] == "vix", "score"].tolist() == [1.0] * 5
     others = out[out["indicator"] != "vix"]
     assert others["value"].isna().all() and (others["status"] == "no_data").all()

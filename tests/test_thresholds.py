@@ -2,10 +2,18 @@
 
 import pytest
 
-from mac_assets.catalog import PILLARS
+from mac_assets.catalog import EXTENSION_COMPONENTS, PILLARS
 from mac_assets.scores.compute import metric_info
 from mac_assets.scores.scoring import score_knots
-from mac_assets.thresholds import PILLAR_WEIGHTS, THRESHOLDS, THRESHOLDS_BY_INDICATOR
+from mac_assets.thresholds import (
+    COMPRESSION_MAX_HAIRCUT,
+    CORE_THRESHOLDS,
+    EXTENSION_THRESHOLDS,
+    LINEAR_WEIGHTS,
+    PILLAR_WEIGHTS,
+    THRESHOLDS,
+    THRESHOLDS_BY_INDICATOR,
+)
 
 
 @pytest.mark.parametrize("row", THRESHOLDS, ids=lambda t: t.indicator)
@@ -25,9 +33,16 @@ def test_indicator_names_are_unique():
     assert len(THRESHOLDS_BY_INDICATOR) == len(THRESHOLDS)
 
 
-def test_every_pillar_has_indicators_and_weights_sum_to_one():
-    assert {t.pillar for t in THRESHOLDS} == set(PILLARS)
+def test_every_pillar_and_extension_component_has_indicators_and_pillar_weights_sum_to_one():
+    assert {t.pillar for t in CORE_THRESHOLDS} == set(PILLARS)
+    assert {t.pillar for t in EXTENSION_THRESHOLDS} == set(EXTENSION_COMPONENTS)
     assert sum(PILLAR_WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def test_extension_weighs_like_a_pillar_and_compression_only_takes_a_bounded_haircut():
+    assert set(LINEAR_WEIGHTS) == set(PILLARS) | {"yen_carry", "cross_asset"}
+    assert all(w == pytest.approx(1 / len(PILLARS)) for w in LINEAR_WEIGHTS.values())
+    assert "compression" not in LINEAR_WEIGHTS and 0 < COMPRESSION_MAX_HAIRCUT < 1
 
 
 def _score(indicator, value):

@@ -16,11 +16,16 @@ class BiPublisher(ConfigurableResource):
     bi_path: str = Field(description="The published read-only file BI tools open (MAC_BI_PATH).")
 
 
-def build_publish_assets(partitions) -> list[AssetsDefinition]:
+def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefinition]:
+    """The BI snapshot runs after the scores and, when the extension is on, after the extended MAC."""
+    deps = [AssetKey(["scores", name]) for name in SCORE_ASSETS]
+    if extension:
+        deps.append(AssetKey(["extension", "mac_extended"]))
+
     @asset(
         name="bi_snapshot",
         **layer_asset_args("publish", partitions),
-        deps=[AssetKey(["scores", name]) for name in SCORE_ASSETS],
+        deps=deps,
         kinds={"duckdb"},
         description="Read-only snapshot for BI tools: the `bi` schema (docs/bi.md), swapped in atomically "
                     f"after every run, in DuckDB storage format {STORAGE_VERSION} so 1.x readers can open it.",

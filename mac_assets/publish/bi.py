@@ -20,8 +20,9 @@ import duckdb
 import pandas as pd
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
-from mac_assets.derived.metrics import METRICS_BY_NAME
-from mac_assets.thresholds import HEADLINE_MIN_COVERAGE, METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.derived.registry import METRICS_BY_NAME
+from mac_assets.scores.extension import LINEAR_COMPONENTS
+from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, HEADLINE_MIN_COVERAGE, METHODOLOGY_VERSION, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
 
@@ -74,6 +75,21 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
     "status_changes": ("Every day the composite or a pillar moved to another status band.", {
         "date": "business day", "scope": "composite or the pillar's name", "previous_status": "band before",
         "status": "band after", "direction": "worse or better", "value": "score after the move"}),
+    "mac_extended": ("One row per business day: the seven-pillar MAC next to the extended MAC (docs/extension.md), "
+                     "with every contribution. Empty when the extension is switched off (MAC_EXTENSION=off).", {
+        "date": "business day", "mac": "the seven-pillar MAC (as in mac_history)",
+        "mac_extended": "MAC with the extension: nine components, correlation and compression terms; 0-1",
+        "status": "status band of mac_extended", "mac_linear": "the nine components' weighted sum, before both terms",
+        "coverage": "share of the nine components' weight backed by data",
+        "correlation_share": "cross term / linear stress: the share of capacity lost to components stressed together",
+        "compression_score": "compression indicator score, 0-1 (1 = no stored-up stress)",
+        "compression_haircut": "share of the remaining capacity the compression term takes",
+        "yen_carry_score": "yen-carry component score, 0-1", "cross_asset_score": "cross-asset correlation score, 0-1",
+        **{f"{c}_contribution": f"{c} weight × score (weights renormalised over the nine components)"
+           for c in LINEAR_COMPONENTS},
+        "correlation_contribution": "systemic term, ≤ 0 when stresses move together (a credit when they offset)",
+        "compression_contribution": "compression haircut, ≤ 0; all contributions add up to mac_extended",
+        "methodology_version": "core and extension versions"}),
     "publication": ("When this snapshot was published and what it holds (one row).", {
         "published_at": "UTC time the snapshot was published", "methodology_version": "methodology version",
         "first_date": "first business day scored", "last_date": "last business day scored",
@@ -92,7 +108,7 @@ def methodology_frame() -> pd.DataFrame:
         "indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "sources": metric_sources(t.metric),
         "units": t.units, "shape": t.shape,
         "direction": t.direction, "anchors": t.anchors_text(), "reference": t.reference,
-        "methodology_version": METHODOLOGY_VERSION,
+        "methodology_version": METHODOLOGY_VERSION if t in CORE_THRESHOLDS else EXTENSION_VERSION,
     } for t in THRESHOLDS])
 
 
@@ -133,7 +149,20 @@ def series_freshness(working_db: str) -> pd.DataFrame:
         con.close()
 
 
-def _statements(raw_tables: list[str]) -> dict[str, str]:
+def _extension_statement(present: bool) -> str:
+    columns = list(BI_CONTRACT["mac_extended"][1])
+    if present:
+        return f"select {', '.join(columns)} from src.extension.mac_extended order by date"
+    typed = {"date": "date", "status": "varchar", "methodology_version": "varchar"}
+    return "select " + ", ".join(f"null::{typed.get(c, 'double')} as {c}" for c in columns) + " where false"
+
+
+def _has_extension(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = 'src' "
+                            "and schema_name = 'extension' and table_name = 'mac_extended'").fetchone()[0])
+
+
+def _statements(raw_tables: list[str], extension: bool = False) -> dict[str, str]:
     freshness_union = " union all ".join(
         f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from "
         f"from src.raw.{name}" for name in raw_tables) or \
@@ -167,6 +196,7 @@ def _statements(raw_tables: list[str]) -> dict[str, str]:
             from catalog_frame c left join stored s using (table_name)
             order by c.tier, c.series_id""",
         "methodology": "select * from methodology_frame",
+        "mac_extended": _extension_statement(extension),
         "status_changes": "select * from src.scores.status_changes order by date, scope",
         "publication": f"""
             select now()::timestamp as published_at, '{METHODOLOGY_VERSION}' as methodology_version,
@@ -192,7 +222,7 @@ def publish(working_db: str, bi_path: str) -> dict[str, int]:
         con.execute("use out")
         con.execute("create schema bi")
         rows = {}
-        statements = _statements(raw_tables)
+        statements = _statements(raw_tables, _has_extension(con))
         con.execute(f"create temp table series_freshness_tmp as {statements['series_freshness']}")
         for table in BI_CONTRACT:
             con.execute(f"create table bi.{table} as {statements[table]}")

@@ -16,7 +16,7 @@ from mac_assets.catalog import PILLARS, SERIES_BY_ID
 from mac_assets.partitions import layer_asset_args, window_bounds
 from mac_assets.pointintime import utc_today, with_availability
 from mac_assets.scores.compute import business_days, metric_info, score_composite, score_indicators, score_pillars
-from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.thresholds import CORE_THRESHOLDS, METHODOLOGY_VERSION, Threshold
 
 # Days of slack on top of a metric's staleness limit when reading before the window, so that the
 # value in force on the window's first day is always loaded.
@@ -27,20 +27,33 @@ def _input_name(metric: str) -> str:
     return "_".join(metric_info(metric).asset_key)
 
 
-def _score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+def score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """Business days of the window, up to today: a score exists for every day that has happened."""
     return business_days(start, min(end - pd.Timedelta(days=1), utc_today()))
 
 
-def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: int) -> list[AssetsDefinition]:
-    metrics = sorted({t.metric for t in THRESHOLDS})
-    ins = {
+def metric_inputs(thresholds: tuple[Threshold, ...]) -> dict[str, AssetIn]:
+    """One input per metric the thresholds score, read far enough back to know each metric's value on day one."""
+    return {
         _input_name(m): AssetIn(
             key=list(metric_info(m).asset_key),
             metadata={"lookback_days": metric_info(m).stale_after_days + LOOKBACK_SLACK_DAYS},
         )
-        for m in metrics
+        for m in sorted({t.metric for t in thresholds})
     }
+
+
+def metric_frames(inputs: dict[str, pd.DataFrame], thresholds: tuple[Threshold, ...]) -> dict[str, pd.DataFrame]:
+    """Loaded inputs keyed by metric name; raw series get their publication dates here."""
+    frames = {}
+    for m in sorted({t.metric for t in thresholds}):
+        frame = inputs[_input_name(m)]
+        frames[m] = with_availability(frame, SERIES_BY_ID[m]) if metric_info(m).lag_days is not None else frame
+    return frames
+
+
+def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: int) -> list[AssetsDefinition]:
+    ins = metric_inputs(CORE_THRESHOLDS)
     common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
 
     @asset(
@@ -50,17 +63,12 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
                     "publication lag), its score in [0, 1] and status band. Missing values stay missing.",
     )
     def indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
-        frames = {}
-        for m in metrics:
-            frame = inputs[_input_name(m)]
-            info = metric_info(m)
-            frames[m] = with_availability(frame, SERIES_BY_ID[m]) if info.lag_days is not None else frame
         start, end = window_bounds(context)
-        out = score_indicators(frames, _score_calendar(start, end))
+        out = score_indicators(metric_frames(inputs, CORE_THRESHOLDS), score_calendar(start, end))
         available = out["score"].notna()
         return Output(out, metadata={
             "rows": len(out),
-            "indicators": len(THRESHOLDS),
+            "indicators": len(CORE_THRESHOLDS),
             "share_available": float(available.mean()) if len(out) else 0.0,
         })
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mac_assets.catalog import PILLARS, SERIES_BY_ID, asset_name
-from mac_assets.derived.metrics import METRICS_BY_NAME
+from mac_assets.derived.registry import METRICS_BY_NAME
 from mac_assets.pointintime import known_on
 from mac_assets.scores.scoring import score_knots, status_band
 from mac_assets.thresholds import (
@@ -26,7 +26,8 @@ from mac_assets.thresholds import (
     MISSING_STATUS,
     PILLAR_WEIGHTS,
     STATUS_BANDS,
-    THRESHOLDS,
+    CORE_THRESHOLDS,
+    Threshold,
 )
 
 
@@ -59,13 +60,16 @@ def _status(scores) -> np.ndarray:
     return status_band(scores, STATUS_BANDS, MISSING_STATUS)
 
 
-def score_indicators(metrics: dict[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> pd.DataFrame:
+def score_indicators(metrics: dict[str, pd.DataFrame], calendar: pd.DatetimeIndex,
+                     thresholds: tuple[Threshold, ...] = CORE_THRESHOLDS,
+                     version: str = METHODOLOGY_VERSION) -> pd.DataFrame:
     """Long table: one row per (day, indicator), with the value known that day and its score.
 
-    `metrics` maps metric name → frame with date, value, available_date.
+    `metrics` maps metric name → frame with date, value, available_date. The seven pillars' rows by
+    default; the extension scores its own rows with the same rules.
     """
     parts = []
-    for t in THRESHOLDS:
+    for t in thresholds:
         info = metric_info(t.metric)
         known = known_on(calendar, metrics[t.metric], info.stale_after_days)
         value = known["value"] * t.scale
@@ -80,7 +84,7 @@ def score_indicators(metrics: dict[str, pd.DataFrame], calendar: pd.DatetimeInde
             "status": _status(score),
             "obs_date": known["obs_date"],
             "available_date": known["available_date"],
-            "methodology_version": METHODOLOGY_VERSION,
+            "methodology_version": version,
         }))
     if not parts or not len(calendar):
         return _empty_indicator_frame()
