@@ -6,7 +6,6 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from mac_assets.alerts import failed_run_alert
 from mac_assets.checks.freshness import build_freshness_checks, build_freshness_sensor
-from mac_assets.checks.quality import build_all_quality_checks
 from mac_assets.checks.score_checks import SCORE_CHECKS
 from mac_assets.derived.assets import build_derived_assets
 from mac_assets.partitions import yearly_partitions
@@ -35,7 +34,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
     refresh_jobs, schedules = build_refresh_jobs_and_schedules(partitions)
     return Definitions(
         assets=assets,
-        asset_checks=[*freshness, *build_all_quality_checks(), *SCORE_CHECKS],
+        asset_checks=[*freshness, *SCORE_CHECKS],
         jobs=[define_asset_job(FULL_GRAPH_JOB, selection=AssetSelection.all(),
                                description="Raw → derived → scores for the selected years, in one run."),
               *refresh_jobs],

@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from mac_assets.catalog import SERIES, Series
+from mac_assets.checks.quality import quality_check_specs, quality_results
 from mac_assets.partitions import layer_asset_args
 from mac_assets.sources.base import SourceError, empty_frame, validate_fetch
 from mac_assets.storage import UPSERT_KEYS
@@ -51,12 +52,13 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
     @asset(
         name=series.asset_name,
         **layer_asset_args("raw", partitions),
-        required_resource_keys={"source"},
+        required_resource_keys={"source", "mac_db"},
         kinds={"duckdb", series.source},
         tags={"tier": str(series.tier), "provider": series.source},
         metadata=series_metadata(series),
         check_specs=[AssetCheckSpec(FETCH_CHECK, asset=key,
-                                    description="The source delivered the series for this run's window.")],
+                                    description="The source delivered the series for this run's window."),
+                     *quality_check_specs(series)],
         description=f"{series.title} ({series.units}). Raw observations by date, append-only.",
     )
     def _raw(context: AssetExecutionContext):
@@ -79,6 +81,8 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
             check_name=FETCH_CHECK, passed=not error, severity=AssetCheckSeverity.WARN,
             metadata={"source": source.label, "error": error or "none", "rows": len(frame)},
         )
+        # The output is stored by now: judge the whole table, old rows and new.
+        yield from quality_results(series, context.resources.mac_db.query(f"select * from raw.{series.asset_name}"))
 
     return _raw
 
