@@ -36,23 +36,66 @@ class StorageError(RuntimeError):
     """A write or read that could not be done; the message names the table and the reason."""
 
 
+# Databases this process holds open for the length of a run (see `hold_open`), by resolved path.
+_HELD: dict[str, list] = {}
+
+
+def _key(path: str) -> str:
+    return str(Path(path).resolve())
+
+
+def hold_open(path: str) -> None:
+    """Keep one read-write connection to `path` open until `release` (nested holds are counted).
+
+    Opening a DuckDB file costs ~20 ms (it loads the catalog); while one connection is open, further
+    connections in the process share the open database and cost ~0.3 ms. A run opens hundreds (every
+    input read, every write, every check query), so the IO manager holds the file for the run.
+    """
+    entry = _HELD.get(_key(path))
+    if entry:
+        entry[1] += 1
+        return
+    _HELD[_key(path)] = [_open(path, read_only=False), 1]
+
+
+def release(path: str) -> None:
+    entry = _HELD.get(_key(path))
+    if not entry:
+        return
+    entry[1] -= 1
+    if entry[1] <= 0:
+        entry[0].close()
+        del _HELD[_key(path)]
+
+
+def is_held(path: str) -> bool:
+    return _key(path) in _HELD
+
+
 @contextmanager
 def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the database, retrying while another process holds DuckDB's single-writer lock."""
-    if not read_only:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    for attempt, pause in enumerate((*LOCK_RETRY_SECONDS, None)):
-        try:
-            con = duckdb.connect(path, read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if pause is None or "lock" not in str(exc).lower():
-                raise StorageError(f"cannot open DuckDB file {path} (attempt {attempt + 1}): {exc}") from exc
-            time.sleep(pause)
+    """Open the database, retrying while another process holds DuckDB's single-writer lock.
+
+    While this process holds the file open (`hold_open`), every connection is read-write: DuckDB refuses
+    a read-only connection to a file the same process has open for writing. Readers still only read.
+    """
+    con = _open(path, read_only=read_only and not is_held(path))
     try:
         yield con
     finally:
         con.close()
+
+
+def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    for attempt, pause in enumerate((*LOCK_RETRY_SECONDS, None)):
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if pause is None or "lock" not in str(exc).lower():
+                raise StorageError(f"cannot open DuckDB file {path} (attempt {attempt + 1}): {exc}") from exc
+            time.sleep(pause)
 
 
 def table_name(asset_key_path: list[str]) -> str:
@@ -74,10 +117,15 @@ def _sql_type(name: str, dtype) -> str:
 
 
 def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    """The table's columns in order, or None when it does not exist.
+
+    duckdb_columns() of the current database (~2 ms) rather than information_schema (20+ ms once there
+    are ~90 tables); no error is raised for a missing table, since that would abort a transaction.
+    """
     schema, name = table.split(".")
     rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [schema, name],
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index", [schema, name],
     ).fetchall()
     return [r[0] for r in rows] or None
 
@@ -168,6 +216,12 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
     """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write."""
 
     database: str = Field(description="Path of the DuckDB file (MAC_DUCKDB_PATH).")
+
+    def setup_for_execution(self, context) -> None:
+        hold_open(self.database)
+
+    def teardown_after_execution(self, context) -> None:
+        release(self.database)
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         table = table_name(context.asset_key.path)

@@ -14,10 +14,14 @@ and `docs/bi.md`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from mac_assets.storage import connect
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.derived.registry import METRICS_BY_NAME
@@ -126,63 +130,66 @@ def _pivot_columns() -> str:
         for p in PILLARS)
 
 
-def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _raw_tables(con: duckdb.DuckDBPyConnection, src: str) -> list[str]:
     return [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = 'src' and schema_name = 'raw'").fetchall()]
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = 'raw'", [src]).fetchall()]
 
 
-def _attach_source(working_db: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with the working database attached read-only as `src`."""
-    con = duckdb.connect()
-    con.execute(f"attach '{working_db}' as src (read_only)")
-    con.register("methodology_frame", methodology_frame())
-    con.register("catalog_frame", catalog_frame())
-    return con
+@contextmanager
+def _source(working_db: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """A connection to the working database and the catalog name its tables live under.
+
+    Through `storage.connect`, so during a run it shares the database the run holds open (a separate
+    read-only attach of the same file would be refused) and outside a run it opens it read-only.
+    """
+    with connect(working_db, read_only=True) as con:
+        con.register("methodology_frame", methodology_frame())
+        con.register("catalog_frame", catalog_frame())
+        yield con, con.execute("select current_database()").fetchone()[0]
 
 
 def series_freshness(working_db: str) -> pd.DataFrame:
     """Every catalog series with its newest stored observation, age and freshness (bi.series_freshness)."""
-    con = _attach_source(working_db)
-    try:
-        return con.execute(_statements(_raw_tables(con))["series_freshness"]).fetchdf()
-    finally:
-        con.close()
+    with _source(working_db) as (con, src):
+        return con.execute(_statements(src, _raw_tables(con, src))["series_freshness"]).fetchdf()
 
 
-def _extension_statement(present: bool) -> str:
+def _extension_statement(src: str, present: bool) -> str:
     columns = list(BI_CONTRACT["mac_extended"][1])
     if present:
-        return f"select {', '.join(columns)} from src.extension.mac_extended order by date"
+        return f"select {', '.join(columns)} from {src}.extension.mac_extended order by date"
     typed = {"date": "date", "status": "varchar", "methodology_version": "varchar"}
     return "select " + ", ".join(f"null::{typed.get(c, 'double')} as {c}" for c in columns) + " where false"
 
 
-def _has_extension(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where database_name = 'src' "
-                            "and schema_name = 'extension' and table_name = 'mac_extended'").fetchone()[0])
+def _has_extension(con: duckdb.DuckDBPyConnection, src: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? "
+                            "and schema_name = 'extension' and table_name = 'mac_extended'", [src]).fetchone()[0])
 
 
-def _statements(raw_tables: list[str], extension: bool = False) -> dict[str, str]:
+def _statements(src: str, raw_tables: list[str], extension: bool = False) -> dict[str, str]:
+    """SQL for each published table; `src` is the catalog name of the working database."""
+    src = _ident(src)
     freshness_union = " union all ".join(
         f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from "
-        f"from src.raw.{name}" for name in raw_tables) or \
+        f"from {src}.raw.{name}" for name in raw_tables) or \
         "select null::varchar as table_name, null::date as newest, 0 as n, null::varchar as loaded_from where false"
     return {
         "mac_history": f"""
             select c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version,
                    {_pivot_columns()}
-            from src.scores.mac_composite c join src.scores.pillar_scores p using (date)
+            from {src}.scores.mac_composite c join {src}.scores.pillar_scores p using (date)
             group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version
             order by c.date""",
         "mac_latest": f"""
             select * from bi.mac_history where mac is not null and coverage >= {HEADLINE_MIN_COVERAGE}
             order by date desc limit 1""",
-        "pillar_scores": "select * from src.scores.pillar_scores order by date, pillar",
-        "indicator_detail": """
+        "pillar_scores": f"select * from {src}.scores.pillar_scores order by date, pillar",
+        "indicator_detail": f"""
             select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
                    i.available_date as publication_date, m.metric, m.sources, m.shape, m.direction, m.anchors,
                    i.methodology_version
-            from src.scores.indicator_scores i join methodology_frame m using (indicator)
+            from {src}.scores.indicator_scores i join methodology_frame m using (indicator)
             order by i.date, i.indicator""",
         "series_freshness": f"""
             with stored as ({freshness_union})
@@ -196,13 +203,13 @@ def _statements(raw_tables: list[str], extension: bool = False) -> dict[str, str
             from catalog_frame c left join stored s using (table_name)
             order by c.tier, c.series_id""",
         "methodology": "select * from methodology_frame",
-        "mac_extended": _extension_statement(extension),
-        "status_changes": "select * from src.scores.status_changes order by date, scope",
+        "mac_extended": _extension_statement(src, extension),
+        "status_changes": f"select * from {src}.scores.status_changes order by date, scope",
         "publication": f"""
             select now()::timestamp as published_at, '{METHODOLOGY_VERSION}' as methodology_version,
                    min(date) as first_date, max(date) as last_date,
                    (select any_value(loaded_from) from series_freshness_tmp) as source
-            from src.scores.mac_composite""",
+            from {src}.scores.mac_composite""",
     }
 
 
@@ -215,14 +222,26 @@ def publish(working_db: str, bi_path: str) -> dict[str, int]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    con = _attach_source(working_db)
+    with _source(working_db) as (con, src):
+        try:
+            rows = _build(con, src, tmp)
+        except Exception:
+            tmp.unlink(missing_ok=True)
+            raise
+    os.replace(tmp, target)  # atomic: readers see the old snapshot or the new one, nothing between
+    return rows
+
+
+def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int]:
+    """Create every `bi` table in a new file attached to the working database's connection."""
+    # read_only false: on a read-only connection an attached file would be read-only too.
+    con.execute(f"attach '{tmp}' as out (storage_version '{STORAGE_VERSION}', read_only false)")
     try:
-        con.execute(f"attach '{tmp}' as out (storage_version '{STORAGE_VERSION}')")
-        raw_tables = _raw_tables(con)
+        raw_tables = _raw_tables(con, src)
         con.execute("use out")
         con.execute("create schema bi")
         rows = {}
-        statements = _statements(raw_tables, _has_extension(con))
+        statements = _statements(src, raw_tables, _has_extension(con, src))
         con.execute(f"create temp table series_freshness_tmp as {statements['series_freshness']}")
         for table in BI_CONTRACT:
             con.execute(f"create table bi.{table} as {statements[table]}")
@@ -232,16 +251,15 @@ def publish(working_db: str, bi_path: str) -> dict[str, int]:
                 con.execute(f"comment on column bi.{table}.{column} is '{_quote(comment)}'")
             rows[table] = con.execute(f"select count(*) from bi.{table}").fetchone()[0]
         con.execute("checkpoint")
-        con.execute("use memory")
-        con.execute("detach out")
-        con.execute("detach src")
-    except Exception:
-        tmp.unlink(missing_ok=True)
-        raise
     finally:
-        con.close()
-    os.replace(tmp, target)  # atomic: readers see the old snapshot or the new one, nothing between
+        con.execute(f"use {_ident(src)}")
+        con.execute("detach out")
     return rows
+
+
+def _ident(name: str) -> str:
+    """A catalog name as a quoted SQL identifier (DuckDB names a database after its file, e.g. `my-db`)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quote(text: str) -> str:
