@@ -75,6 +75,11 @@ def validate_fetch(label: str, series: Series, frame: pd.DataFrame, start: date,
     out = frame[expected + [c for c in OPTIONAL_COLUMNS if c in frame.columns]].copy()
     try:
         out["date"] = pd.to_datetime(out["date"]).dt.normalize()
+        # Optional columns are dates too; typed even when empty, or the first (empty) write would
+        # create the column with the wrong type and every later write would fail to cast into it.
+        for c in OPTIONAL_COLUMNS:
+            if c in out.columns:
+                out[c] = pd.to_datetime(out[c])
         for c in series.columns:
             out[c] = pd.to_numeric(out[c], errors="raise").astype(float)
     except (ValueError, TypeError) as exc:

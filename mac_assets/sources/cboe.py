@@ -35,6 +35,11 @@ def parse_history_csv(series: Series, text: str) -> pd.DataFrame:
         raise MalformedPayload(
             f"cboe/{series.id}: expected DATE and CLOSE (or {series.remote_id.upper()}) columns, got {list(raw.columns)}"
         )
+    last = raw.iloc[-1] if len(raw) else None
+    if last is not None and not text.endswith("\n") and last.isna().any():
+        # A file cut off mid-line (a dropped connection that still looked complete): its last row is
+        # short. Cut exactly at a line end it is only shorter, which the append-only raw table absorbs.
+        raise MalformedPayload(f"cboe/{series.id}: the file ends in an incomplete row (line {len(raw) + 1}): truncated?")
     dates = pd.to_datetime(raw["DATE"].str.strip(), format="%m/%d/%Y", errors="coerce")
     if dates.isna().any():
         row = int(dates.isna().to_numpy().argmax()) + 2  # header is line 1

@@ -105,7 +105,7 @@ class HttpClient:
                     raise GeoBlocked(f"{where} answered HTTP 451: unavailable from this location")
                 last_problem = f"HTTP {response.status_code}"
                 if response.status_code not in RETRYABLE_STATUS | set(self.extra_retryable):
-                    raise ProviderError(f"{where} answered {last_problem}: {_snippet(response)}")
+                    raise ProviderError(f"{where} answered {last_problem}: {_snippet(response, _secrets(params))}")
                 retry_after = _retry_after_seconds(response)
                 pause = retry_after if retry_after is not None else self.backoff_s * 2**attempt
             if attempt < self.max_retries:
@@ -113,6 +113,15 @@ class HttpClient:
         raise ProviderError(f"{where} failed after {self.max_retries + 1} attempts, last: {last_problem}")
 
 
-def _snippet(response: requests.Response, limit: int = 200) -> str:
+def _secrets(params: dict[str, Any] | None) -> list[str]:
+    """Query values that are credentials (api_key, token …): a provider may echo them in an error page."""
+    return [str(v) for k, v in (params or {}).items()
+            if v and any(word in k.lower() for word in ("key", "token", "secret"))]
+
+
+def _snippet(response: requests.Response, secrets: list[str], limit: int = 200) -> str:
+    """The start of an error body, whitespace folded, with any credential replaced by ***."""
     text = " ".join(response.text.split())
+    for secret in secrets:
+        text = text.replace(secret, "***")
     return text[:limit] if text else "(empty body)"
