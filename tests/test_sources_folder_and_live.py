@@ -23,11 +23,11 @@ def folder(tmp_path, files: dict[str, str]) -> CsvFolderSource:
 
 
 @pytest.mark.parametrize("header,expected", [
-    ("date,value", 1.5), ("date,VIX", 1.5), ("date,open,high,low,close", 4.0), ("Date,adj_close", 1.5),
+    ("date,value", 15.5), ("date,VIX", 15.5), ("date,open,high,low,close", 40.0), ("Date,adj_close", 15.5),
 ])
 def test_csv_value_column_is_value_then_id_then_close(tmp_path, header, expected):
     n = header.count(",")
-    row = ",".join(["2024-01-02"] + (["1.5"] if n == 1 else ["1.0", "2.0", "3.0", "4.0"]))
+    row = ",".join(["2024-01-02"] + (["15.5"] if n == 1 else ["10.0", "20.0", "30.0", "40.0"]))
     src = folder(tmp_path, {"VIX.csv": f"{header}\n{row}\n"})
     assert src.fetch(get_series("VIX"), *Y).frame["value"].tolist() == [expected]
 
@@ -42,7 +42,7 @@ def test_csv_bad_rows_are_refused_with_file_and_line(tmp_path):
                             "VVIX.csv": "date,value\n2024-01-02,80\n2024-01-03,eighty\n"})
     with pytest.raises(MalformedPayload, match=r"VIX.csv line 3: '01/03/2024' is not a date in YYYY-MM-DD form"):
         src.fetch(get_series("VIX"), *Y)
-    with pytest.raises(MalformedPayload, match=r"VVIX.csv line 3: 'eighty' is not a number"):
+    with pytest.raises(MalformedPayload, match=r"VVIX.csv line 3: 'eighty' in column value is not a finite number"):
         src.fetch(get_series("VVIX"), *Y)
 
 
@@ -56,9 +56,13 @@ def test_csv_cftc_long_format_accepts_cftc_contract_code(tmp_path):
 @pytest.mark.skipif(not VALIDATION.is_dir(), reason="../shared/validation/raw is not present")
 def test_csv_reads_the_validation_folder_as_laid_out():
     src = CsvFolderSource(directory=str(VALIDATION))
+    since_2007 = (date(2007, 1, 1), Y[1])  # the product's default history start
     for sid in ("VIX", "VVIX", "SPY", "BTC-USD", "DTB3", "CFTC_TFF_UST", "DRTSCILM"):
-        frame = src.fetch(get_series(sid), *Y).frame
+        frame = src.fetch(get_series(sid), *since_2007).frame
         assert len(frame) > 100 and frame["date"].is_monotonic_increasing, sid
+    # The file's first months of VVIX (2006) hold VIX-like values (15.7 on 2006-03-15): asked for, refused.
+    with pytest.raises(MalformedPayload, match=r"VVIX.csv line 3: '15.710000' in column VVIX is outside"):
+        src.fetch(get_series("VVIX"), *Y)
 
 
 def live(tmp_path, **kw) -> LiveSource:

@@ -67,6 +67,13 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
     def mac_report(mac_db: MacDatabase, report_files: ReportsFolder) -> MaterializeResult:
         composite, pillars, benchmarks = _load(mac_db)
         scored = composite.dropna(subset=["mac"])
+        freshness = series_freshness(mac_db.path)[["series_id", "provider", "tier", "newest_observation",
+                                                    "age_days", "stale_after_days", "freshness"]]
+        if scored.empty:  # too few pillars with data on every day: say so instead of drawing nothing
+            page = reports.render_no_composite(freshness, METHODOLOGY_VERSION)
+            html_path = reports.write(report_files.file("mac_report.html"), page)
+            return MaterializeResult(metadata={"preview": MetadataValue.md("No composite yet: too few pillars have data."),
+                                               "html": str(html_path)})
         charts = {"MAC history": reports.history_chart(scored),
                   "Pillar contributions": reports.contribution_chart(scored),
                   "Pillar heatmap": reports.heatmap_chart(pillars)}
@@ -75,8 +82,6 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
         solid = scored[scored["coverage"] >= HEADLINE_MIN_COVERAGE]
         latest = (solid if len(solid) else scored).iloc[-1]
         day_pillars = pillars[pillars["date"] == latest["date"]][["pillar", "score", "status", "contribution"]]
-        freshness = series_freshness(mac_db.path)[["series_id", "provider", "tier", "newest_observation",
-                                                    "age_days", "stale_after_days", "freshness"]]
         page = reports.render_html(latest, day_pillars, freshness, charts, METHODOLOGY_VERSION,
                                    reports.correlation_table(composite, pillars, benchmarks))
         html_path = reports.write(report_files.file("mac_report.html"), page)

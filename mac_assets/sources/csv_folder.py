@@ -4,7 +4,15 @@ Format: the first column is the date (YYYY-MM-DD), then value columns. For a one
 value is the column named `value`, the series id, `close` or `adj_close` (in that order, any case), or
 else the only other column. Multi-column datasets (the CFTC file) use the catalog's column names;
 `cftc_contract_code` is accepted for `contract_code`. A series without a file is unavailable: its
-coverage drops and the run goes on. Bad rows are refused with the file, line and problem named.
+coverage drops and the run goes on.
+
+Rules for what is in a file (a refusal names file, line and problem, and the stored rows are kept):
+- refused: an empty file; a date not in YYYY-MM-DD form; a date after today (UTC); the same date (and
+  contract) twice; a value that is not a finite number (text, NaN, inf); in the rows of the requested
+  window, a value outside the catalog's plausible range for the series (a units or parsing error; rows
+  outside the window are never stored, so old junk in a long file does not block today's run);
+- cleaned: rows in any order are sorted by date; an empty value cell means "no observation" and the
+  row is dropped (as FRED's '.'); a file with a header and no rows is a series with no observations.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from mac_assets.catalog import Series
+from mac_assets.pointintime import utc_today
 from mac_assets.sources.base import Fetched, MalformedPayload, SeriesUnavailable
 
 VALUE_COLUMN_PREFERENCE = ("value", "{id}", "close", "adj_close")
@@ -42,10 +51,12 @@ class CsvFolderSource(ConfigurableResource):
         path = self.path_for(series)
         if not path.is_file():
             raise SeriesUnavailable(f"csv/{series.id}: no file {path.name} in {self.directory}")
-        return Fetched(read_series_csv(series, path))
+        return Fetched(read_series_csv(series, path, start, end))
 
 
-def read_series_csv(series: Series, path: Path) -> pd.DataFrame:
+def read_series_csv(series: Series, path: Path, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    if not path.read_bytes().strip():
+        raise MalformedPayload(f"csv/{series.id}: {path.name} is empty (not even a header)")
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -56,6 +67,7 @@ def read_series_csv(series: Series, path: Path) -> pd.DataFrame:
     date_column = raw.columns[0]
     out = pd.DataFrame({"date": pd.to_datetime(raw[date_column].str.strip(), format="%Y-%m-%d", errors="coerce")})
     _refuse(series, path, raw[date_column], out["date"].isna(), "is not a date in YYYY-MM-DD form")
+    _refuse(series, path, raw[date_column], out["date"] > utc_today(), "is in the future")
     for key in series.keys:
         if key not in raw.columns:
             raise MalformedPayload(f"csv/{series.id}: {path.name} has no {key} column")
@@ -66,9 +78,22 @@ def read_series_csv(series: Series, path: Path) -> pd.DataFrame:
             raise MalformedPayload(f"csv/{series.id}: {path.name} has no {source_column} column")
         text = raw[source_column].str.strip()
         values = pd.to_numeric(text.where(text != "", None), errors="coerce")
-        _refuse(series, path, text, values.isna() & (text != ""), "is not a number")
+        _refuse(series, path, text, (values.isna() | values.abs().eq(float("inf"))) & (text != ""),
+                f"in column {source_column} is not a finite number")
+        lo, hi = series.valid
+        first = pd.Timestamp(start) if start else pd.Timestamp.min
+        stop = pd.Timestamp(end) if end else pd.Timestamp.max
+        stored = out["date"].between(first, stop, inclusive="left")
+        _refuse(series, path, text, stored & ((values < lo) | (values > hi)),
+                f"in column {source_column} is outside the plausible range [{lo:g}, {hi:g}] {series.units}")
         out[column] = values
-    return out.dropna(subset=list(series.columns), how="all")
+    duplicated = out.duplicated(["date", *series.keys], keep=False)
+    if duplicated.any():
+        lines = [int(i) + 2 for i in out.index[duplicated][:2]]
+        raise MalformedPayload(f"csv/{series.id}: {path.name} lines {lines[0]} and {lines[1]}: "
+                               f"{raw[date_column].iloc[lines[0] - 2]!r} appears twice")
+    out = out.dropna(subset=list(series.columns), how="all")
+    return out.sort_values(["date", *series.keys], kind="stable").reset_index(drop=True)
 
 
 def _value_column(series: Series, raw: pd.DataFrame, path: Path) -> str:
