@@ -3,7 +3,7 @@
 import duckdb
 import pandas as pd
 import pytest
-from dagster import Definitions
+from dagster import AssetKey, Definitions
 
 from graph_helpers import AS_OF, digest, run, settings_for, tables
 
@@ -161,3 +161,14 @@ def test_run_summary_reports_latest_composite_and_every_pillar(built):
     assert "MAC on 2020-12-31" in text
     for pillar in PILLARS:
         assert pillar in text
+
+
+def test_the_compression_index_shows_its_workings_in_the_asset_metadata(built):
+    _, result = built
+    meta = {e.asset_key.path[-1]: e.event_specific_data.materialization.metadata
+            for e in result.get_asset_materialization_events()}["compression_index"]
+    assert {"latest_value", "latest_compression_raw", "latest_shock", "latest_deleveraging",
+            "latest_basis_trade_bn_13w_change_pct", "latest_hf_leverage_ratio_13w_change_pct"} <= set(meta)
+    spec = build_definitions(settings_for("unused.duckdb")).resolve_asset_graph().get(
+        AssetKey(["derived", "compression_index"]))
+    assert "VIX" in spec.metadata["inputs"] and "FPF-BORROW_REPO_SUM" in spec.metadata["inputs"]

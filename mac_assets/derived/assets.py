@@ -43,7 +43,12 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
         out = out[(out["date"] >= start) & (out["date"] < end)].reset_index(drop=True)
         metadata = {"rows": len(out)}
         if len(out):
-            metadata |= {"latest_date": str(out["date"].iloc[-1].date()), "latest_value": float(out["value"].iloc[-1])}
+            last = out.iloc[-1]
+            metadata |= {"latest_date": str(last["date"].date()), "latest_value": float(last["value"])}
+            # Metrics that keep their workings as columns (compression's state and every leverage
+            # change, the pairwise correlations) show the latest of each, so a reading can be explained.
+            metadata |= {f"latest_{c}": float(last[c]) for c in out.columns
+                         if c not in ("date", "value", "available_date") and pd.notna(last[c])}
         return Output(out, metadata=metadata)
 
     return _derived
