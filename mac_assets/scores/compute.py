@@ -101,8 +101,11 @@ def _empty_indicator_frame() -> pd.DataFrame:
     })
 
 
-def score_pillars(indicators: pd.DataFrame) -> pd.DataFrame:
-    """One row per (day, pillar): mean score, coverage, renormalised weight and contribution."""
+def aggregate_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
+    """One row per (day, pillar): the mean of the available indicator scores and the share available.
+
+    The one aggregation rule, used for the seven pillars and for the extension's components alike.
+    """
     g = (
         indicators.groupby(["date", "pillar"], sort=True)
         .agg(score=("score", "mean"), indicators_available=("score", "count"),
@@ -110,6 +113,12 @@ def score_pillars(indicators: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     g["coverage"] = g["indicators_available"] / g["indicators_total"]
+    return g
+
+
+def score_pillars(indicators: pd.DataFrame) -> pd.DataFrame:
+    """One row per (day, pillar): mean score, coverage, renormalised weight and contribution."""
+    g = aggregate_indicators(indicators)
     base = g["pillar"].map(PILLAR_WEIGHTS).astype(float)
     present = g["score"].notna()
     denominator = (base * present).groupby(g["date"]).transform("sum")

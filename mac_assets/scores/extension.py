@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mac_assets.derived.metrics import rolling_corr
+from mac_assets.scores.compute import aggregate_indicators
 from mac_assets.scores.scoring import status_band
 from mac_assets.thresholds import (
     COMPRESSION_MAX_HAIRCUT,
@@ -43,10 +44,7 @@ VERSION = f"{METHODOLOGY_VERSION}+{EXTENSION_VERSION}"
 
 def component_scores(indicators: pd.DataFrame) -> pd.DataFrame:
     """One row per (day, component): mean indicator score and coverage (share of indicators with data)."""
-    g = (indicators.groupby(["date", "pillar"], sort=True)
-         .agg(score=("score", "mean"), available=("score", "count"), total=("indicator", "size"))
-         .reset_index().rename(columns={"pillar": "component"}))
-    g["coverage"] = g["available"] / g["total"]
+    g = aggregate_indicators(indicators).rename(columns={"pillar": "component"})
     return g[["date", "component", "score", "coverage"]]
 
 
