@@ -114,7 +114,7 @@ def render_extension() -> str:
 
     channels = ", ".join(f"{label} (`{sid}`, {'log change' if how == 'log' else 'change'}, "
                          f"{'rise' if sign > 0 else 'fall'} = stress)" for label, sid, how, sign in x.CROSS_ASSET_CHANNELS)
-    measures = ", ".join(f"`{m}` ({', '.join(x.LEVERAGE_INPUTS[m])})" for m in x.LEVERAGE_MEASURES)
+    measures = ", ".join(f"`{name}` ({', '.join(x.leverage_inputs(m))})" for name, m in x.LEVERAGE_MEASURES.items())
     return HEADER + EXTENSION_NOTE.format(
         version=EXTENSION_VERSION, vol_window=x.REALISED_VOL_WINDOW, yen_days=x.YEN_MOVE_DAYS, channels=channels,
         cross_window=x.CROSS_ASSET_WINDOW, min_pairs=x.MIN_PAIRS, floor=x.SHOCK_VIX_FLOOR, full=x.SHOCK_VIX_FULL,

@@ -12,17 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mac_assets.catalog import SERIES_BY_ID
-from mac_assets.derived.metrics import (
-    DerivedMetric,
-    Frames,
-    _out,
-    _prior,
-    _same_date,
-    basis_trade_bn,
-    crypto_oi_total_bn,
-    margin_debt_ratio_pct,
-    rolling_corr,
-)
+from mac_assets.derived.metrics import CORE_METRICS, DerivedMetric, Frames, _out, _prior, _same_date, rolling_corr
 from mac_assets.pointintime import known_on
 
 # --- Yen carry ---------------------------------------------------------------------------------------
@@ -155,24 +145,19 @@ RELEASE_PER_WEEK = 0.20  # share of the state released per week of full delevera
 MEMORY_WEEKS = 208  # four years of weeks enter the state; older weeks weigh < 7 %
 MIN_HISTORY_WEEKS = 52  # weeks of state before a normalised reading is published
 
-# Leverage measures: name → how to build its series from the raw frames.
-LEVERAGE_MEASURES = {
-    "basis_trade_bn": basis_trade_bn,
-    "margin_debt_ratio_pct": margin_debt_ratio_pct,
-    "svxy_aum": lambda f: f["SVXY_AUM"],
-    "crypto_oi_total_bn": crypto_oi_total_bn,
-    "hf_leverage_ratio": lambda f: f["FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN"],
-    "hf_repo_borrowing": lambda f: f["FPF-BORROW_REPO_SUM"],
+# Leverage measures: label → a core derived metric (its formula and inputs come from there) or a raw series.
+LEVERAGE_MEASURES: dict[str, DerivedMetric | str] = {
+    m.name: m for m in CORE_METRICS if m.name in ("basis_trade_bn", "margin_debt_ratio_pct", "crypto_oi_total_bn")
+} | {
+    "svxy_aum": "SVXY_AUM",
+    "hf_leverage_ratio": "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN",
+    "hf_repo_borrowing": "FPF-BORROW_REPO_SUM",
 }
-# Inputs each measure needs, to age it correctly (a measure is as stale as its slowest ingredient).
-LEVERAGE_INPUTS = {
-    "basis_trade_bn": ("CFTC_TFF_UST",),
-    "margin_debt_ratio_pct": ("BOGZ1FL663067003Q", "NCBEILQ027S"),
-    "svxy_aum": ("SVXY_AUM",),
-    "crypto_oi_total_bn": ("BTCUSDT_OI", "ETHUSDT_OI"),
-    "hf_leverage_ratio": ("FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN",),
-    "hf_repo_borrowing": ("FPF-BORROW_REPO_SUM",),
-}
+
+
+def leverage_inputs(measure: DerivedMetric | str) -> tuple[str, ...]:
+    """The raw series a leverage measure is built from."""
+    return measure.inputs if isinstance(measure, DerivedMetric) else (measure,)
 
 
 def _weekly_shock(vix: pd.DataFrame) -> pd.DataFrame:
@@ -188,13 +173,14 @@ def _weekly_shock(vix: pd.DataFrame) -> pd.DataFrame:
 def _leverage_changes(f: Frames, dates: pd.DatetimeIndex) -> pd.DataFrame:
     """Each leverage measure's change over 13 weeks as known on each date (value / value 13 weeks before − 1)."""
     changes = {}
-    for name, build in LEVERAGE_MEASURES.items():
-        inputs = LEVERAGE_INPUTS[name]
+    for name, measure in LEVERAGE_MEASURES.items():
+        inputs = leverage_inputs(measure)
         if any(i not in f or f[i].empty for i in inputs):
             continue
-        series = build(f)
+        series = measure.compute(f) if isinstance(measure, DerivedMetric) else f[measure]
         if series.empty:
             continue
+        # A measure is as stale as its slowest ingredient.
         stale = max(SERIES_BY_ID[i].stale_after_days for i in inputs)
         now = known_on(dates, series, stale)["value"].to_numpy()
         before = known_on(dates - pd.Timedelta(days=DELEVERAGE_HORIZON_DAYS), series, stale)["value"].to_numpy()
@@ -289,7 +275,7 @@ EXTENSION_METRICS: tuple[DerivedMetric, ...] = (
                   "Average pairwise 20-day correlation of stress-direction moves: yen, 10y yield, S&P 500, "
                   "bitcoin, HY spread.", cross_asset_corr, 60,
                   stale_after=SERIES_BY_ID["DEXJPUS"].stale_after_days),
-    DerivedMetric("compression_index", ("VIX", *sorted({i for v in LEVERAGE_INPUTS.values() for i in v})),
+    DerivedMetric("compression_index", ("VIX", *sorted({i for m in LEVERAGE_MEASURES.values() for i in leverage_inputs(m)})),
                   "percentile of own history",
                   "Stress absorbed without deleveraging (weekly state), as an expanding percentile.",
                   compression_index, COMPRESSION_LOOKBACK_DAYS, stale_after=WEEKLY_ROW_STALE_AFTER_DAYS),
