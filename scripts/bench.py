@@ -55,7 +55,7 @@ def rows_written(path: str) -> int:
 
 def pure_compute_seconds() -> float:
     """The same raw → derived → scores computation from in-memory frames: no Dagster, no DuckDB."""
-    from mac_assets.catalog import SERIES, SERIES_BY_ID
+    from mac_assets.catalog import SERIES
     from mac_assets.derived.registry import METRICS
     from mac_assets.pointintime import with_availability
     from mac_assets.scores.compute import business_days, score_composite, score_indicators, score_pillars

@@ -15,7 +15,15 @@ import pandas as pd
 from werkzeug import Request, Response
 
 from mac_assets.catalog import SERIES, get_series
+from mac_assets.sources.binance import BinanceClient
+from mac_assets.sources.cboe import CboeClient
+from mac_assets.sources.cftc import CftcClient
 from mac_assets.sources.demo import generate
+from mac_assets.sources.fred import FredClient
+from mac_assets.sources.glassnode import GlassnodeClient
+from mac_assets.sources.live import LiveSource
+from mac_assets.sources.ofr import OfrClient
+from mac_assets.sources.yahoo import YahooClient
 
 PREFIXES = {"fred": "/fred", "cboe": "/cboe", "cftc": "/cftc", "yahoo": "/yahoo", "binance": "/binance",
             "ofr": "/ofr", "glassnode": "/glassnode"}
@@ -39,6 +47,18 @@ class FakeProviders:
 
     def base_urls(self) -> dict[str, str]:
         return {p: self.server.url_for(prefix) for p, prefix in PREFIXES.items()}
+
+    def live_source(self, csv_dir, cftc_page_size: int = 500) -> LiveSource:
+        """Every live client pointed at this server, with quick retries (one retry, 10 ms backoff)."""
+        url, quick = self.base_urls(), {"backoff_s": 0.01, "max_retries": 1}
+        return LiveSource(
+            fred=FredClient(base_url=url["fred"], api_key="test-key", rate_limit_per_s=1000, **quick),
+            cboe=CboeClient(base_url=url["cboe"], **quick),
+            cftc=CftcClient(base_url=url["cftc"], page_size=cftc_page_size, **quick),
+            yahoo=YahooClient(base_url=url["yahoo"], **quick), binance=BinanceClient(base_url=url["binance"], **quick),
+            ofr=OfrClient(base_url=url["ofr"], **quick), glassnode=GlassnodeClient(base_url=url["glassnode"], **quick),
+            csv_dir=str(csv_dir),
+        )
 
     def requests_by_provider(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -12,16 +12,8 @@ import pytest
 from fake_providers import FakeProviders
 from graph_helpers import AS_OF, run, settings_for, tables
 from mac_assets.catalog import SERIES
-from mac_assets.sources.binance import BinanceClient
-from mac_assets.sources.cboe import CboeClient
-from mac_assets.sources.cftc import CftcClient
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.sources.demo import generate
-from mac_assets.sources.fred import FredClient
-from mac_assets.sources.glassnode import GlassnodeClient
-from mac_assets.sources.live import LiveSource
-from mac_assets.sources.ofr import OfrClient
-from mac_assets.sources.yahoo import YahooClient
 
 VALIDATION = Path(__file__).resolve().parents[2] / "shared" / "validation" / "raw"
 SEED = 7
@@ -61,14 +53,7 @@ def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_de
     fake = FakeProviders(httpserver, seed=SEED, as_of=AS_OF)
     csv_dir = tmp_path / "vendor"
     write_csv_folder(csv_dir, only={"SVXY_AUM", "LEVETF_AUM"})  # ETF assets have no public API
-    url, fast = fake.base_urls(), {"backoff_s": 0.01, "max_retries": 1}
-    source = LiveSource(
-        fred=FredClient(base_url=url["fred"], api_key="test-key", rate_limit_per_s=100, **fast),
-        cboe=CboeClient(base_url=url["cboe"], **fast), cftc=CftcClient(base_url=url["cftc"], page_size=500, **fast),
-        yahoo=YahooClient(base_url=url["yahoo"], **fast), binance=BinanceClient(base_url=url["binance"], **fast),
-        ofr=OfrClient(base_url=url["ofr"], **fast), glassnode=GlassnodeClient(base_url=url["glassnode"], **fast),
-        csv_dir=str(csv_dir),
-    )
+    source = fake.live_source(csv_dir)
     path = tmp_path / "live.duckdb"
     result = run(path, "2019", "2020", source=source, settings=settings_for(path, source="live"))
     assert result.success

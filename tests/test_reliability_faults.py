@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -26,8 +26,6 @@ from mac_assets.sources.binance import BinanceClient
 from mac_assets.sources.cboe import CboeClient
 from mac_assets.sources.cftc import CftcClient
 from mac_assets.sources.fred import FredClient
-from mac_assets.sources.glassnode import GlassnodeClient
-from mac_assets.sources.live import LiveSource
 from mac_assets.sources.ofr import OfrClient
 from mac_assets.sources.yahoo import YahooClient
 
@@ -48,7 +46,6 @@ CLIENTS = {
                 ("sumOpenInterestValue", "sumOIValue")),
     "ofr": (OfrClient, {}, "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "/ofr/series/timeseries", ("[[", '{"series": [[')),
 }
-HANDLER = {"fred": "fred", "cboe": "cboe", "cftc": "cftc", "yahoo": "yahoo", "binance": "binance", "ofr": "ofr"}
 
 
 def _window(provider: str) -> tuple[date, date]:
@@ -72,7 +69,7 @@ def _read(provider, client):
 
 
 def _good_body(provider, fake, request) -> Response:
-    return getattr(fake, HANDLER[provider])(request)
+    return getattr(fake, provider)(request)  # FakeProviders names each handler after its provider
 
 
 # --- transient faults: retried until the clean answer ------------------------------------------------
@@ -194,23 +191,11 @@ def test_connection_resets_are_retried_then_reported_without_the_url(provider, r
 
 # --- the whole graph during an outage ---------------------------------------------------------------
 
-def _live_source(fake, tmp_path) -> LiveSource:
-    url = fake.base_urls()
-    quick = {"backoff_s": 0.01, "max_retries": 1}
-    return LiveSource(
-        fred=FredClient(base_url=url["fred"], api_key="test-key", rate_limit_per_s=1000, **quick),
-        cboe=CboeClient(base_url=url["cboe"], **quick), cftc=CftcClient(base_url=url["cftc"], page_size=5000, **quick),
-        yahoo=YahooClient(base_url=url["yahoo"], **quick), binance=BinanceClient(base_url=url["binance"], **quick),
-        ofr=OfrClient(base_url=url["ofr"], **quick), glassnode=GlassnodeClient(base_url=url["glassnode"], **quick),
-        csv_dir=str(tmp_path / "no-vendor-files"),
-    )
-
-
 def test_an_outage_keeps_stored_rows_byte_identical_and_scores_lose_coverage_not_truth(httpserver, tmp_path):
     fake = FakeProviders(httpserver, seed=11, as_of="2021-06-30")
     path = tmp_path / "live.duckdb"
     settings = settings_for(path, source="live", history_start=date(2021, 1, 1))
-    assert run(path, "2021", "2021", source=_live_source(fake, tmp_path), settings=settings).success
+    assert run(path, "2021", "2021", source=fake.live_source(tmp_path / "no-vendor-files", cftc_page_size=5000), settings=settings).success
     before = tables(path)
 
     # A quarter later Cboe is down for the whole run: every request answers 503.
@@ -219,7 +204,7 @@ def test_an_outage_keeps_stored_rows_byte_identical_and_scores_lose_coverage_not
     down = re.compile(r"^/cboe/")
     for _ in range(4 * 2):  # four indexes, two attempts each
         httpserver.expect_oneshot_request(down).respond_with_data("maintenance", status=503)
-    result = run(path, "2021", "2021", source=_live_source(fake, tmp_path), settings=settings)
+    result = run(path, "2021", "2021", source=fake.live_source(tmp_path / "no-vendor-files", cftc_page_size=5000), settings=settings)
     assert result.success  # a provider outage is data, not a crash
     after = tables(path)
 

@@ -12,12 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pytest
 
 from fake_providers import FakeProviders
-from graph_helpers import digest
+from graph_helpers import digest, tables
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,23 +59,15 @@ def _run(args: list[str], env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
-def _snapshot(path: Path) -> dict[str, pd.DataFrame]:
-    con = duckdb.connect(str(path), read_only=True)
-    names = [r[0] for r in con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()]
-    out = {n: con.execute(f"select * from {n}").fetchdf().drop(columns=["fetched_at"], errors="ignore") for n in names}
-    con.close()
-    return {n: f.sort_values(list(f.columns)).reset_index(drop=True) for n, f in out.items()}
-
-
 def test_a_materialization_killed_mid_write_leaves_the_previous_state_and_the_rerun_completes(tmp_path):
     first = _run(["-m", "mac_assets.run"], _env(tmp_path, MAC_DEMO_SEED="1"))
     assert first.returncode == 0, first.stderr[-2000:]
-    before = _snapshot(tmp_path / "mac.duckdb")
+    before = tables(tmp_path / "mac.duckdb")
 
     killed = _run(["-c", KILLER], _env(tmp_path, MAC_DEMO_SEED="2"))
     assert killed.returncode == -signal.SIGKILL
 
-    after_kill = _snapshot(tmp_path / "mac.duckdb")  # the file opens
+    after_kill = tables(tmp_path / "mac.duckdb")  # the file opens
     assert digest({"c": after_kill["scores.mac_composite"]}) == digest({"c": before["scores.mac_composite"]})
     # Raw tables were committed before the kill: each holds exactly the new seed's rows, never a mixture.
     assert not after_kill["raw.vix"].equals(before["raw.vix"])
@@ -85,14 +75,14 @@ def test_a_materialization_killed_mid_write_leaves_the_previous_state_and_the_re
 
     rerun = _run(["-m", "mac_assets.run"], _env(tmp_path, MAC_DEMO_SEED="2"))
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    final = _snapshot(tmp_path / "mac.duckdb")
+    final = tables(tmp_path / "mac.duckdb")
     assert not final["scores.mac_composite"].equals(before["scores.mac_composite"])
 
     clean_dir = tmp_path / "clean"
     clean_dir.mkdir()
     clean = _run(["-m", "mac_assets.run"], _env(clean_dir, MAC_DEMO_SEED="2"))
     assert clean.returncode == 0
-    assert digest(final) == digest(_snapshot(clean_dir / "mac.duckdb"))  # as if the crash never happened
+    assert digest(final) == digest(tables(clean_dir / "mac.duckdb"))  # as if the crash never happened
 
 
 SENTINEL = "SENTINEL-fred-key-7f3a9c"

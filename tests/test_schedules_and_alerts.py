@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance, build_schedule_context
+from dagster import DagsterInstance, build_schedule_context
 
 from graph_helpers import settings_for
 from mac_assets.alerts import WEBHOOK_ENV, emit, recent, status_changes
