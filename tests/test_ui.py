@@ -132,13 +132,14 @@ def test_the_asset_graph_and_a_score_page_render_in_a_browser(ui):
     print(f"screenshots in {tmp}")
 
 
-def test_a_cli_partition_range_backfill_is_a_single_run(tmp_path):
+def test_a_cli_partition_range_backfill_is_a_single_run(tmp_path, monkeypatch):
     env = environment(tmp_path, "2025-01-01")
     done = subprocess.run([DAGSTER, "asset", "materialize", "-m", "mac_assets.definitions", "--select", "*",
                            "--partition-range", "2025...2026"], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])  # dagster.yaml places the storage there
+    with DagsterInstance.get() as instance:
         runs = instance.get_runs()
     assert len(runs) == 1 and runs[0].tags["dagster/asset_partition_range_end"] == "2026"
     con = duckdb.connect(env["MAC_DUCKDB_PATH"], read_only=True)

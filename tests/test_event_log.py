@@ -1,0 +1,130 @@
+"""The instance's event log (mac_assets/event_log.py): Dagster's SQLite files, written with open connections.
+
+It must stay a drop-in: the same files and records as the stock storage, readable by it, batches
+written whole or not at all, and a bounded number of files held open.
+"""
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from dagster import (AssetCheckResult, AssetExecutionContext, AssetKey, BackfillPolicy, DagsterEventType, DagsterInstance,
+                     StaticPartitionsDefinition, asset, asset_check, materialize)
+from dagster._core.instance.ref import InstanceRef
+
+from mac_assets import event_log
+from mac_assets.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStorage
+from mac_assets.schedules import range_tags
+
+REPO = Path(__file__).resolve().parent.parent
+YEARS = StaticPartitionsDefinition(["2024", "2025", "2026"])
+
+
+@asset(partitions_def=YEARS, backfill_policy=BackfillPolicy.single_run())
+def yearly(context: AssetExecutionContext) -> None:
+    context.log.info(f"years {context.partition_keys}")
+
+
+@asset_check(asset=yearly)
+def yearly_is_fine() -> AssetCheckResult:
+    return AssetCheckResult(passed=True)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A DAGSTER_HOME with the repository's dagster.yaml, the instance users get."""
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.delenv(event_log.BATCH_SIZE_VARIABLE, raising=False)
+    return tmp_path
+
+
+def run_all_years(instance: DagsterInstance):
+    return materialize([yearly, yearly_is_fine], instance=instance, tags=range_tags("2024", "2026"))
+
+
+def stock_instance(home: Path, tmp_path: Path) -> DagsterInstance:
+    """The same DAGSTER_HOME opened with Dagster's default storage (no dagster.yaml of ours)."""
+    (tmp_path / "stock").mkdir()
+    (tmp_path / "stock" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), config_dir=str(tmp_path / "stock")))
+
+
+def test_the_shipped_instance_keeps_its_event_log_where_dagster_would(home):
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        # Where Dagster's default instance keeps them, so history carries over in both directions.
+        assert Path(storage._base_dir) == home / "history" / "runs"
+        assert (home / "history" / "runs.db").exists() and (home / "schedules").is_dir()
+
+
+def test_a_run_written_with_open_connections_reads_the_same_through_dagsters_stock_storage(home, tmp_path):
+    with DagsterInstance.get() as instance:
+        result = run_all_years(instance)
+        assert result.success
+        written = [(e.dagster_event_type, e.step_key) for e in instance.all_logs(result.run_id)]
+    with stock_instance(home, tmp_path) as stock:
+        assert type(stock.event_log_storage).__name__ == "SqliteEventLogStorage"
+        read = [(e.dagster_event_type, e.step_key) for e in stock.all_logs(result.run_id)]
+        assert read == written
+        assert stock.get_materialized_partitions(AssetKey("yearly")) == {"2024", "2025", "2026"}
+        (check_key,) = yearly_is_fine.check_keys
+        latest = stock.event_log_storage.get_latest_asset_check_execution_by_key([check_key])
+        assert latest[check_key].run_id == result.run_id
+
+
+def test_per_partition_events_reach_the_storage_as_batches(home, monkeypatch):
+    batches = []
+    original = PooledSqliteEventLogStorage.store_event_batch
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch",
+                        lambda self, events: (batches.append(sorted(e.dagster_event_type.value for e in events)),
+                                              original(self, events))[1])
+    with DagsterInstance.get() as instance:
+        assert run_all_years(instance).success
+    # Three partitions: the run's plan (one per partition, and the check) at creation, then the materializations.
+    assert batches == [["ASSET_CHECK_EVALUATION_PLANNED"] + ["ASSET_MATERIALIZATION_PLANNED"] * 3,
+                       ["ASSET_MATERIALIZATION"] * 3]
+
+
+def test_a_batch_that_fails_part_way_stores_none_of_its_events(home, monkeypatch):
+    with DagsterInstance.get() as instance:
+        run_id = run_all_years(instance).run_id
+        storage = instance.event_log_storage
+        events = [e for e in instance.all_logs(run_id) if e.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION]
+        before = len(instance.all_logs(run_id))
+        calls = []
+        original = PooledSqliteEventLogStorage.store_event
+
+        def fail_on_second(self, event):
+            calls.append(event)
+            if len(calls) == 2:
+                raise sqlite3.OperationalError("disk I/O error (injected)")
+            original(self, event)
+
+        monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event", fail_on_second)
+        with pytest.raises(sqlite3.OperationalError, match="injected"):
+            storage.store_event_batch(events)
+        monkeypatch.undo()
+        assert len(instance.all_logs(run_id)) == before  # the first event of the batch was rolled back too
+        storage.store_event_batch(events)  # and the storage is usable afterwards
+        assert len(instance.all_logs(run_id)) == before + len(events)
+
+
+def test_connections_are_in_wal_mode_with_normal_sync(home):
+    with DagsterInstance.get() as instance:
+        run_id = run_all_years(instance).run_id
+        with instance.event_log_storage.run_connection(run_id) as conn:
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert (journal, synchronous) == ("wal", 1)  # 1 = NORMAL: no corruption possible in WAL mode
+
+
+def test_only_the_index_and_the_most_recent_runs_files_stay_open(home):
+    with DagsterInstance.get() as instance:
+        run_ids = [run_all_years(instance).run_id for _ in range(OPEN_RUN_FILES + 3)]
+        storage = instance.event_log_storage
+        assert set(storage._engines) == {"index", *run_ids[-OPEN_RUN_FILES:]}
+        # A closed file reopens on demand.
+        assert len(instance.all_logs(run_ids[0])) > 0
