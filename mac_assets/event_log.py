@@ -25,6 +25,7 @@ this writes. Dagster is pinned to 1.13.x in pyproject.toml because this builds o
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
@@ -64,8 +65,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         super().__init__(base_dir, inst_data=inst_data)
         # Re-entrant: a batch holds the lock while each of its events opens its (already open) files.
         self._db_lock = threading.RLock()
-        alive = weakref.ref(self)  # the fork hook must not keep a disposed storage alive
+        alive = weakref.ref(self)  # the hooks must not keep a disposed storage alive
         os.register_at_fork(after_in_child=lambda: (storage := alive()) and storage._forget_engines())
+        # Closing the last connection folds SQLite's write-ahead log back into each file, so a process
+        # that never disposes of its instance still leaves plain .db files behind (safe to copy alone).
+        atexit.register(lambda: (storage := alive()) and storage._close_engines())
         enable_event_batches()
 
     def _engine(self, shard: str):
@@ -124,10 +128,13 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         """A forked child must not share the parent's SQLite connections: it opens its own."""
         self._engines = OrderedDict()
 
-    def dispose(self) -> None:
-        super().dispose()
+    def _close_engines(self) -> None:
         while self._engines:
             self._engines.popitem()[1].dispose()
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._close_engines()
 
 
 class PooledSqliteStorage(DagsterSqliteStorage):

@@ -4,8 +4,11 @@ It must stay a drop-in: the same files and records as the stock storage, readabl
 written whole or not at all, and a bounded number of files held open.
 """
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,13 @@ def test_only_the_index_and_the_most_recent_runs_files_stay_open(home):
         assert set(storage._engines) == {"index", *run_ids[-OPEN_RUN_FILES:]}
         # A closed file reopens on demand.
         assert len(instance.all_logs(run_ids[0])) > 0
+
+
+def test_a_process_that_never_disposes_its_instance_leaves_plain_sqlite_files(home):
+    script = ("from dagster import DagsterInstance; import test_event_log as t; "
+              "t.run_all_years(DagsterInstance.get())")  # no dispose, no context manager: as a script would
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent, capture_output=True, text=True,
+                          env=os.environ | {"DAGSTER_HOME": str(home)}, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    files = sorted(p.name for p in (home / "history" / "runs").iterdir())
+    assert "index.db" in files and len(files) == 2, files  # the index and the run, no -wal/-shm left over
