@@ -95,6 +95,15 @@ def pure_compute_seconds() -> tuple[float, float]:
     return scoring, time.perf_counter() - started - scoring
 
 
+def cpu_reference_seconds() -> float:
+    """A fixed pure-Python loop: this shared machine's speed drifts, so every table says how fast it was."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - started
+
+
 def startup_seconds() -> float:
     """A fresh Python importing the code location (dagster, pandas, the definitions): every run pays it."""
     started = time.perf_counter()
@@ -143,6 +152,7 @@ def main() -> None:
 
     keys = build_definitions(load_settings({})).resolve_job_def(FULL_GRAPH_JOB).partitions_def.get_partition_keys()
     lines: list[tuple[str, str]] = []
+    reference_before = cpu_reference_seconds()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         env = workspace(tmp, "full")
@@ -179,6 +189,8 @@ def main() -> None:
         median, p95 = bi_latency(env["MAC_BI_PATH"])
         lines.append(("BI read latency (open + query, 200 reads)", f"median {median:.1f} ms, p95 {p95:.1f} ms"))
 
+    lines.append(("CPU reference (10M-step Python loop), before / after", f"{reference_before:.2f} s / "
+                  f"{cpu_reference_seconds():.2f} s (lower is a faster machine at the time)"))
     width = max(len(k) for k, _ in lines)
     print(f"\n{'measurement':<{width}}  result\n{'-' * width}  {'-' * 40}")
     for key, value in lines:
