@@ -88,10 +88,8 @@ def pure_compute_seconds() -> tuple[float, float]:
     scoring = time.perf_counter() - started
     benchmarks = {s.id: raw[s.id] for s in BENCHMARKS}
     scored = composite.dropna(subset=["mac"])
-    reports.correlation_table(composite, pillars, benchmarks)
-    reports.top_decile_table(composite, pillars, benchmarks)
-    reports.lowest_readings(composite, pillars)
-    reports.history_chart(scored), reports.contribution_chart(scored), reports.heatmap_chart(pillars)
+    reports.validation_tables(composite, pillars, benchmarks)
+    reports.charts(scored, pillars)
     return scoring, time.perf_counter() - started - scoring
 
 

@@ -51,9 +51,7 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                        "benchmarks' top-decile weeks, and MAC's lowest readings.")
     def validation_report(mac_db: MacDatabase, report_files: ReportsFolder) -> MaterializeResult:
         composite, pillars, benchmarks = _load(mac_db)
-        correlations = reports.correlation_table(composite, pillars, benchmarks)
-        deciles = reports.top_decile_table(composite, pillars, benchmarks)
-        lowest = reports.lowest_readings(composite, pillars)
+        correlations, deciles, lowest = reports.validation_tables(composite, pillars, benchmarks)
         text = (f"# MAC validation ({METHODOLOGY_VERSION})\n\nSpearman rank correlation with official stress "
                 f"indexes (negative: MAC falls when stress rises)\n\n{_md(correlations)}\n\nMAC in the weeks the "
                 f"benchmark was in its top decile\n\n{_md(deciles)}\n\nLowest readings (one per 30 days)\n\n{_md(lowest)}\n")
@@ -74,9 +72,7 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
             html_path = reports.write(report_files.file("mac_report.html"), page)
             return MaterializeResult(metadata={"preview": MetadataValue.md("No composite yet: too few pillars have data."),
                                                "html": str(html_path)})
-        charts = {"MAC history": reports.history_chart(scored),
-                  "Pillar contributions": reports.contribution_chart(scored),
-                  "Pillar heatmap": reports.heatmap_chart(pillars)}
+        charts = reports.charts(scored, pillars)
         files = {name: reports.write(report_files.file(name.lower().replace(" ", "_") + ".png"), png)
                  for name, png in charts.items()}
         solid = scored[scored["coverage"] >= HEADLINE_MIN_COVERAGE]

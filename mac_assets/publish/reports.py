@@ -101,6 +101,12 @@ def lowest_readings(composite: pd.DataFrame, pillars: pd.DataFrame, count: int =
     return out
 
 
+def validation_tables(composite, pillars, benchmarks: dict[str, pd.DataFrame]):
+    """The validation report's tables: rank correlations, MAC in top-decile weeks, the lowest readings."""
+    return (correlation_table(composite, pillars, benchmarks), top_decile_table(composite, pillars, benchmarks),
+            lowest_readings(composite, pillars))
+
+
 def anchor_percentiles(indicators: pd.DataFrame) -> pd.DataFrame:
     """Where each indicator's scoring knots sit in its own history (percentile of stored values).
 
@@ -170,6 +176,12 @@ def heatmap_chart(pillars: pd.DataFrame) -> bytes:
     fig.colorbar(image, ax=ax, fraction=0.02)
     ax.set_title("Pillar scores by month (green ample, red breach)")
     return _png(fig)
+
+
+def charts(scored: pd.DataFrame, pillars: pd.DataFrame) -> dict[str, bytes]:
+    """The report's charts by title, drawn from the days with a composite and every pillar score."""
+    return {"MAC history": history_chart(scored), "Pillar contributions": contribution_chart(scored),
+            "Pillar heatmap": heatmap_chart(pillars)}
 
 
 def render_html(latest: pd.Series, pillars_latest: pd.DataFrame, freshness: pd.DataFrame,
