@@ -14,9 +14,10 @@ import os
 
 import numpy as np
 import pandas as pd
-import requests
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
+from mac_assets.sources.base import SourceError
+from mac_assets.sources.http import HttpClient
 from mac_assets.thresholds import STATUS_BANDS
 
 ALERT_RECENT_DAYS = 3
@@ -51,10 +52,11 @@ def emit(kind: str, payload: dict, log=logger) -> dict:
     log.warning(json.dumps(record, default=str))
     url = os.environ.get(WEBHOOK_ENV)
     if url:
-        try:
-            requests.post(url, json=record, timeout=10).raise_for_status()
-        except requests.RequestException as exc:
-            log.error(f"alert webhook failed ({type(exc).__name__}); the alert is in the log above")
+        try:  # one bounded attempt: an alert must never hold up a run
+            HttpClient(source="webhook", timeout_s=10, max_retries=0, max_bytes=1024 * 1024).request(
+                "POST", url, kind, json=record)
+        except SourceError as exc:
+            log.error(f"alert webhook failed ({exc}); the alert is in the log above")
     return record
 
 

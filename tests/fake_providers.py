@@ -48,15 +48,21 @@ class FakeProviders:
     def base_urls(self) -> dict[str, str]:
         return {p: self.server.url_for(prefix) for p, prefix in PREFIXES.items()}
 
-    def live_source(self, csv_dir, cftc_page_size: int = 500) -> LiveSource:
-        """Every live client pointed at this server, with quick retries (one retry, 10 ms backoff)."""
+    def live_source(self, csv_dir, cftc_page_size: int = 500, **overrides: dict) -> LiveSource:
+        """Every live client pointed at this server, with quick retries (one retry, 10 ms backoff).
+
+        `overrides` maps a provider to settings of its client (another base_url, other timeouts).
+        """
         url, quick = self.base_urls(), {"backoff_s": 0.01, "max_retries": 1}
+
+        def kw(provider: str, **extra) -> dict:
+            return {"base_url": url[provider], **quick, **extra, **overrides.get(provider, {})}
+
         return LiveSource(
-            fred=FredClient(base_url=url["fred"], api_key="test-key", rate_limit_per_s=1000, **quick),
-            cboe=CboeClient(base_url=url["cboe"], **quick),
-            cftc=CftcClient(base_url=url["cftc"], page_size=cftc_page_size, **quick),
-            yahoo=YahooClient(base_url=url["yahoo"], **quick), binance=BinanceClient(base_url=url["binance"], **quick),
-            ofr=OfrClient(base_url=url["ofr"], **quick), glassnode=GlassnodeClient(base_url=url["glassnode"], **quick),
+            fred=FredClient(**kw("fred", api_key="test-key", rate_limit_per_s=1000)),
+            cboe=CboeClient(**kw("cboe")), cftc=CftcClient(**kw("cftc", page_size=cftc_page_size)),
+            yahoo=YahooClient(**kw("yahoo")), binance=BinanceClient(**kw("binance")),
+            ofr=OfrClient(**kw("ofr")), glassnode=GlassnodeClient(**kw("glassnode")),
             csv_dir=str(csv_dir),
         )
 

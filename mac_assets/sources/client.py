@@ -17,14 +17,20 @@ class HttpSource(ConfigurableResource):
     """Settings every live client shares. Subclasses set `source` and implement `read(series, start, end) -> DataFrame`."""
 
     base_url: str = Field(description="Provider root URL; point it at a mirror, a proxy or a test server.")
-    timeout_s: float = Field(default=30.0, description="Seconds before a request counts as failed.")
+    timeout_s: float = Field(default=60.0, description="Total deadline of one attempt (connect, wait, whole body), in seconds.")
+    stall_s: float = Field(default=15.0, description="An attempt that receives nothing for this many seconds fails.")
+    max_bytes: int = Field(default=64 * 1024 * 1024, description="Largest response accepted, on the wire and decoded.")
     max_retries: int = Field(default=4, description="Retries after the first attempt on 429, 5xx and timeouts.")
     backoff_s: float = Field(default=1.0, description="First retry pause; doubles each retry unless Retry-After says otherwise.")
+    circuit_failures: int = Field(default=3, description="Consecutive failed attempts after which the provider is "
+                                                         "skipped for the rest of the run (0 = never).")
 
     _http: HttpClient | None = PrivateAttr(default=None)
 
     source: ClassVar[str] = "http"
     extra_retryable: ClassVar[tuple[int, ...]] = ()
+    # A browser to impersonate (curl_cffi's names, e.g. "chrome") for providers that refuse plain clients.
+    impersonate: ClassVar[str | None] = None
 
     def requests_per_second(self) -> float:
         """Client-side rate limit shared by all series of this provider (0 = none)."""
@@ -38,8 +44,10 @@ class HttpSource(ConfigurableResource):
     def http(self) -> HttpClient:
         if self._http is None:
             self._http = HttpClient(
-                source=self.source, timeout_s=self.timeout_s, max_retries=self.max_retries,
-                backoff_s=self.backoff_s, rate_per_s=self.requests_per_second(), extra_retryable=self.extra_retryable,
+                source=self.source, timeout_s=self.timeout_s, stall_s=self.stall_s, max_bytes=self.max_bytes,
+                max_retries=self.max_retries, backoff_s=self.backoff_s, rate_per_s=self.requests_per_second(),
+                extra_retryable=self.extra_retryable, circuit_failures=self.circuit_failures,
+                impersonate=self.impersonate,
             )
         return self._http
 
