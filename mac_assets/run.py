@@ -2,6 +2,12 @@
 
 This is what `make run` does. It uses the Dagster instance in DAGSTER_HOME when set (so the run shows
 up in `make ui`), otherwise an ephemeral one. `--from YEAR --to YEAR` limits the run to some years.
+
+The exit status tells the truth: 0 only when a headline composite was produced; otherwise 1 (a run
+that failed or produced no headline) or 2 (bad settings or arguments), each with a one-line reason on
+standard error. Before it starts, the run frees what killed runs left behind (see `runs.py`) and
+checks that nothing else holds the working file, so it neither waits forever nor fails after a
+half-minute of retries.
 """
 
 from __future__ import annotations
@@ -17,33 +23,52 @@ from dagster import DagsterInstance
 
 from mac_assets.catalog import PILLARS
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
+from mac_assets.raw.assets import FETCH_CHECK
+from mac_assets.runs import blocking_runs, sweep_stale_runs, worker_tags
 from mac_assets.schedules import range_tags
+from mac_assets.scores.compute import headline_days, no_headline_reason
 from mac_assets.settings import load_settings
-from mac_assets.storage import connect
-from mac_assets.thresholds import HEADLINE_MIN_COVERAGE
+from mac_assets.sources.csv_folder import CsvFolderSource
+from mac_assets.storage import StorageError, check_openable, connect
 
+
+class Refused(Exception):
+    """A reason not to start, or a run without a headline: one line for the person at the terminal."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
 
 
 def materialize_years(defs, first: str, last: str, instance: DagsterInstance, log_level: str = "WARNING"):
     """One run over the partition range first..last (inclusive), every asset and check."""
     job = defs.resolve_job_def(FULL_GRAPH_JOB)
     return job.execute_in_process(
-        instance=instance, tags=range_tags(first, last), raise_on_error=False,
+        instance=instance, tags=range_tags(first, last) | worker_tags(), raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
+
+
+def year_range(keys: list[str], first: str | None, last: str | None) -> tuple[str, str]:
+    """Validate --from/--to against the partitions (calendar years from MAC_HISTORY_START to this year)."""
+    first, last = first or keys[0], last or keys[-1]
+    for name, year in (("--from", first), ("--to", last)):
+        if year not in keys:
+            raise Refused(f"{name} {year}: years run from {keys[0]} (MAC_HISTORY_START) to {keys[-1]} (this year)", 2)
+    if keys.index(first) > keys.index(last):
+        raise Refused(f"--from {first} is after --to {last}", 2)
+    return first, last
 
 
 def summary(database: str) -> str:
     """A human-readable report of the latest composite, its pillars, and the history's range."""
     with connect(database, read_only=True) as con:
-        comp = con.execute("select * from scores.mac_composite where mac is not null order by date").fetchdf()
-        if comp.empty:
-            return "No composite score was produced."
-        # Headline the latest day backed by at least half the methodology's weight: when some inputs end
-        # earlier than others (a CSV drop, a provider outage), the last few days rest on little data.
-        solid = comp[comp["coverage"] >= HEADLINE_MIN_COVERAGE]
-        headline = solid if len(solid) else comp
-        last_day = headline["date"].iloc[-1]
+        comp = con.execute("select * from scores.mac_composite order by date").fetchdf()
+        solid = headline_days(comp)
+        if solid.empty:
+            return f"No headline composite: {no_headline_reason(comp)}."
+        comp = comp.dropna(subset=["mac"])
+        last_day = solid["date"].iloc[-1]
         pillars = con.execute(
             "select pillar, score, status, coverage, weight, contribution from scores.pillar_scores "
             "where date = ? order by pillar", [last_day.date()],
@@ -56,7 +81,7 @@ def summary(database: str) -> str:
             "select mac_extended, status, mac_linear, correlation_contribution, compression_contribution "
             "from extension.mac_extended where date = ?", [last_day.date()]).fetchdf() \
             if any(schema == "extension" for schema, _ in counts) else pd.DataFrame()
-    last = headline.iloc[-1]
+    last = solid.iloc[-1]
     lines = [
         f"MAC on {last_day.date()}: {last['mac']:.3f} ({last['status']}), coverage {last['coverage']:.0%}, "
         f"{int(last['pillars_available'])}/{len(PILLARS)} pillars, methodology {last['methodology_version']}",
@@ -90,32 +115,84 @@ def summary(database: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = load_settings()
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(FULL_GRAPH_JOB)
-    keys = job.partitions_def.get_partition_keys()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--from", dest="first", default=keys[0], help=f"first year (default {keys[0]})")
-    parser.add_argument("--to", dest="last", default=keys[-1], help=f"last year (default {keys[-1]})")
-    args = parser.parse_args(argv)
+def has_headline(database: str) -> tuple[bool, str]:
+    with connect(database, read_only=True) as con:
+        comp = con.execute("select date, mac, status, coverage from scores.mac_composite").fetchdf()
+    return (not headline_days(comp).empty), no_headline_reason(comp)
 
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {args.first}..{args.last} "
-          f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)
-    started = time.perf_counter()
-    result = materialize_years(defs, args.first, args.last, instance)
-    elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                print(event.message, file=sys.stderr)
-        print(f"Run {result.run_id} failed after {elapsed:.1f} s.", file=sys.stderr)
-        return 1
-    print(f"Run {result.run_id} succeeded in {elapsed:.1f} s (peak RSS {peak_mb:.0f} MB).\n")
-    print(summary(settings.duckdb_path))
-    return 0
+
+def preflight(instance: DagsterInstance, database: str) -> str:
+    """Free what killed runs left, then refuse to start while another run or process holds the file."""
+    swept = sweep_stale_runs(instance)
+    others = blocking_runs(instance)
+    if others:
+        raise Refused(f"another run is in progress and holds the working file: {others[0]}; wait for it, or "
+                      "terminate it in the UI (Runs) if it is stuck")
+    try:
+        check_openable(database)
+    except StorageError as exc:
+        raise Refused(str(exc)) from None
+    return str(swept)
+
+
+def failures(result) -> list[str]:
+    """One line per failed step and per source that could not deliver, without tracebacks."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            cause = error.cause or error
+            text = cause.message.strip().splitlines()[0]
+            lines.append(f"{event.step_key}: {text.split(': ', 1)[-1] if text.startswith(('dagster', 'mac_assets')) else text}")
+    for check in result.get_asset_check_evaluations():
+        if check.check_name == FETCH_CHECK and not check.passed:
+            lines.append(f"{'/'.join(check.asset_key.path)}: could not be fetched: {check.metadata['error'].value}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--from", dest="first", help="first year (default: the year of MAC_HISTORY_START)")
+    parser.add_argument("--to", dest="last", help="last year (default: this year)")
+    args = parser.parse_args(argv)
+    try:
+        try:
+            settings = load_settings()
+        except ValueError as exc:
+            raise Refused(str(exc), 2) from None
+        defs = build_definitions(settings)
+        job = defs.resolve_job_def(FULL_GRAPH_JOB)
+        first, last = year_range(job.partitions_def.get_partition_keys(), args.first, args.last)
+        persistent = bool(os.environ.get("DAGSTER_HOME"))
+        instance = DagsterInstance.get() if persistent else DagsterInstance.ephemeral()
+        swept = preflight(instance, settings.duckdb_path)
+        if swept != "no stale runs":
+            print(f"Recovered from a killed run: {swept}.", flush=True)
+        if settings.csv_dir:
+            ignored = CsvFolderSource(directory=settings.csv_dir).unknown_files()
+            if ignored:
+                print(f"CSV folder {settings.csv_dir}: ignored, no catalog series reads them: {', '.join(ignored)}",
+                      flush=True)
+        print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {first}..{last} "
+              f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)
+        started = time.perf_counter()
+        result = materialize_years(defs, first, last, instance, log_level="CRITICAL")
+        elapsed = time.perf_counter() - started
+        problems = failures(result)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        if not result.success:
+            raise Refused(f"run {result.run_id} failed after {elapsed:.1f} s: {problems[0] if problems else 'see the UI'}")
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"Run {result.run_id} succeeded in {elapsed:.1f} s (peak RSS {peak_mb:.0f} MB).\n")
+        produced, reason = has_headline(settings.duckdb_path)
+        if not produced:
+            raise Refused(f"no headline MAC was produced: {reason}")
+        print(summary(settings.duckdb_path))
+        return 0
+    except Refused as refusal:
+        print(f"mac: {refusal}", file=sys.stderr)
+        return refusal.status
 
 
 if __name__ == "__main__":

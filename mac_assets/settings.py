@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
+from mac_assets.catalog import PILLARS
+from mac_assets.thresholds import DEFAULT_MIN_PILLARS
+
 ENV_VARS: dict[str, str] = {
-    "MAC_DUCKDB_PATH": "DuckDB file the pipeline writes (default `data/mac.duckdb`).",
-    "MAC_BI_PATH": "Read-only snapshot BI tools open (default `data/mac_bi.duckdb`), replaced atomically after each run.",
+    "MAC_DUCKDB_PATH": "DuckDB file the pipeline writes (default `data/<source>/mac.duckdb`: one file per source).",
+    "MAC_BI_PATH": ("Read-only snapshot BI tools open (default `data/<source>/mac_bi.duckdb`), replaced atomically "
+                    "after each run; never the working file, never a file the pipeline did not publish."),
     "MAC_SOURCE": "Where raw series come from: `demo` (default), `live` (provider APIs) or `csv` (a folder).",
     "MAC_CSV_DIR": "Folder of `<SERIES>.csv` files: the whole source when MAC_SOURCE=csv, a fallback for live.",
     "FRED_API_KEY": "FRED API key, required by MAC_SOURCE=live; read at run time through Dagster's EnvVar.",
@@ -34,13 +38,19 @@ ENV_VARS: dict[str, str] = {
         "extended MAC; docs/extension.md). Off removes its derived and `extension` assets; the seven-pillar MAC is "
         "the same either way."
     ),
+    "MAC_BACKUP_DIR": "Folder of the raw-schema backups made after every run (default `backups/<file stem>` beside the working file).",
+    "MAC_BACKUP_KEEP": "How many backups to keep, newest first (default 7).",
     "MAC_ALERT_WEBHOOK_URL": "Optional URL that receives each alert as a JSON POST (band crossings, failed runs).",
     "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
 }
 
-DEFAULT_DUCKDB_PATH = "data/mac.duckdb"
-DEFAULT_BI_PATH = "data/mac_bi.duckdb"
+# One working file (and one snapshot) per source, so rows of one source are never scored as another's.
+DEFAULT_DATA_DIR = "data/{source}"
+DEFAULT_DUCKDB_NAME = "mac.duckdb"
+DEFAULT_BI_NAME = "mac_bi.duckdb"
 DEFAULT_HISTORY_START = "2007-01-01"
+EARLIEST_HISTORY_START = date(1900, 1, 1)
+DEFAULT_BACKUP_KEEP = 7
 DEFAULT_SOURCE = "demo"
 DEFAULT_DEMO_SEED = 20080915
 PROVIDERS = ("fred", "cboe", "cftc", "yahoo", "binance", "ofr", "glassnode")
@@ -55,10 +65,23 @@ class Settings:
     csv_dir: str = ""
     base_urls: dict[str, str] = field(default_factory=dict)
     glassnode_key_set: bool = False
-    min_pillars: int = 4
-    bi_path: str = DEFAULT_BI_PATH
+    min_pillars: int = DEFAULT_MIN_PILLARS
+    bi_path: str = ""
     reports_dir: str = "reports"
     extension: bool = True
+    backup_dir: str = ""
+    backup_keep: int = DEFAULT_BACKUP_KEEP
+
+    @property
+    def backup_root(self) -> Path:
+        """Backups live beside the working file unless MAC_BACKUP_DIR says otherwise."""
+        working = Path(self.duckdb_path)
+        return Path(self.backup_dir) if self.backup_dir else working.parent / "backups" / working.stem
+
+
+def default_path(source: str, name: str) -> str:
+    """Where a source's working file or snapshot lives unless MAC_DUCKDB_PATH / MAC_BI_PATH say otherwise."""
+    return str(Path(DEFAULT_DATA_DIR.format(source=source)) / name)
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -69,23 +92,44 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_start = date.fromisoformat(raw_start)
     except ValueError as exc:
         raise ValueError(f"MAC_HISTORY_START={raw_start!r} is not a date in YYYY-MM-DD form") from exc
-    bi_path = env.get("MAC_BI_PATH", DEFAULT_BI_PATH)
-    if Path(bi_path).stem.lower() == "bi":
-        raise ValueError(f"MAC_BI_PATH={bi_path!r}: DuckDB names a database after its file, and 'bi' would clash "
-                         "with the bi schema inside it; choose another name, e.g. mac_bi.duckdb")
+    today = datetime.now(timezone.utc).date()
+    if not EARLIEST_HISTORY_START <= history_start <= today:
+        raise ValueError(f"MAC_HISTORY_START={raw_start!r} must lie between {EARLIEST_HISTORY_START} and today ({today})")
+    source = env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower()
+    duckdb_path = env.get("MAC_DUCKDB_PATH") or default_path(source, DEFAULT_DUCKDB_NAME)
+    bi_path = env.get("MAC_BI_PATH") or default_path(source, DEFAULT_BI_NAME)
+    check_bi_path(bi_path, duckdb_path)
+    min_pillars = _int(env, "MAC_MIN_PILLARS", DEFAULT_MIN_PILLARS)
+    if not 1 <= min_pillars <= len(PILLARS):
+        raise ValueError(f"MAC_MIN_PILLARS={min_pillars} must lie between 1 and {len(PILLARS)} (the number of pillars)")
     return Settings(
-        duckdb_path=env.get("MAC_DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
-        source=env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower(),
+        duckdb_path=duckdb_path,
+        source=source,
         history_start=history_start,
         demo_seed=_int(env, "MAC_DEMO_SEED", DEFAULT_DEMO_SEED),
         csv_dir=env.get("MAC_CSV_DIR", ""),
         base_urls={p: env[f"MAC_{p.upper()}_BASE_URL"] for p in PROVIDERS if env.get(f"MAC_{p.upper()}_BASE_URL")},
         glassnode_key_set=bool(env.get("GLASSNODE_API_KEY")),
-        min_pillars=_int(env, "MAC_MIN_PILLARS", 4),
+        min_pillars=min_pillars,
         bi_path=bi_path,
         reports_dir=env.get("MAC_REPORTS_DIR", "reports"),
         extension=_switch(env, "MAC_EXTENSION", True),
+        backup_dir=env.get("MAC_BACKUP_DIR", ""),
+        backup_keep=_positive(env, "MAC_BACKUP_KEEP", DEFAULT_BACKUP_KEEP),
     )
+
+
+def check_bi_path(bi_path: str, duckdb_path: str) -> None:
+    """Refuse a snapshot path that would replace the working file, a folder, or clash with the bi schema."""
+    target = Path(bi_path)
+    if target.stem.lower() == "bi":
+        raise ValueError(f"MAC_BI_PATH={bi_path!r}: DuckDB names a database after its file, and 'bi' would clash "
+                         "with the bi schema inside it; choose another name, e.g. mac_bi.duckdb")
+    if target.resolve() == Path(duckdb_path).resolve():
+        raise ValueError(f"MAC_BI_PATH={bi_path!r} is the working file MAC_DUCKDB_PATH: publishing would replace "
+                         "every stored table with the snapshot; choose another file, e.g. mac_bi.duckdb beside it")
+    if target.is_dir():
+        raise ValueError(f"MAC_BI_PATH={bi_path!r} is a folder; name the snapshot file, e.g. {target / DEFAULT_BI_NAME}")
 
 
 def _switch(env, name: str, default: bool) -> bool:
@@ -93,6 +137,13 @@ def _switch(env, name: str, default: bool) -> bool:
     if raw not in ("on", "off"):
         raise ValueError(f"{name}={raw!r} must be 'on' or 'off'")
     return raw == "on"
+
+
+def _positive(env, name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ValueError(f"{name}={value} must be at least 1")
+    return value
 
 
 def _int(env, name: str, default: int) -> int:

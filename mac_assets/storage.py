@@ -14,6 +14,7 @@ Every table has a `date` column; a partition owns the rows whose date lies in it
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ import duckdb
 import pandas as pd
 from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, MetadataValue, OutputContext
 from pydantic import Field
+
+from mac_assets.runs import record_worker
 
 DATE_COLUMN = "date"
 # Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
@@ -86,16 +89,57 @@ def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConne
         con.close()
 
 
-def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _open(path: str, read_only: bool, retry: bool = True) -> duckdb.DuckDBPyConnection:
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    for attempt, pause in enumerate((*LOCK_RETRY_SECONDS, None)):
+    pauses = (*LOCK_RETRY_SECONDS, None) if retry else (None,)
+    for pause in pauses:
         try:
             return duckdb.connect(path, read_only=read_only)
-        except duckdb.IOException as exc:
-            if pause is None or "lock" not in str(exc).lower():
-                raise StorageError(f"cannot open DuckDB file {path} (attempt {attempt + 1}): {exc}") from exc
+        except duckdb.Error as exc:
+            if pause is None or not _is_lock(exc):
+                raise explain(path, exc) from exc
             time.sleep(pause)
+
+
+RESTORE_COMMAND = "python -m mac_assets.backup restore"
+_CORRUPT = ("corrupt", "not a valid duckdb database", "could not read enough bytes", "checksum")
+
+
+def _is_lock(exc: BaseException) -> bool:
+    return "conflicting lock" in str(exc).lower() or "could not set lock" in str(exc).lower()
+
+
+def explain(path: str, exc: BaseException) -> StorageError:
+    """A StorageError that says what is wrong with the file and what to do, in one sentence each."""
+    text = str(exc)
+    if _is_lock(exc):
+        match = re.search(r"PID (\d+)", text)
+        holder = f"process {match.group(1)} ({_command(int(match.group(1)))})" if match else "another process"
+        return StorageError(f"{path} is held open by {holder}. DuckDB lets one process at a time open it for "
+                            "writing: wait for that process or stop it. BI tools and notebooks read the published "
+                            "snapshot (MAC_BI_PATH), never the working file.")
+    if any(marker in text.lower() for marker in _CORRUPT):
+        return StorageError(f"{path} is damaged and cannot be read ({text.splitlines()[0]}). Raw history is backed "
+                            f"up after every successful run: restore it with `{RESTORE_COMMAND}` (make restore), "
+                            "then `make run` rebuilds everything else.")
+    return StorageError(f"cannot open DuckDB file {path}: {text}")
+
+
+def _command(pid: int) -> str:
+    """A process's command line, shortened, for error messages."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = [w.decode(errors="replace") for w in f.read().split(b"\0") if w]
+    except OSError:
+        return "command unknown"
+    return " ".join(Path(words[0]).name if i == 0 else w for i, w in enumerate(words))[:120] or "command unknown"
+
+
+def check_openable(path: str) -> None:
+    """Open and close the working file once, without waiting: raises the explained StorageError."""
+    if Path(path).exists():
+        _open(path, read_only=False, retry=False).close()
 
 
 def table_name(asset_key_path: list[str]) -> str:
@@ -187,7 +231,12 @@ def write_frame(
             newest = con.execute(f'select max("{DATE_COLUMN}") from {table}').fetchone()[0]
             con.execute("commit")
         except Exception as exc:
-            con.execute("rollback")
+            try:
+                con.execute("rollback")
+            except duckdb.Error:
+                pass  # a failed COMMIT has already ended the transaction; the error below is the news
+            if any(marker in str(exc).lower() for marker in _CORRUPT):
+                raise explain(path, exc) from exc
             raise StorageError(f"{table}: write failed and was rolled back: {exc}") from exc
     return newest
 
@@ -218,6 +267,10 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
     database: str = Field(description="Path of the DuckDB file (MAC_DUCKDB_PATH).")
 
     def setup_for_execution(self, context) -> None:
+        # Every run initialises this resource first, in the process that executes it: the one place
+        # to record that process, so a run whose worker is killed can be told from a live one.
+        if context.instance is not None and context.run is not None:
+            record_worker(context.instance, context.run.run_id)
         hold_open(self.database)
 
     def teardown_after_execution(self, context) -> None:

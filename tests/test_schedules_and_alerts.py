@@ -65,7 +65,7 @@ def test_the_quarterly_review_runs_on_the_first_day_of_each_quarter_and_only_the
 
 def test_freshness_and_failed_run_sensors_are_running_by_default():
     sensors = {s.name: s for s in DEFS.sensors}
-    assert set(sensors) == {"freshness_checks_sensor", "failed_run_alert"}
+    assert set(sensors) == {"freshness_checks_sensor", "failed_run_alert", "stale_run_sweeper"}
     assert all(s.default_status.value == "RUNNING" for s in sensors.values())
 
 

@@ -10,7 +10,13 @@ from mac_assets.sources import build_source
 
 def test_defaults():
     s = load_settings({})
-    assert (s.duckdb_path, s.source, s.history_start) == ("data/mac.duckdb", "demo", date(2007, 1, 1))
+    assert (s.duckdb_path, s.bi_path, s.source, s.history_start) == (
+        "data/demo/mac.duckdb", "data/demo/mac_bi.duckdb", "demo", date(2007, 1, 1))
+
+
+def test_each_source_has_its_own_files_by_default():
+    live = load_settings({"MAC_SOURCE": "live"})
+    assert (live.duckdb_path, live.bi_path) == ("data/live/mac.duckdb", "data/live/mac_bi.duckdb")
 
 
 def test_a_bad_history_start_names_the_variable():

@@ -3,6 +3,11 @@
 from dagster import AssetKey, AssetsDefinition, ConfigurableResource, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
+import time
+from pathlib import Path
+
+from mac_assets.backup import backup_raw
+from mac_assets.catalog import SERIES
 from mac_assets.partitions import layer_asset_args
 from mac_assets.publish.bi import STORAGE_VERSION, publish
 
@@ -14,6 +19,14 @@ class BiPublisher(ConfigurableResource):
 
     working_db: str = Field(description="The pipeline's DuckDB file (MAC_DUCKDB_PATH).")
     bi_path: str = Field(description="The published read-only file BI tools open (MAC_BI_PATH).")
+
+
+class RawBackups(ConfigurableResource):
+    """Where the raw schema's backups go and how many are kept (MAC_BACKUP_DIR, MAC_BACKUP_KEEP)."""
+
+    working_db: str = Field(description="The pipeline's DuckDB file (MAC_DUCKDB_PATH).")
+    root: str = Field(description="Folder holding one sub-folder per backup.")
+    keep: int = Field(default=7, description="Backups kept, newest first.")
 
 
 def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefinition]:
@@ -37,4 +50,21 @@ def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefin
             "rows": MetadataValue.json(rows), "dagster/row_count": rows["mac_history"],
         })
 
-    return [bi_snapshot]
+    @asset(
+        name="raw_backup",
+        **layer_asset_args("publish", partitions),
+        deps=[AssetKey(["raw", s.asset_name]) for s in SERIES],
+        kinds={"parquet"},
+        description="A verified Parquet copy of every raw table after each run, the newest MAC_BACKUP_KEEP kept: "
+                    "raw history some providers no longer serve exists only here and in the working file. "
+                    "Restore with `python -m mac_assets.backup restore`.",
+    )
+    def raw_backup(raw_backups: RawBackups) -> MaterializeResult:
+        started = time.perf_counter()
+        made = backup_raw(raw_backups.working_db, Path(raw_backups.root), raw_backups.keep)
+        return MaterializeResult(metadata={
+            "path": str(made.path), "tables": len(made.tables), "dagster/row_count": made.rows,
+            "seconds": round(time.perf_counter() - started, 2),
+        })
+
+    return [bi_snapshot, raw_backup]

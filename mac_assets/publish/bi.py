@@ -13,7 +13,10 @@ and `docs/bi.md`.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mac_assets.storage import connect
+from mac_assets.storage import StorageError, connect
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.derived.registry import METRICS_BY_NAME
@@ -29,6 +32,7 @@ from mac_assets.scores.extension import LINEAR_COMPONENTS
 from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, HEADLINE_MIN_COVERAGE, METHODOLOGY_VERSION, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
+logger = logging.getLogger("mac_assets.publish")
 
 _PILLAR_COLUMNS = {f"{p}_score": f"{p} pillar score, 0-1" for p in PILLARS} | {
     f"{p}_contribution": f"{p} weight × score; the contributions add up to mac" for p in PILLARS}
@@ -216,20 +220,89 @@ def _statements(src: str, raw_tables: list[str], extension: bool = False) -> dic
 def publish(working_db: str, bi_path: str) -> dict[str, int]:
     """Build the `bi` tables from the working database into a new file and swap it in atomically.
 
-    Returns the number of rows per published table.
+    Refuses to replace a file this pipeline did not publish (see `_replaceable`). A `<bi file>.wal`
+    beside the snapshot is removed first: a snapshot is never written, so such a log can only come from
+    a reader that opened it read-write and died, and DuckDB would replay it onto the new snapshot.
+    Temporary files of earlier publishes whose process is gone are removed. Returns rows per table.
     """
     target = Path(bi_path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_temporary_files(target)
+    _replaceable(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    _remove(tmp)
     with _source(working_db) as (con, src):
         try:
             rows = _build(con, src, tmp)
         except Exception:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
             raise
+    stale_wal = target.with_name(target.name + ".wal")
+    if stale_wal.exists():
+        logger.warning(f"{stale_wal} was left by a reader that opened the snapshot read-write; removed so it cannot "
+                       "be replayed onto the new snapshot (open BI files read-only)")
+        stale_wal.unlink()
     os.replace(tmp, target)  # atomic: readers see the old snapshot or the new one, nothing between
+    stat = target.stat()
+    _owner_record(target).write_text(json.dumps({"device": stat.st_dev, "inode": stat.st_ino}))
     return rows
+
+
+def _owner_record(target: Path) -> Path:
+    """A small hidden file beside the snapshot naming the file this pipeline last published (device, inode)."""
+    return target.with_name(f".{target.name}.published")
+
+
+def _replaceable(target: Path) -> None:
+    """Raise unless `target` is absent, is the file last published here, or is a MAC snapshot."""
+    if not target.exists():
+        return
+    if target.is_dir():
+        raise StorageError(f"MAC_BI_PATH={target} is a folder; name the snapshot file inside it")
+    try:
+        record = json.loads(_owner_record(target).read_text())
+        if (record["device"], record["inode"]) == (target.stat().st_dev, target.stat().st_ino):
+            return
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error as exc:
+        raise StorageError(f"MAC_BI_PATH={target} exists and is not a snapshot this pipeline published "
+                           f"({str(exc).splitlines()[0][:120]}); refusing to replace it. Choose another "
+                           "MAC_BI_PATH or move the file away.") from None
+    try:
+        is_snapshot = con.execute("select count(*) from duckdb_tables() where schema_name = 'bi' "
+                                  "and table_name = 'publication'").fetchone()[0] > 0
+    finally:
+        con.close()
+    if not is_snapshot:
+        raise StorageError(f"MAC_BI_PATH={target} is a DuckDB file but not a MAC snapshot (it has no "
+                           "bi.publication table); refusing to replace it. Choose another MAC_BI_PATH.")
+
+
+def _sweep_temporary_files(target: Path) -> None:
+    """Remove `.<name>.<pid>.tmp` (and its .wal) left by a publish whose process no longer runs."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\.tmp(\.wal)?$")
+    for path in target.parent.iterdir():
+        match = pattern.match(path.name)
+        if match and (int(match.group(1)) == os.getpid() or not _alive(int(match.group(1)))):
+            _remove(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
 
 
 def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int]:

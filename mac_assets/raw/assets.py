@@ -15,6 +15,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetsDefinition,
+    Failure,
     MetadataValue,
     Output,
     TimeWindowPartitionsDefinition,
@@ -25,7 +26,8 @@ from mac_assets.catalog import SERIES, Series
 from mac_assets.checks.quality import quality_check_specs, quality_results
 from mac_assets.partitions import layer_asset_args
 from mac_assets.sources.base import SourceError, empty_frame, validate_fetch
-from mac_assets.storage import UPSERT_KEYS
+from mac_assets.settings import DEFAULT_DUCKDB_NAME, default_path
+from mac_assets.storage import UPSERT_KEYS, MacDatabase
 
 FETCH_CHECK = "fetch_succeeded"
 
@@ -46,6 +48,19 @@ def series_metadata(series: Series) -> dict:
     }
 
 
+def refuse_other_sources(db: MacDatabase, series: Series, label: str) -> None:
+    """Fail before fetching when the table holds rows another source wrote: they would be scored as this one's."""
+    table = f"raw.{series.asset_name}"
+    if not db.has_table(table):
+        return
+    others = sorted(set(db.query(f"select distinct source from {table}")["source"].dropna()) - {label})
+    if others:
+        raise Failure(
+            f"{table} in {db.path} holds rows loaded from {', '.join(repr(o) for o in others)}, and this run's source "
+            f"is {label!r}. One working file holds one source's data, or scores would mix them: use this source's "
+            f"own file (the default, {default_path(label, DEFAULT_DUCKDB_NAME)}) or set MAC_DUCKDB_PATH to another file.")
+
+
 def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
     key = ["raw", series.asset_name]
 
@@ -63,6 +78,7 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
     )
     def _raw(context: AssetExecutionContext):
         source = context.resources.source
+        refuse_other_sources(context.resources.mac_db, series, source.label)
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         error, requests = "", 0

@@ -27,6 +27,7 @@ from mac_assets.thresholds import (
     PILLAR_WEIGHTS,
     STATUS_BANDS,
     CORE_THRESHOLDS,
+    HEADLINE_MIN_COVERAGE,
     Threshold,
 )
 
@@ -153,3 +154,25 @@ def score_composite(pillars: pd.DataFrame, min_pillars: int = 1) -> pd.DataFrame
     out = out.reset_index()
     leading = ["date", "mac", "status", "coverage", "pillars_available", "methodology_version"]
     return out[leading + [c for c in out.columns if c not in leading]]
+
+
+def headline_days(composite: pd.DataFrame) -> pd.DataFrame:
+    """The days whose composite may be headlined: a MAC was produced, backed by enough of the weight.
+
+    When some inputs end before others (a CSV drop, an outage), the last days rest on little data; the
+    headline (run summary, bi.mac_latest, the HTML report) is the newest of these days, or none.
+    """
+    return composite[composite["mac"].notna() & (composite["coverage"] >= HEADLINE_MIN_COVERAGE)].sort_values("date")
+
+
+def no_headline_reason(composite: pd.DataFrame) -> str:
+    """Why `headline_days` is empty, in one line."""
+    if composite.empty:
+        return "no business day was scored (is the history window empty?)"
+    scored = composite.dropna(subset=["mac"])
+    if scored.empty:
+        withheld = int((composite["status"] == INSUFFICIENT_STATUS).sum())
+        return (f"the composite was withheld on all {len(composite)} days: {withheld} had fewer pillars with data "
+                "than MAC_MIN_PILLARS and the rest none at all; check which sources failed")
+    return (f"no day's composite had at least {HEADLINE_MIN_COVERAGE:.0%} of the methodology's weight backed by data "
+            f"(best: {scored['coverage'].max():.0%}); check which sources failed")

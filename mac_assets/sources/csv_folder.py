@@ -1,13 +1,15 @@
 """A folder of `<SERIES>.csv` files as a source: air-gapped installs, vendor data drops, validation.
 
-Format: the first column is the date (YYYY-MM-DD), then value columns. For a one-value series the
+Format: one comma-separated file per series, named after its catalog id (`VIX.csv`; the case of the name
+does not matter when only one file matches). The first column is the date (YYYY-MM-DD), then value columns. For a one-value series the
 value is the column named `value`, the series id, `close` or `adj_close` (in that order, any case), or
 else the only other column. Multi-column datasets (the CFTC file) use the catalog's column names;
 `cftc_contract_code` is accepted for `contract_code`. A series without a file is unavailable: its
 coverage drops and the run goes on.
 
 Rules for what is in a file (a refusal names file, line and problem, and the stored rows are kept):
-- refused: an empty file; a date not in YYYY-MM-DD form; a date after today (UTC); the same date (and
+- refused: a link to a file outside the folder; an empty file; a file delimited by ';' or tabs, or
+  starting with a comment instead of its header; a date not in YYYY-MM-DD form; a date after today (UTC); the same date (and
   contract) twice; a value that is not a finite number (text, NaN, inf); in the rows of the requested
   window, a value outside the catalog's plausible range for the series (a units or parsing error; rows
   outside the window are never stored, so old junk in a long file does not block today's run);
@@ -17,6 +19,7 @@ Rules for what is in a file (a refusal names file, line and problem, and the sto
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from mac_assets.catalog import Series
+from mac_assets.catalog import SERIES, Series
 from mac_assets.pointintime import utc_today
 from mac_assets.sources.base import Fetched, MalformedPayload, SeriesUnavailable
 
@@ -42,7 +45,16 @@ class CsvFolderSource(ConfigurableResource):
         return "csv"
 
     def path_for(self, series: Series) -> Path:
-        return Path(self.directory) / f"{series.id}.csv"
+        """`<id>.csv`, or the one file whose name matches it ignoring case."""
+        exact = Path(self.directory) / f"{series.id}.csv"
+        if exact.is_file():
+            return exact
+        folded = [p for p in self._files() if p.stem.lower() == series.id.lower()]
+        return folded[0] if len(folded) == 1 else exact
+
+    def _files(self) -> list[Path]:
+        folder = Path(self.directory)
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv") if folder.is_dir() else []
 
     def has(self, series: Series) -> bool:
         return self.path_for(series).is_file()
@@ -50,13 +62,39 @@ class CsvFolderSource(ConfigurableResource):
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         path = self.path_for(series)
         if not path.is_file():
-            raise SeriesUnavailable(f"csv/{series.id}: no file {path.name} in {self.directory}")
+            hint = _near_misses(series.id, [p.name for p in self._files()])
+            raise SeriesUnavailable(f"csv/{series.id}: no file {series.id}.csv in {self.directory}{hint}")
+        if not path.resolve().is_relative_to(Path(self.directory).resolve()):
+            raise MalformedPayload(f"csv/{series.id}: {path.name} links to {path.resolve()}, outside the folder; refused")
         return Fetched(read_series_csv(series, path, start, end))
+
+    def unknown_files(self) -> list[str]:
+        """Files in the folder that no catalog series reads, each with the ids it may have been meant for."""
+        known = {s.id.lower() for s in SERIES}
+        return [f"{p.name}{_near_misses(p.stem, [f'{s.id}.csv' for s in SERIES])}" for p in self._files()
+                if p.stem.lower() not in known]
+
+
+def _near_misses(name: str, candidates: list[str]) -> str:
+    """' (did you mean X.csv?)' for candidates close to `name`, or ''."""
+    stems = {Path(c).stem.lower(): c for c in candidates}
+    close = difflib.get_close_matches(name.lower(), stems, n=3, cutoff=0.6)
+    close += [s for s in stems if s not in close and (s.startswith(name.lower()) or name.lower().startswith(s))]
+    return f" (did you mean {' or '.join(stems[c] for c in close[:3])}?)" if close else ""
 
 
 def read_series_csv(series: Series, path: Path, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    if not path.read_bytes().strip():
+    content = path.read_bytes()
+    if not content.strip():
         raise MalformedPayload(f"csv/{series.id}: {path.name} is empty (not even a header)")
+    header = content.lstrip().split(b"\n", 1)[0].decode(errors="replace").strip()
+    if header.startswith("#"):
+        raise MalformedPayload(f"csv/{series.id}: {path.name} line 1 is a comment ({header[:40]!r}); the file "
+                               "must start with its header row, e.g. date,value")
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs")):
+        if delimiter in header and "," not in header:
+            raise MalformedPayload(f"csv/{series.id}: {path.name} is delimited by {name}; "
+                                   "the folder format is comma-separated")
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
