@@ -85,6 +85,10 @@ def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConne
     con = _open(path, read_only=read_only and not is_held(path))
     try:
         yield con
+    except duckdb.Error as exc:
+        if _is_damage(exc):  # found while reading a block, not when opening: same advice
+            raise explain(path, exc) from exc
+        raise
     finally:
         con.close()
 
@@ -106,6 +110,10 @@ RESTORE_COMMAND = "python -m mac_assets.backup restore"
 _CORRUPT = ("corrupt", "not a valid duckdb database", "could not read enough bytes", "checksum")
 
 
+def _is_damage(exc: BaseException) -> bool:
+    return any(marker in str(exc).lower() for marker in _CORRUPT)
+
+
 def _is_lock(exc: BaseException) -> bool:
     return "conflicting lock" in str(exc).lower() or "could not set lock" in str(exc).lower()
 
@@ -119,7 +127,7 @@ def explain(path: str, exc: BaseException) -> StorageError:
         return StorageError(f"{path} is held open by {holder}. DuckDB lets one process at a time open it for "
                             "writing: wait for that process or stop it. BI tools and notebooks read the published "
                             "snapshot (MAC_BI_PATH), never the working file.")
-    if any(marker in text.lower() for marker in _CORRUPT):
+    if _is_damage(exc):
         return StorageError(f"{path} is damaged and cannot be read ({text.splitlines()[0]}). Raw history is backed "
                             f"up after every successful run: restore it with `{RESTORE_COMMAND}` (make restore), "
                             "then `make run` rebuilds everything else.")
@@ -235,7 +243,7 @@ def write_frame(
                 con.execute("rollback")
             except duckdb.Error:
                 pass  # a failed COMMIT has already ended the transaction; the error below is the news
-            if any(marker in str(exc).lower() for marker in _CORRUPT):
+            if _is_damage(exc):
                 raise explain(path, exc) from exc
             raise StorageError(f"{table}: write failed and was rolled back: {exc}") from exc
     return newest
