@@ -27,7 +27,7 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 ## Rebuild a damaged working file's raw tables from the newest verified backup (the damaged file is kept).
 restore: $(STAMP)
-	$(BIN)/python -m mac_assets.backup restore
+	$(BIN)/python -m mac_assets.restore
 
 ## Headless Chromium for the browser test: installed with apt when running as root, otherwise that test skips.
 browser:
@@ -48,7 +48,7 @@ test: $(STAMP) browser $(VENV)/duckdb1
 
 ## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads.
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python -m scripts.bench
 
 ## Start the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml

@@ -7,23 +7,20 @@ settings (run.py, tests and the bench call it), and `defs` is the lazy entry poi
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, definitions, in_process_executor
+from dagster import AssetSelection, Definitions, define_asset_job, definitions
 
-from mac_assets.alerts import failed_run_alert
-from mac_assets.checks.freshness import build_freshness_checks, build_freshness_sensor
-from mac_assets.checks.score_checks import SCORE_CHECKS
+from mac_assets.automation import build_refresh_jobs_and_schedules, failed_run_alert
+from mac_assets.checks.assets import SCORE_CHECKS, build_freshness_checks, build_freshness_sensor
 from mac_assets.derived.assets import build_derived_assets
-from mac_assets.partitions import yearly_partitions
-from mac_assets.publish.assets import BiPublisher, RawBackups, build_publish_assets
-from mac_assets.publish.report_assets import ReportsFolder, build_report_assets
+from mac_assets.infra.io_manager import DuckDBFrameIOManager, Warehouse
+from mac_assets.infra.partitions import yearly_partitions
+from mac_assets.infra.runs import stale_run_sweeper
+from mac_assets.infra.settings import Settings, load_settings
+from mac_assets.policy import EXECUTOR, IO_MANAGER_KEY
+from mac_assets.publish.assets import BiPublisher, RawBackups, ReportsFolder, build_publish_assets, build_report_assets
 from mac_assets.raw.assets import build_raw_assets
-from mac_assets.runs import stale_run_sweeper
-from mac_assets.schedules import build_refresh_jobs_and_schedules
-from mac_assets.scores.assets import build_score_assets
-from mac_assets.scores.extension_assets import build_extension_assets
-from mac_assets.settings import Settings, load_settings
-from mac_assets.sources import build_source
-from mac_assets.storage import DuckDBFrameIOManager, MacDatabase
+from mac_assets.scores.assets import build_extension_assets, build_score_assets
+from mac_assets.sources.resources import build_source
 
 FULL_GRAPH_JOB = "mac_full_graph"
 
@@ -38,6 +35,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
         assets += build_extension_assets(partitions)
     freshness = build_freshness_checks()
     refresh_jobs, schedules = build_refresh_jobs_and_schedules(partitions)
+    warehouse = Warehouse(path=settings.duckdb_path)
     return Definitions(
         assets=assets,
         asset_checks=[*freshness, *SCORE_CHECKS],
@@ -47,16 +45,14 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
         schedules=schedules,
         sensors=[build_freshness_sensor(freshness), failed_run_alert, stale_run_sweeper],
         resources={
-            "duckdb_io": DuckDBFrameIOManager(database=settings.duckdb_path),
-            "mac_db": MacDatabase(path=settings.duckdb_path),
-            "bi": BiPublisher(working_db=settings.duckdb_path, bi_path=settings.bi_path),
-            "raw_backups": RawBackups(working_db=settings.duckdb_path, root=str(settings.backup_root),
-                                      keep=settings.backup_keep),
+            IO_MANAGER_KEY: DuckDBFrameIOManager(warehouse=warehouse),
+            "warehouse": warehouse,
+            "bi": BiPublisher(warehouse=warehouse, bi_path=settings.bi_path),
+            "raw_backups": RawBackups(warehouse=warehouse, root=str(settings.backup_root), keep=settings.backup_keep),
             "report_files": ReportsFolder(path=settings.reports_dir),
             "source": source if source is not None else build_source(settings),
         },
-        # One process per run: DuckDB has one writer, and a fresh process per step costs ~8 s here.
-        executor=in_process_executor,
+        executor=EXECUTOR,
     )
 
 

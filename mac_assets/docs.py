@@ -25,7 +25,7 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
 
 def render_catalog() -> str:
     series_rows = [
-        [f"`{s.id}`", s.title, s.source, s.tier, ", ".join(s.pillars), ", ".join(s.extension), s.frequency,
+        [f"`{s.id}`", s.title, s.provider, s.tier, ", ".join(s.pillars), ", ".join(s.extension), s.frequency,
          s.units, s.lag_days,
          s.stale_after_days, s.first_date.isoformat() + (f" → {s.end_date.isoformat()}" if s.end_date else "")]
         for s in SERIES

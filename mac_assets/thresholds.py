@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mac_assets.catalog import EXTENSION_COMPONENTS, PILLARS, ExtensionComponent, Pillar
-from mac_assets.scores.scoring import Knots, anchor_knots, range_knots
 
 METHODOLOGY_VERSION = "mac-1.0"
 # The extension (docs/extension.md) versions separately: it never changes the seven-pillar MAC.
@@ -40,6 +39,32 @@ HEADLINE_MIN_COVERAGE = 0.5
 PILLAR_WEIGHTS: dict[Pillar, float] = {p: 1 / len(PILLARS) for p in PILLARS}
 
 Shape = Literal["anchors", "range", "breakpoints"]
+# (value, score) points joined by straight lines, flat beyond the ends (scores/scoring.py evaluates them).
+Knots = tuple[tuple[float, float], ...]
+
+
+def anchor_knots(ample: float, thin: float, breach: float) -> Knots:
+    """Three anchors: ample → 1.0, thin → 0.5, breach → 0.0, linear between, flat outside.
+
+    The direction follows from the order: ample < breach means lower values are better.
+    """
+    if not (ample < thin < breach or ample > thin > breach):
+        raise ValueError(f"anchors must be monotone (ample, thin, breach), got {(ample, thin, breach)}")
+    knots = ((ample, 1.0), (thin, 0.5), (breach, 0.0))
+    return knots if ample < breach else tuple(reversed(knots))
+
+
+def range_knots(
+    breach_low: float, thin_low: float, ample_low: float, ample_high: float, thin_high: float,
+    breach_high: float,
+) -> Knots:
+    """Two-sided range: too low and too high are both bad (a VIX of 9 is complacency, 45 is panic)."""
+    xs = (breach_low, thin_low, ample_low, ample_high, thin_high, breach_high)
+    if any(b <= a for a, b in zip(xs, xs[1:])):
+        raise ValueError(f"range bounds must increase strictly, got {xs}")
+    return tuple(zip(xs, (0.0, 0.5, 1.0, 1.0, 0.5, 0.0)))
+
+
 Direction = Literal["lower_is_better", "higher_is_better", "two_sided"]
 
 
@@ -104,138 +129,170 @@ UPSTREAM = "grri-mac research code (RES path)"
 
 THRESHOLDS: tuple[Threshold, ...] = (
     # --- Liquidity -------------------------------------------------------------------------------
-    Threshold("sofr_iorb", "liquidity", "sofr_iorb_spread_bps", "bps", "anchors", "lower_is_better",
-              f"SOFR minus the Fed's reserve rate, signed: repo trading above IORB means reserves are "
+    Threshold(indicator="sofr_iorb", pillar="liquidity", metric="sofr_iorb_spread_bps", units="bps",
+              shape="anchors", direction="lower_is_better",
+              reference=f"SOFR minus the Fed's reserve rate, signed: repo trading above IORB means reserves are "
               f"scarce (Sept 2019: +300 bps). Anchors 3/15/25 bps are the SOFR-IORB era bands of {UPSTREAM}.",
               anchors=(3, 15, 25)),
-    Threshold("cp_tbill", "liquidity", "cp_tbill_spread_bps", "bps", "anchors", "lower_is_better",
-              f"Bank funding premium over bills; reached 200-300 bps in Oct 2008. Anchors 20/50/100 bps "
-              f"from {UPSTREAM}.", anchors=(20, 50, 100)),
-    Threshold("rrp_drawdown", "liquidity", "rrp_drawdown_30d_bn", "USD bn over 30 days", "anchors",
-              "lower_is_better",
-              f"{SPEC}: a 30-day ON RRP drawdown above $200B/month signals a liquidity regime shift, so "
+    Threshold(indicator="cp_tbill", pillar="liquidity", metric="cp_tbill_spread_bps", units="bps",
+              shape="anchors", direction="lower_is_better",
+              reference=f"Bank funding premium over bills; reached 200-300 bps in Oct 2008. Anchors 20/50/100 bps "
+              f"from {UPSTREAM}.",
+              anchors=(20, 50, 100)),
+    Threshold(indicator="rrp_drawdown", pillar="liquidity", metric="rrp_drawdown_30d_bn",
+              units="USD bn over 30 days", shape="anchors", direction="lower_is_better",
+              reference=f"{SPEC}: a 30-day ON RRP drawdown above $200B/month signals a liquidity regime shift, so "
               f"$200B is the thin anchor; ample below $50B (ordinary month-end noise); breach at $400B, "
-              f"twice the signal.", anchors=(50, 200, 400)),
+              f"twice the signal.",
+              anchors=(50, 200, 400)),
     # --- Valuation -------------------------------------------------------------------------------
-    Threshold("term_premium", "valuation", "THREEFYTP10", "bps", "range", "two_sided",
-              f"A compressed (negative) term premium leaves no cushion against a rates shock; a very high "
+    Threshold(indicator="term_premium", pillar="valuation", metric="THREEFYTP10", units="bps", shape="range",
+              direction="two_sided",
+              reference=f"A compressed (negative) term premium leaves no cushion against a rates shock; a very high "
               f"one is a buyers' strike. Bands from {UPSTREAM}.",
               anchors=(-50, 0, 40, 120, 200, 250), scale=100),
-    Threshold("ig_oas", "valuation", "BAMLC0A0CM", "bps", "range", "two_sided",
-              f"Investment-grade spreads: too tight is mispriced risk, too wide is distress. Bands from "
-              f"{UPSTREAM}.", anchors=(60, 75, 100, 180, 280, 400), scale=100),
-    Threshold("hy_oas", "valuation", "BAMLH0A0HYM2", "bps", "range", "two_sided",
-              f"High-yield spreads, two-sided: below 280 bps risk is priced for perfection (2007, 2021). "
-              f"Bands from {UPSTREAM}.", anchors=(200, 280, 350, 550, 800, 1000), scale=100),
+    Threshold(indicator="ig_oas", pillar="valuation", metric="BAMLC0A0CM", units="bps", shape="range",
+              direction="two_sided",
+              reference=f"Investment-grade spreads: too tight is mispriced risk, too wide is distress. Bands from "
+              f"{UPSTREAM}.",
+              anchors=(60, 75, 100, 180, 280, 400), scale=100),
+    Threshold(indicator="hy_oas", pillar="valuation", metric="BAMLH0A0HYM2", units="bps", shape="range",
+              direction="two_sided",
+              reference=f"High-yield spreads, two-sided: below 280 bps risk is priced for perfection (2007, 2021). "
+              f"Bands from {UPSTREAM}.",
+              anchors=(200, 280, 350, 550, 800, 1000), scale=100),
     # --- Positioning -----------------------------------------------------------------------------
-    Threshold("basis_trade", "positioning", "basis_trade_bn", "USD bn notional", "anchors",
-              "lower_is_better",
-              f"Leveraged funds' net short Treasury futures (CFTC TFF) at face value, the usual proxy for "
+    Threshold(indicator="basis_trade", pillar="positioning", metric="basis_trade_bn", units="USD bn notional",
+              shape="anchors", direction="lower_is_better",
+              reference=f"Leveraged funds' net short Treasury futures (CFTC TFF) at face value, the usual proxy for "
               f"the cash-futures basis trade that unwound in March 2020. Anchors 400/700/900 $B from "
-              f"{UPSTREAM}.", anchors=(400, 700, 900)),
-    Threshold("spec_net_pct", "positioning", "spec_net_percentile", "percentile (52 weeks)", "range",
-              "two_sided",
-              f"Where leveraged funds' aggregate net Treasury position sits in its own trailing 52-week "
+              f"{UPSTREAM}.",
+              anchors=(400, 700, 900)),
+    Threshold(indicator="spec_net_pct", pillar="positioning", metric="spec_net_percentile",
+              units="percentile (52 weeks)", shape="range", direction="two_sided",
+              reference=f"Where leveraged funds' aggregate net Treasury position sits in its own trailing 52-week "
               f"range; crowding at either extreme unwinds violently. Bands from {UPSTREAM}.",
               anchors=(5, 10, 25, 75, 90, 95)),
-    Threshold("svxy_aum", "positioning", "SVXY_AUM", "USD mn", "anchors", "lower_is_better",
-              f"Short-volatility ETF assets; $1.6bn preceded the Feb 2018 collapse. Anchors 500/1000/1500 "
-              f"$M from {UPSTREAM}.", anchors=(500, 1000, 1500)),
-    Threshold("margin_debt", "positioning", "margin_debt_ratio_pct", "% of market cap", "anchors",
-              "lower_is_better",
-              f"{SPEC}: ample < 2.0 %, thin 2.0-2.8 %, breach > 2.8 % (scorer 2.0/2.8/3.5). The spec's "
+    Threshold(indicator="svxy_aum", pillar="positioning", metric="SVXY_AUM", units="USD mn", shape="anchors",
+              direction="lower_is_better",
+              reference=f"Short-volatility ETF assets; $1.6bn preceded the Feb 2018 collapse. Anchors 500/1000/1500 "
+              f"$M from {UPSTREAM}.",
+              anchors=(500, 1000, 1500)),
+    Threshold(indicator="margin_debt", pillar="positioning", metric="margin_debt_ratio_pct",
+              units="% of market cap", shape="anchors", direction="lower_is_better",
+              reference=f"{SPEC}: ample < 2.0 %, thin 2.0-2.8 %, breach > 2.8 % (scorer 2.0/2.8/3.5). The spec's "
               f"Wilshire 5000 denominator left FRED in 2024; Z.1 nonfinancial corporate equities at market "
               f"value (NCBEILQ027S) replaces it: same release as the numerator, so the ratio is "
-              f"point-in-time consistent.", anchors=(2.0, 2.8, 3.5)),
-    Threshold("levetf_growth", "positioning", "levetf_aum_yoy_pct", "% year on year", "anchors",
-              "lower_is_better",
-              "Leveraged-ETF assets grow with the market, so the level trends; the signal is the speed "
+              f"point-in-time consistent.",
+              anchors=(2.0, 2.8, 3.5)),
+    Threshold(indicator="levetf_growth", pillar="positioning", metric="levetf_aum_yoy_pct",
+              units="% year on year", shape="anchors", direction="lower_is_better",
+              reference="Leveraged-ETF assets grow with the market, so the level trends; the signal is the speed "
               "of retail leverage build-up. Judgment anchors: 10 % (market-like growth), 40 %, 80 % "
-              "(2021's doubling). Review quarterly.", anchors=(10, 40, 80)),
+              "(2021's doubling). Review quarterly.",
+              anchors=(10, 40, 80)),
     # --- Volatility ------------------------------------------------------------------------------
-    Threshold("vix", "volatility", "VIX", "index points", "range", "two_sided",
-              f"VIX is bad both ways: below 12 is complacency that feeds short-vol leverage, above 30 is "
+    Threshold(indicator="vix", pillar="volatility", metric="VIX", units="index points", shape="range",
+              direction="two_sided",
+              reference=f"VIX is bad both ways: below 12 is complacency that feeds short-vol leverage, above 30 is "
               f"stress. Calibrated bands 9/10/12/22/30/40 from {UPSTREAM}.",
               anchors=(9, 10, 12, 22, 30, 40)),
-    Threshold("vvix", "volatility", "VVIX", "index points", "breakpoints", "lower_is_better",
-              f"{SPEC}: < 85 calm (1.0), 85-100 elevated (0.75-0.50), > 120 extreme (0.20). Between 100 "
+    Threshold(indicator="vvix", pillar="volatility", metric="VVIX", units="index points", shape="breakpoints",
+              direction="lower_is_better",
+              reference=f"{SPEC}: < 85 calm (1.0), 85-100 elevated (0.75-0.50), > 120 extreme (0.20). Between 100 "
               f"and 120 linear 0.50 → 0.20; tail knot: 0 at 150 (Feb 2018 and Mar 2020 peaks).",
               points=((85, 1.0), (85, 0.75), (100, 0.5), (120, 0.2), (150, 0.0))),
-    Threshold("term_slope", "volatility", "term_slope", "ratio VIX/VIX3M", "breakpoints", "lower_is_better",
-              f"{SPEC}: < 0.85 contango (1.0), 0.85-1.0 normal (down to 0.75), > 1.15 deep backwardation "
+    Threshold(indicator="term_slope", pillar="volatility", metric="term_slope", units="ratio VIX/VIX3M",
+              shape="breakpoints", direction="lower_is_better",
+              reference=f"{SPEC}: < 0.85 contango (1.0), 0.85-1.0 normal (down to 0.75), > 1.15 deep backwardation "
               f"(0.20). Tail knot: 0 at 1.30 (March 2020 reached about 1.3).",
               points=((0.85, 1.0), (1.0, 0.75), (1.15, 0.2), (1.30, 0.0))),
-    Threshold("gamma_ratio", "volatility", "gamma_ratio", "ratio VIX9D/VIX", "anchors", "lower_is_better",
-              f"{SPEC} names > 1.0 as elevated near-term gamma but gives no scores. Anchors: 0.90 (usual "
+    Threshold(indicator="gamma_ratio", pillar="volatility", metric="gamma_ratio", units="ratio VIX9D/VIX",
+              shape="anchors", direction="lower_is_better",
+              reference=f"{SPEC} names > 1.0 as elevated near-term gamma but gives no scores. Anchors: 0.90 (usual "
               f"calm level), 1.00 (the spec's signal), 1.15 (Aug 2024 and Apr 2025 spikes).",
               anchors=(0.90, 1.00, 1.15)),
     # --- Policy ----------------------------------------------------------------------------------
-    Threshold("room_to_cut", "policy", "DFF", "bps above the zero bound", "anchors", "higher_is_better",
-              f"Distance of the policy rate from the effective lower bound: the room the Fed has to ease. "
-              f"150/50/25 bps from {UPSTREAM}.", anchors=(150, 50, 25), scale=100),
-    Threshold("fed_bs_gdp", "policy", "fed_bs_gdp_pct", "% of GDP", "anchors", "lower_is_better",
-              f"A large balance sheet leaves less room for further asset purchases. Anchors 25/35/45 % "
-              f"from {UPSTREAM}.", anchors=(25, 35, 45)),
-    Threshold("core_pce", "policy", "core_pce_yoy_pct", "% year on year", "range", "two_sided",
-              f"Core PCE inflation against the 2 % target, asymmetric: above by 50/125/200 bps or below by "
+    Threshold(indicator="room_to_cut", pillar="policy", metric="DFF", units="bps above the zero bound",
+              shape="anchors", direction="higher_is_better",
+              reference=f"Distance of the policy rate from the effective lower bound: the room the Fed has to ease. "
+              f"150/50/25 bps from {UPSTREAM}.",
+              anchors=(150, 50, 25), scale=100),
+    Threshold(indicator="fed_bs_gdp", pillar="policy", metric="fed_bs_gdp_pct", units="% of GDP",
+              shape="anchors", direction="lower_is_better",
+              reference=f"A large balance sheet leaves less room for further asset purchases. Anchors 25/35/45 % "
+              f"from {UPSTREAM}.",
+              anchors=(25, 35, 45)),
+    Threshold(indicator="core_pce", pillar="policy", metric="core_pce_yoy_pct", units="% year on year",
+              shape="range", direction="two_sided",
+              reference=f"Core PCE inflation against the 2 % target, asymmetric: above by 50/125/200 bps or below by "
               f"75/200/350 bps ({UPSTREAM}; its below-target branch was unreachable, here it scores).",
               anchors=(-1.5, 0.0, 1.25, 2.5, 3.25, 4.0)),
     # --- Contagion -------------------------------------------------------------------------------
-    Threshold("btc_spy_corr", "contagion", "btc_spy_corr_60d", "correlation", "breakpoints",
-              "lower_is_better",
-              f"{SPEC}: < 0.3 decoupled (1.0), 0.3-0.5 moderate (0.75-0.50), 0.5-0.7 elevated "
+    Threshold(indicator="btc_spy_corr", pillar="contagion", metric="btc_spy_corr_60d", units="correlation",
+              shape="breakpoints", direction="lower_is_better",
+              reference=f"{SPEC}: < 0.3 decoupled (1.0), 0.3-0.5 moderate (0.75-0.50), 0.5-0.7 elevated "
               f"(0.50-0.20), > 0.7 high (0.20). Tail knot: 0 at 0.9.",
               points=((0.3, 1.0), (0.3, 0.75), (0.5, 0.5), (0.7, 0.2), (0.9, 0.0))),
-    Threshold("crypto_oi", "contagion", "crypto_oi_total_bn", "USD bn (est. total market)", "breakpoints",
-              "lower_is_better",
-              f"{SPEC}: < $20B normal (1.0), 20-35 elevated (0.75-0.50), 35-50 crowded (0.50-0.20), "
+    Threshold(indicator="crypto_oi", pillar="contagion", metric="crypto_oi_total_bn",
+              units="USD bn (est. total market)", shape="breakpoints", direction="lower_is_better",
+              reference=f"{SPEC}: < $20B normal (1.0), 20-35 elevated (0.75-0.50), 35-50 crowded (0.50-0.20), "
               f"> 50 extreme (0.20). Tail knot: 0 at $80B.",
               points=((20, 1.0), (20, 0.75), (35, 0.5), (50, 0.2), (80, 0.0))),
-    Threshold("hy_oas_momentum", "contagion", "hy_oas_30d_change_bps", "bps over 30 days", "anchors",
-              "lower_is_better",
-              "Speed of high-yield spread widening: how fast credit stress is spreading. Chosen over the "
+    Threshold(indicator="hy_oas_momentum", pillar="contagion", metric="hy_oas_30d_change_bps",
+              units="bps over 30 days", shape="anchors", direction="lower_is_better",
+              reference="Speed of high-yield spread widening: how fast credit stress is spreading. Chosen over the "
               "HY/IG ratio, which barely moves in crises because IG widens in proportion. Anchors: 25 bps "
               "(noise), 75 bps (Aug 2024), 200 bps (Aug 2011; 2008 and 2020 far exceeded it).",
               anchors=(25, 75, 200)),
-    Threshold("dollar_move", "contagion", "dollar_3m_change_pct", "% over 3 months", "range", "two_sided",
-              f"A sharp dollar move either way transmits stress through dollar funding and EM debt. Bands "
-              f"±3/±6/±10 % from {UPSTREAM} (calibrated engine).", anchors=(-10, -6, -3, 3, 6, 10)),
-    Threshold("btc_exchange_reserves", "contagion", "btc_reserve_30d_change_pct", "% over 30 days",
-              "anchors", "lower_is_better",
-              "Coins moving onto exchanges are coins about to be sold or posted as margin. Judgment "
-              "anchors: 0 % (net outflow), +3 %, +8 %. Tier 2; review quarterly.", anchors=(0, 3, 8)),
+    Threshold(indicator="dollar_move", pillar="contagion", metric="dollar_3m_change_pct",
+              units="% over 3 months", shape="range", direction="two_sided",
+              reference=f"A sharp dollar move either way transmits stress through dollar funding and EM debt. Bands "
+              f"±3/±6/±10 % from {UPSTREAM} (calibrated engine).",
+              anchors=(-10, -6, -3, 3, 6, 10)),
+    Threshold(indicator="btc_exchange_reserves", pillar="contagion", metric="btc_reserve_30d_change_pct",
+              units="% over 30 days", shape="anchors", direction="lower_is_better",
+              reference="Coins moving onto exchanges are coins about to be sold or posted as margin. Judgment "
+              "anchors: 0 % (net outflow), +3 %, +8 %. Tier 2; review quarterly.",
+              anchors=(0, 3, 8)),
     # --- Private credit --------------------------------------------------------------------------
-    Threshold("sloos_ci", "private_credit", "DRTSCILM", "% of banks net tightening", "anchors",
-              "lower_is_better",
-              f"Banks tightening C&I standards push borrowers into private credit and starve weak ones. "
+    Threshold(indicator="sloos_ci", pillar="private_credit", metric="DRTSCILM",
+              units="% of banks net tightening", shape="anchors", direction="lower_is_better",
+              reference=f"Banks tightening C&I standards push borrowers into private credit and starve weak ones. "
               f"0 % → 1.0 and 20 % → 0.5 follow the live upstream shape; breach at 50 % (reached in 2001 "
-              f"and 2008). {UPSTREAM} live path.", anchors=(0, 20, 50)),
-    Threshold("hy_oas_lev_loans", "private_credit", "BAMLH0A0HYM2", "bps", "anchors", "lower_is_better",
-              "High-yield spread as the leveraged-loan proxy (the spec's Tier 1 channel): one-sided here, "
+              f"and 2008). {UPSTREAM} live path.",
+              anchors=(0, 20, 50)),
+    Threshold(indicator="hy_oas_lev_loans", pillar="private_credit", metric="BAMLH0A0HYM2", units="bps",
+              shape="anchors", direction="lower_is_better",
+              reference="High-yield spread as the leveraged-loan proxy (the spec's Tier 1 channel): one-sided here, "
               "because for private credit only widening matters. 300 → 1.0 and 500 → 0.5 follow the "
               "upstream step table; breach at 800 bps (2002, 2008, 2020 peaks).",
               anchors=(300, 500, 800), scale=100),
     # --- Extension: yen carry, cross-asset correlation, compression (docs/extension.md) ----------------
-    Threshold("carry_to_vol", "yen_carry", "carry_to_vol", "ratio", "anchors", "lower_is_better",
-              "US-Japan rate differential over realised USD/JPY volatility: the carry trade's reward for "
+    Threshold(indicator="carry_to_vol", pillar="yen_carry", metric="carry_to_vol", units="ratio",
+              shape="anchors", direction="lower_is_better",
+              reference="US-Japan rate differential over realised USD/JPY volatility: the carry trade's reward for "
               "its risk. High readings crowd the trade (2007: ~0.55; July 2024: ~0.6). Judgment anchors "
-              "0.2 (carry barely pays), 0.5, 0.8.", anchors=(0.2, 0.5, 0.8)),
-    Threshold("yen_unwind", "yen_carry", "yen_move_14d_pct", "% yen gain over 14 days", "anchors",
-              "lower_is_better",
-              "Sharp yen appreciation is the carry unwind itself (Oct 2008 ~ +10 %, Aug 2024 ~ +8 % in two "
-              "weeks). Judgment anchors +1 % (noise), +3 %, +6 %.", anchors=(1, 3, 6)),
-    Threshold("cross_asset_corr", "cross_asset", "cross_asset_corr", "mean pairwise correlation",
-              "anchors", "lower_is_better",
-              "When yen, Treasuries (selling), equities, bitcoin and credit move as one trade, "
+              "0.2 (carry barely pays), 0.5, 0.8.",
+              anchors=(0.2, 0.5, 0.8)),
+    Threshold(indicator="yen_unwind", pillar="yen_carry", metric="yen_move_14d_pct",
+              units="% yen gain over 14 days", shape="anchors", direction="lower_is_better",
+              reference="Sharp yen appreciation is the carry unwind itself (Oct 2008 ~ +10 %, Aug 2024 ~ +8 % in two "
+              "weeks). Judgment anchors +1 % (noise), +3 %, +6 %.",
+              anchors=(1, 3, 6)),
+    Threshold(indicator="cross_asset_corr", pillar="cross_asset", metric="cross_asset_corr",
+              units="mean pairwise correlation", shape="anchors", direction="lower_is_better",
+              reference="When yen, Treasuries (selling), equities, bitcoin and credit move as one trade, "
               "diversification is gone and forced selling spreads. Anchors from the validation data "
               "(2007-2025, 20-day window): 0.05 is its 75th percentile, 0.2 the peaks of Oct 2008, "
               "Feb 2018, Aug 2024 and Apr 2025, 0.4 Oct 2022 (Treasuries sold with everything else).",
               anchors=(0.05, 0.2, 0.4)),
-    Threshold("compression", "compression", "compression_index", "percentile of own history", "anchors",
-              "lower_is_better",
-              "Stress absorbed without deleveraging, ranked against its own past (no look-ahead). Below "
+    Threshold(indicator="compression", pillar="compression", metric="compression_index",
+              units="percentile of own history", shape="anchors", direction="lower_is_better",
+              reference="Stress absorbed without deleveraging, ranked against its own past (no look-ahead). Below "
               "the median is ordinary; the top fifth is a spring wound tight; the top 5 % is the "
-              "essay's pre-release state.", anchors=(50, 80, 95)),
+              "essay's pre-release state.",
+              anchors=(50, 80, 95)),
 )
 
 THRESHOLDS_BY_INDICATOR: dict[str, Threshold] = {t.indicator: t for t in THRESHOLDS}

@@ -22,7 +22,6 @@ import duckdb
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the fake provider server used by the tests
 
 
 def run_pipeline(env: dict, *args: str) -> tuple[float, float]:
@@ -59,37 +58,23 @@ def pure_compute_seconds() -> tuple[float, float]:
     Scoring is raw → derived → scores → extension; reports are what the publish assets compute from the
     scores (validation tables and the three charts), so the two together are the same work a run does.
     """
-    from mac_assets.catalog import BENCHMARKS, SERIES
+    from mac_assets.catalog import BENCHMARKS
+    from mac_assets.infra.settings import load_settings
+    from mac_assets.pipeline import compute_all, fetch_all
     from mac_assets.publish import reports
-    from mac_assets.derived.registry import METRICS
-    from mac_assets.pointintime import with_availability
-    from mac_assets.scores.compute import business_days, score_composite, score_indicators, score_pillars
-    from mac_assets.scores.extension import extended_composite, systemic_term
-    from mac_assets.settings import load_settings
-    from mac_assets.sources.base import validate_fetch
     from mac_assets.sources.demo import DemoSource, generate
-    from mac_assets.thresholds import EXTENSION_THRESHOLDS, THRESHOLDS
 
     settings = load_settings({})
     start, end = pd.Timestamp(settings.history_start.year, 1, 1), pd.Timestamp.now().normalize()
     source = DemoSource(seed=settings.demo_seed)
     generate(settings.demo_seed)  # generation is cached per process in a real run too
     started = time.perf_counter()
-    raw = {s.id: with_availability(validate_fetch("demo", s, source.fetch(s, start.date(), (end + pd.Timedelta(days=1)).date()).frame,
-                                                  start.date(), (end + pd.Timedelta(days=1)).date()), s) for s in SERIES}
-    metrics = {m.name: m.compute({s.id: raw[s.id] for s in m.input_series}) for m in METRICS}
-    frames = {t.metric: metrics[t.metric] if t.metric in metrics else raw[t.metric] for t in THRESHOLDS}
-    days = business_days(start, end)
-    indicators = score_indicators(frames, days)
-    pillars = score_pillars(indicators)
-    composite = score_composite(pillars, settings.min_pillars)
-    extension = score_indicators(frames, days, EXTENSION_THRESHOLDS)
-    extended_composite(composite, pillars, extension, systemic_term(pillars, extension))
+    raw = fetch_all(source, start.date(), (end + pd.Timedelta(days=1)).date())
+    computed = compute_all(raw, start, end, settings.min_pillars)
     scoring = time.perf_counter() - started
-    benchmarks = {s.id: raw[s.id] for s in BENCHMARKS}
-    scored = composite.dropna(subset=["mac"])
-    reports.validation_tables(composite, pillars, benchmarks)
-    reports.charts(scored, pillars)
+    benchmarks = {s.id: computed.raw[s.id] for s in BENCHMARKS}
+    reports.validation_tables(computed.composite, computed.pillars, benchmarks)
+    reports.charts(computed.composite.dropna(subset=["mac"]), computed.pillars)
     return scoring, time.perf_counter() - started - scoring
 
 
@@ -103,9 +88,9 @@ def cpu_reference_seconds() -> float:
 
 
 def startup_seconds() -> float:
-    """A fresh Python importing the code location (dagster, pandas, the definitions): every run pays it."""
+    """A fresh Python importing and building the code location (dagster, pandas, the definitions): every run pays it."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import mac_assets.definitions"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-c", "import mac_assets.definitions as d; d.defs()"], cwd=ROOT, check=True)
     return time.perf_counter() - started
 
 
@@ -113,7 +98,9 @@ def live_requests(tmp: Path) -> dict[str, int]:
     """Requests per provider for a full-history backfill on the live clients against a local fake server."""
     from pytest_httpserver import HTTPServer
 
-    from fake_providers import FakeProviders
+    from mac_assets.sources.providers import PROVIDERS
+
+    from tests.fake_providers import FakeProviders  # the fake provider server the tests use
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
     server = HTTPServer(host="127.0.0.1", port=0)
@@ -121,7 +108,7 @@ def live_requests(tmp: Path) -> dict[str, int]:
     try:
         fake = FakeProviders(server, seed=20080915, as_of=str(pd.Timestamp.now().date()))
         env = workspace(tmp, "live") | {"MAC_SOURCE": "live", "FRED_API_KEY": "bench-key",
-                                         **{f"MAC_{p.upper()}_BASE_URL": url for p, url in fake.base_urls().items()}}
+                                         **{PROVIDERS[p].base_url_variable: url for p, url in fake.base_urls().items()}}
         subprocess.run([sys.executable, "-m", "mac_assets.run"], cwd=ROOT, env=env, check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return fake.requests_by_provider()
@@ -146,7 +133,7 @@ def bi_latency(bi_path: str, repeats: int = 200) -> tuple[float, float]:
 
 def main() -> None:
     from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
-    from mac_assets.settings import load_settings
+    from mac_assets.infra.settings import load_settings
 
     keys = build_definitions(load_settings({})).resolve_job_def(FULL_GRAPH_JOB).partitions_def.get_partition_keys()
     lines: list[tuple[str, str]] = []

@@ -15,18 +15,11 @@ import pandas as pd
 from werkzeug import Request, Response
 
 from mac_assets.catalog import SERIES, get_series
-from mac_assets.sources.binance import BinanceClient
-from mac_assets.sources.cboe import CboeClient
-from mac_assets.sources.cftc import CftcClient
 from mac_assets.sources.demo import generate
-from mac_assets.sources.fred import FredClient
-from mac_assets.sources.glassnode import GlassnodeClient
 from mac_assets.sources.live import LiveSource
-from mac_assets.sources.ofr import OfrClient
-from mac_assets.sources.yahoo import YahooClient
+from mac_assets.sources.providers import LIVE_PROVIDERS
 
-PREFIXES = {"fred": "/fred", "cboe": "/cboe", "cftc": "/cftc", "yahoo": "/yahoo", "binance": "/binance",
-            "ofr": "/ofr", "glassnode": "/glassnode"}
+PREFIXES = {p.name: f"/{p.name}" for p in LIVE_PROVIDERS}  # one path prefix per provider of the registry
 
 
 class FakeProviders:
@@ -58,13 +51,9 @@ class FakeProviders:
         def kw(provider: str, **extra) -> dict:
             return {"base_url": url[provider], **quick, **extra, **overrides.get(provider, {})}
 
-        return LiveSource(
-            fred=FredClient(**kw("fred", api_key="test-key", rate_limit_per_s=1000)),
-            cboe=CboeClient(**kw("cboe")), cftc=CftcClient(**kw("cftc", page_size=cftc_page_size)),
-            yahoo=YahooClient(**kw("yahoo")), binance=BinanceClient(**kw("binance")),
-            ofr=OfrClient(**kw("ofr")), glassnode=GlassnodeClient(**kw("glassnode")),
-            csv_dir=str(csv_dir),
-        )
+        extra = {"fred": {"api_key": "test-key", "rate_limit_per_s": 1000}, "cftc": {"page_size": cftc_page_size}}
+        clients = {p.name: p.client(**kw(p.name, **extra.get(p.name, {}))) for p in LIVE_PROVIDERS}
+        return LiveSource(clients=clients, csv_dir=str(csv_dir))
 
     def requests_by_provider(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -131,7 +120,7 @@ class FakeProviders:
 
     def binance(self, request: Request) -> Response:
         a = request.args
-        series = next(s for s in SERIES if s.source == "binance" and s.remote_id == a["symbol"])
+        series = next(s for s in SERIES if s.provider == "binance" and s.remote_id == a["symbol"])
         start = pd.to_datetime(int(a["startTime"]), unit="ms")
         end = pd.to_datetime(int(a["endTime"]), unit="ms")
         frame = self._series(series.id)

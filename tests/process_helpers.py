@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 # pool slot held. `MAC_TEST_LAUNCH=plain` starts the run without `make run`'s launch tags, as the daemon does.
 KILLER = textwrap.dedent("""
     import contextlib, os, signal, sys
-    import mac_assets.storage as storage
+    import mac_assets.infra.warehouse as storage
 
     real_connect = storage.connect
 
@@ -40,8 +40,8 @@ KILLER = textwrap.dedent("""
     if os.environ.get("MAC_TEST_LAUNCH") == "plain":
         from dagster import DagsterInstance
         from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
-        from mac_assets.schedules import range_tags
-        from mac_assets.settings import load_settings
+        from mac_assets.automation import range_tags
+        from mac_assets.infra.settings import load_settings
         job = build_definitions(load_settings()).resolve_job_def(FULL_GRAPH_JOB)
         keys = job.partitions_def.get_partition_keys()
         job.execute_in_process(instance=DagsterInstance.get(), tags=range_tags(keys[0], keys[-1]))

@@ -8,7 +8,7 @@ import pytest
 
 from graph_helpers import run, settings_for, tables
 from mac_assets.catalog import SERIES, get_series
-from mac_assets.checks.quality import longest_gap, validity_problems
+from mac_assets.raw.quality import longest_gap, validity_problems
 from mac_assets.scores.compute import score_composite
 from mac_assets.sources.demo import DemoSource
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mac_assets.docs import DOCS, RENDERERS
-from mac_assets.settings import ENV_VARS
+from mac_assets.infra.settings import ENV_VARS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

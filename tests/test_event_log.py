@@ -16,9 +16,9 @@ from dagster import (AssetCheckResult, AssetExecutionContext, AssetKey, Backfill
                      StaticPartitionsDefinition, asset, asset_check, materialize)
 from dagster._core.instance.ref import InstanceRef
 
-from mac_assets import event_log
-from mac_assets.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStorage
-from mac_assets.schedules import range_tags
+from mac_assets.infra import event_log
+from mac_assets.infra.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStorage
+from mac_assets.automation import range_tags
 
 REPO = Path(__file__).resolve().parent.parent
 YEARS = StaticPartitionsDefinition(["2024", "2025", "2026"])

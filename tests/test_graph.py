@@ -10,6 +10,7 @@ from graph_helpers import AS_OF, digest, run, settings_for, tables
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
 from mac_assets.derived.registry import METRICS
+from mac_assets.pipeline import compute_all, fetch_all
 from mac_assets.run import summary
 from mac_assets.sources.base import ProviderError
 from mac_assets.sources.demo import DemoSource
@@ -172,3 +173,17 @@ def test_the_compression_index_shows_its_workings_in_the_asset_metadata(built):
     spec = build_definitions(settings_for("unused.duckdb")).resolve_asset_graph().get(
         AssetKey(["derived", "compression_index"]))
     assert "VIX" in spec.metadata["inputs"] and "FPF-BORROW_REPO_SUM" in spec.metadata["inputs"]
+
+
+def test_the_graph_and_the_in_memory_pipeline_compute_the_same_scores(built):
+    """pipeline.compute_all is the bench's and the look-ahead tests' wiring: it must be the graph's."""
+    start, end = pd.Timestamp("2019-01-01"), pd.Timestamp("2021-01-01")
+    source = DemoSource(seed=7, as_of=AS_OF)
+    computed = compute_all(fetch_all(source, start.date(), end.date()), start, end - pd.Timedelta(days=1))
+    t = tables(built[0])
+    for name, frame in (("scores.mac_composite", computed.composite), ("scores.pillar_scores", computed.pillars),
+                        ("scores.indicator_scores", computed.indicators), ("extension.mac_extended", computed.extended)):
+        stored = t[name]
+        mine = frame[stored.columns].astype(stored.dtypes.to_dict())
+        mine = mine.sort_values(list(stored.columns)).reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, stored, check_dtype=False, check_exact=False, rtol=1e-12, obj=name)

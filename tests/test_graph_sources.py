@@ -59,7 +59,7 @@ def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_de
     assert result.success
 
     # Two years, one request per series (CFTC: 2 years x 6 contracts x 52 weeks in pages of 500).
-    by_source = {s.source: sum(1 for x in SERIES if x.source == s.source) for s in SERIES}
+    by_source = {s.provider: sum(1 for x in SERIES if x.provider == s.provider) for s in SERIES}
     assert fake.requests_by_provider() == {"fred": by_source["fred"], "cboe": 4, "cftc": 2, "yahoo": 2, "ofr": 2}
     requests = {e.asset_key.path[-1]: e.metadata.get("requests")
                 for e in result.get_asset_materialization_events() for e in [e.event_specific_data.materialization]}

@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 
 from graph_helpers import run, settings_for, tables
-from mac_assets import storage
-from mac_assets.backup import backup_raw, backups, restore, verified
+from mac_assets.infra import warehouse as storage
+from mac_assets.infra.backup import backup_raw, backups, restore, verified
 from mac_assets.publish.bi import publish
-from mac_assets.settings import load_settings
+from mac_assets.infra.settings import load_settings
 from mac_assets.sources.csv_folder import CsvFolderSource
-from mac_assets.storage import StorageError, write_frame
+from mac_assets.infra.warehouse import StorageError, write_frame
 from mac_assets.catalog import get_series
 from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
 
@@ -176,7 +176,7 @@ def test_a_damaged_working_file_names_the_restore_command_and_restore_brings_raw
         else:
             f.seek(0)
             f.write(os.urandom(4096))
-    with pytest.raises(StorageError, match=r"is damaged and cannot be read .*python -m mac_assets.backup restore"):
+    with pytest.raises(StorageError, match=r"is damaged and cannot be read .*make restore"):
         with storage.connect(str(path)) as con:
             for (name,) in con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall():
                 con.execute(f"select * from {name}").fetchall()

@@ -31,7 +31,7 @@ def hostile():
 
 
 def client(**kw) -> HttpClient:
-    return HttpClient(source="test", **({"backoff_s": 0.01, "max_retries": 0, "timeout_s": 2, "stall_s": 2} | kw))
+    return HttpClient(provider="test", **({"backoff_s": 0.01, "max_retries": 0, "timeout_s": 2, "stall_s": 2} | kw))
 
 
 def test_a_server_trickling_one_byte_at_a_time_is_cut_off_at_the_total_deadline(hostile):
@@ -71,7 +71,7 @@ PEAK = textwrap.dedent("""
     from mac_assets.sources.http import HttpClient
     from mac_assets.sources.base import ProviderError
     try:
-        HttpClient(source="test", max_retries=0, timeout_s=60).get(sys.argv[1], "S")
+        HttpClient(provider="test", max_retries=0, timeout_s=60).get(sys.argv[1], "S")
     except ProviderError as exc:
         print(exc, file=sys.stderr)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
@@ -137,7 +137,7 @@ def test_a_whole_run_with_fred_hung_takes_seconds_and_asks_fred_three_times(http
     started = time.monotonic()
     result = run(path, "2021", "2021", source=source, settings=settings_for(path, source="live"))
     elapsed = time.monotonic() - started
-    fred = [s for s in SERIES if s.source == "fred"]
+    fred = [s for s in SERIES if s.provider == "fred"]
     assert len([p for p in hostile.seen if p.startswith("/hang")]) == 3  # not len(fred) x 5 attempts
     failed = {e.asset_key.path[-1] for e in result.get_asset_check_evaluations()
               if not e.passed and e.check_name == "fetch_succeeded"}

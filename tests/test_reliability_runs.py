@@ -16,8 +16,8 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, SkipReason, build_sensor_context
 
 from process_helpers import KILLER, child_env, dagster_home, run_child
-from mac_assets.partitions import POOL
-from mac_assets.runs import WORKER_PID_TAG, stale_run_sweeper, sweep_stale_runs
+from mac_assets.policy import POOL
+from mac_assets.infra.runs import WORKER_PID_TAG, stale_run_sweeper, sweep_stale_runs
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from mac_assets.run import summary
-from mac_assets.storage import write_frame
+from mac_assets.infra.warehouse import write_frame
 
 
 def test_headline_skips_trailing_days_with_little_data(tmp_path):

@@ -10,9 +10,10 @@ import pytest
 from dagster import DagsterInstance, build_schedule_context
 
 from graph_helpers import settings_for
-from mac_assets.alerts import WEBHOOK_ENV, emit, recent, status_changes
+from mac_assets.publish.alerts import WEBHOOK_ENV, emit
+from mac_assets.scores.changes import recent, status_changes
 from mac_assets.definitions import build_definitions
-from mac_assets.schedules import RANGE_END_TAG, RANGE_START_TAG, TIMEZONE
+from mac_assets.automation import RANGE_END_TAG, RANGE_START_TAG, TIMEZONE
 
 DEFS = build_definitions(settings_for("unused.duckdb", history_start=date(2007, 1, 1)))
 

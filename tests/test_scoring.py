@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from mac_assets.scores.scoring import anchor_knots, range_knots, score_knots, status_band
+from mac_assets.scores.scoring import score_knots, status_band
+from mac_assets.thresholds import anchor_knots, range_knots
 from mac_assets.thresholds import MISSING_STATUS, STATUS_BANDS
 
 

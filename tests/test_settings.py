@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from mac_assets.settings import load_settings
-from mac_assets.sources import build_source
+from mac_assets.infra.settings import load_settings
+from mac_assets.sources.resources import build_source
 
 
 def test_defaults():

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from mac_assets.catalog import get_series
-from mac_assets.settings import load_settings
-from mac_assets.sources import build_source
+from mac_assets.infra.settings import load_settings
+from mac_assets.sources.resources import build_source
 from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.sources.live import LiveSource
@@ -80,7 +80,7 @@ def test_without_a_file_such_series_are_unavailable(tmp_path):
     with pytest.raises(SeriesUnavailable, match="csv/LEVETF_AUM: no file LEVETF_AUM.csv"):
         live(tmp_path).fetch(get_series("LEVETF_AUM"), *Y)
     source = build_source(load_settings({"MAC_SOURCE": "live"}))
-    with pytest.raises(SeriesUnavailable, match="live/LEVETF_AUM: no public API for source 'etf'; set MAC_CSV_DIR"):
+    with pytest.raises(SeriesUnavailable, match="live/LEVETF_AUM: no public API for provider 'etf'; set MAC_CSV_DIR"):
         source.fetch(get_series("LEVETF_AUM"), *Y)
 
 
@@ -91,8 +91,10 @@ def test_a_keyless_glassnode_falls_back_to_the_csv_folder(tmp_path):
 
 def test_base_urls_come_from_the_environment():
     source = build_source(load_settings({"MAC_SOURCE": "live", "MAC_CBOE_BASE_URL": "http://mirror.local/cboe"}))
-    assert source.cboe.base_url == "http://mirror.local/cboe"
-    assert source.fred.base_url == "https://api.stlouisfed.org/fred"
+    clients = source.built_source.clients
+    assert clients["cboe"].base_url == "http://mirror.local/cboe"
+    assert clients["fred"].base_url == "https://api.stlouisfed.org/fred"
+    assert clients["fred"].api_key == ""  # outside a run the key is not resolved, and its name is not a key
 
 
 def test_csv_source_needs_its_folder():

@@ -10,7 +10,7 @@ from mac_assets.sources.http import HttpClient, RateLimiter
 
 
 def client(**kw):
-    return HttpClient(source="test", **({"backoff_s": 0.01, "max_retries": 3, "timeout_s": 2} | kw))
+    return HttpClient(provider="test", **({"backoff_s": 0.01, "max_retries": 3, "timeout_s": 2} | kw))
 
 
 def test_429_with_retry_after_is_retried_after_the_servers_pause(httpserver):
@@ -86,6 +86,6 @@ def test_rate_limiter_spaces_requests_to_the_configured_rate():
 
 
 def test_clients_of_one_provider_share_one_limiter():
-    a = HttpClient(source="fred", rate_per_s=2)
-    b = HttpClient(source="fred", rate_per_s=2)
+    a = HttpClient(provider="fred", rate_per_s=2)
+    b = HttpClient(provider="fred", rate_per_s=2)
     assert a.limiter is b.limiter

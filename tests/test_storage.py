@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from mac_assets.storage import StorageError, read_frame, write_frame
+from mac_assets.infra.warehouse import StorageError, read_frame, write_frame
 
 Y2020 = (datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2021, 1, 1, tzinfo=timezone.utc))
 Y2021 = (datetime(2021, 1, 1, tzinfo=timezone.utc), datetime(2022, 1, 1, tzinfo=timezone.utc))

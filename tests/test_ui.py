@@ -106,7 +106,7 @@ def test_schedules_and_sensors_are_loaded_and_running(ui):
         "daily_refresh": "RUNNING", "weekly_cot_refresh": "RUNNING", "quarterly_refresh": "RUNNING",
         "quarterly_review": "RUNNING"}
     assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
-        "freshness_checks_sensor": "RUNNING", "failed_run_alert": "RUNNING"}
+        "freshness_checks_sensor": "RUNNING", "failed_run_alert": "RUNNING", "stale_run_sweeper": "RUNNING"}
 
 
 def browse(url: str, screenshot: Path) -> str:

@@ -6,23 +6,18 @@ vectorised pass, and keeps the rows observed inside the window.
 """
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, Output, TimeWindowPartitionsDefinition, asset
+from dagster import AssetExecutionContext, AssetsDefinition, Output, TimeWindowPartitionsDefinition, asset
 
-from mac_assets.catalog import Series
 from mac_assets.derived.metrics import DerivedMetric
 from mac_assets.derived.registry import EXTENSION_METRIC_NAMES, METRICS
-from mac_assets.partitions import layer_asset_args, window_bounds
+from mac_assets.infra.io_manager import input_with_lookback
+from mac_assets.infra.partitions import in_window
 from mac_assets.pointintime import with_availability
-
-
-def raw_input(series: Series, lookback_days: int) -> AssetIn:
-    return AssetIn(key=["raw", series.asset_name], metadata={"lookback_days": lookback_days})
+from mac_assets.policy import layer_asset_args
 
 
 def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
-    ins = {
-        s.asset_name: raw_input(s, metric.window_days + s.stale_after_days) for s in metric.input_series
-    }
+    ins = {s.asset_name: input_with_lookback(["raw", s.asset_name], metric.lookback_days(s)) for s in metric.input_series}
 
     @asset(
         name=metric.name,
@@ -38,9 +33,7 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
         frames = {
             s.id: with_availability(inputs[s.asset_name], s) for s in metric.input_series
         }
-        start, end = window_bounds(context)
-        out = metric.compute(frames)
-        out = out[(out["date"] >= start) & (out["date"] < end)].reset_index(drop=True)
+        out = in_window(metric.compute(frames), context)
         metadata = {"rows": len(out)}
         if len(out):
             last = out.iloc[-1]

@@ -1,36 +1,55 @@
-"""The publishing asset: after the scores, swap in a fresh read-only BI snapshot (see `publish/bi.py`)."""
+"""The publish layer's Dagster wiring: the BI snapshot, the raw backup and the reports.
 
-from dagster import AssetKey, AssetsDefinition, ConfigurableResource, MaterializeResult, MetadataValue, asset
-from pydantic import Field
+The BI snapshot and the reports run after the scores; the backup after the raw assets. Reports read
+whole tables (they are about the full history, not one partition), write files to MAC_REPORTS_DIR
+and summarise each file in the asset's metadata in the UI.
+"""
 
+import base64
 import time
 from pathlib import Path
 
-from mac_assets.backup import backup_raw
-from mac_assets.catalog import SERIES
-from mac_assets.partitions import layer_asset_args
-from mac_assets.publish.bi import STORAGE_VERSION, publish
+import pandas as pd
+from dagster import AssetKey, AssetsDefinition, ConfigurableResource, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+
+from mac_assets.catalog import BENCHMARKS, SERIES
+from mac_assets.infra.backup import backup_raw
+from mac_assets.infra.io_manager import Warehouse
+from mac_assets.policy import layer_asset_args
+from mac_assets.publish import reports
+from mac_assets.publish.bi import STORAGE_VERSION, publish, series_freshness
+from mac_assets.scores.compute import headline_days, no_headline_reason
+from mac_assets.thresholds import METHODOLOGY_VERSION, THRESHOLDS
 
 SCORE_ASSETS = ("indicator_scores", "pillar_scores", "mac_composite", "status_changes")
+SCORES = [AssetKey(["scores", n]) for n in ("indicator_scores", "pillar_scores", "mac_composite")]
 
 
 class BiPublisher(ConfigurableResource):
-    """Where the pipeline's working database is and where BI tools read the snapshot (MAC_BI_PATH)."""
+    """Where BI tools read the snapshot of the warehouse (MAC_BI_PATH)."""
 
-    working_db: str = Field(description="The pipeline's DuckDB file (MAC_DUCKDB_PATH).")
+    warehouse: Warehouse
     bi_path: str = Field(description="The published read-only file BI tools open (MAC_BI_PATH).")
 
 
 class RawBackups(ConfigurableResource):
     """Where the raw schema's backups go and how many are kept (MAC_BACKUP_DIR, MAC_BACKUP_KEEP)."""
 
-    working_db: str = Field(description="The pipeline's DuckDB file (MAC_DUCKDB_PATH).")
+    warehouse: Warehouse
     root: str = Field(description="Folder holding one sub-folder per backup.")
-    keep: int = Field(default=7, description="Backups kept, newest first.")
+    keep: int = Field(description="Backups kept, newest first.")
+
+
+class ReportsFolder(ConfigurableResource):
+    path: str = Field(default="reports", description="Where report files are written (MAC_REPORTS_DIR).")
+
+    def file(self, name: str) -> Path:
+        return Path(self.path) / name
 
 
 def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefinition]:
-    """The BI snapshot runs after the scores and, when the extension is on, after the extended MAC."""
+    """The BI snapshot (after the scores and, with the extension on, the extended MAC) and the raw backup."""
     deps = [AssetKey(["scores", name]) for name in SCORE_ASSETS]
     if extension:
         deps.append(AssetKey(["extension", "mac_extended"]))
@@ -44,7 +63,7 @@ def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefin
                     f"after every run, in DuckDB storage format {STORAGE_VERSION} so 1.x readers can open it.",
     )
     def bi_snapshot(bi: BiPublisher) -> MaterializeResult:
-        rows = publish(bi.working_db, bi.bi_path)
+        rows = publish(bi.warehouse.path, bi.bi_path)
         return MaterializeResult(metadata={
             "path": bi.bi_path, "storage_version": STORAGE_VERSION,
             "rows": MetadataValue.json(rows), "dagster/row_count": rows["mac_history"],
@@ -57,14 +76,97 @@ def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefin
         kinds={"parquet"},
         description="A verified Parquet copy of every raw table after each run, the newest MAC_BACKUP_KEEP kept: "
                     "raw history some providers no longer serve exists only here and in the working file. "
-                    "Restore with `python -m mac_assets.backup restore`.",
+                    "Restore with `make restore`.",
     )
     def raw_backup(raw_backups: RawBackups) -> MaterializeResult:
         started = time.perf_counter()
-        made = backup_raw(raw_backups.working_db, Path(raw_backups.root), raw_backups.keep)
+        made = backup_raw(raw_backups.warehouse.path, Path(raw_backups.root), raw_backups.keep)
         return MaterializeResult(metadata={
             "path": str(made.path), "tables": len(made.tables), "dagster/row_count": made.rows,
             "seconds": round(time.perf_counter() - started, 2),
         })
 
     return [bi_snapshot, raw_backup]
+
+
+def _md(frame: pd.DataFrame) -> str:
+    if not len(frame):
+        return "_no data_"
+    days = {c: frame[c].dt.date for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    return frame.assign(**days).to_markdown(index=False, floatfmt=".3f")
+
+
+def _load(db: Warehouse):
+    composite = db.query("select * from scores.mac_composite order by date")
+    pillars = db.query("select date, pillar, score, contribution, status from scores.pillar_scores order by date")
+    benchmarks = {s.id: db.query(f"select date, value from raw.{s.asset_name} order by date")
+                  for s in BENCHMARKS if db.has_table(f"raw.{s.asset_name}")}
+    return composite, pillars, benchmarks
+
+
+def build_report_assets(partitions) -> list[AssetsDefinition]:
+    common = dict(**layer_asset_args("publish", partitions), kinds={"pandas"})
+
+    @asset(name="validation_report", deps=[*SCORES, *(AssetKey(["raw", s.asset_name]) for s in BENCHMARKS)], **common,
+           description="Does MAC measure stress? Rank correlation with STLFSI4, NFCI and ANFCI, MAC in the "
+                       "benchmarks' top-decile weeks, and MAC's lowest readings.")
+    def validation_report(warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
+        composite, pillars, benchmarks = _load(warehouse)
+        correlations, deciles, lowest = reports.validation_tables(composite, pillars, benchmarks)
+        text = (f"# MAC validation ({METHODOLOGY_VERSION})\n\nSpearman rank correlation with official stress "
+                f"indexes (negative: MAC falls when stress rises)\n\n{_md(correlations)}\n\nMAC in the weeks the "
+                f"benchmark was in its top decile\n\n{_md(deciles)}\n\nLowest readings (one per 30 days)\n\n{_md(lowest)}\n")
+        path = reports.write(report_files.file("validation.md"), text)
+        return MaterializeResult(metadata={"report": MetadataValue.md(text), "path": str(path),
+                                           "weeks_compared": int(correlations["weeks"].sum()) if len(correlations) else 0})
+
+    @asset(name="mac_report", deps=SCORES + [AssetKey(["publish", "validation_report"])], **common,
+           description="Charts (history with status bands and stress episodes, stacked pillar contributions, "
+                       "pillar heatmap) and a one-page static HTML report.")
+    def mac_report(warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
+        composite, pillars, benchmarks = _load(warehouse)
+        scored = composite.dropna(subset=["mac"])
+        freshness = series_freshness(warehouse.path)[["series_id", "provider", "tier", "newest_observation",
+                                                    "age_days", "stale_after_days", "freshness"]]
+        solid = headline_days(composite)
+        if solid.empty:  # no day may be headlined: say why instead of drawing a number nobody should read
+            reason = no_headline_reason(composite)
+            page = reports.render_no_composite(freshness, METHODOLOGY_VERSION, reason)
+            html_path = reports.write(report_files.file("mac_report.html"), page)
+            return MaterializeResult(metadata={"preview": MetadataValue.md(f"No headline: {reason}."),
+                                               "html": str(html_path)})
+        charts = reports.charts(scored, pillars)
+        files = {name: reports.write(report_files.file(name.lower().replace(" ", "_") + ".png"), png)
+                 for name, png in charts.items()}
+        latest = solid.iloc[-1]
+        day_pillars = pillars[pillars["date"] == latest["date"]][["pillar", "score", "status", "contribution"]]
+        page = reports.render_html(latest, day_pillars, freshness, charts, METHODOLOGY_VERSION,
+                                   reports.correlation_table(composite, pillars, benchmarks))
+        html_path = reports.write(report_files.file("mac_report.html"), page)
+        thumbnail = base64.b64encode(charts["MAC history"]).decode()
+        preview = (f"![MAC history](data:image/png;base64,{thumbnail})\n\n"
+                   + "\n".join(f"- {name}: `{path}`" for name, path in files.items()) + f"\n- HTML report: `{html_path}`")
+        return MaterializeResult(metadata={"preview": MetadataValue.md(preview), "html": str(html_path)})
+
+    @asset(name="quarterly_review", deps=SCORES, **common,
+           description="Quarterly review (seed spec): which Tier 2/3 sources are live, where every threshold "
+                       "anchor sits in its indicator's history, each pillar in the worst periods, pillar map.")
+    def quarterly_review(warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
+        composite, pillars, _ = _load(warehouse)
+        indicators = warehouse.query("select indicator, value from scores.indicator_scores")
+        sources = series_freshness(warehouse.path)
+        sources = sources[sources["tier"] >= 2][["series_id", "title", "provider", "tier", "newest_observation",
+                                                  "freshness", "loaded_from"]]
+        anchors = reports.anchor_percentiles(indicators)
+        worst = reports.worst_period_pillars(composite, pillars)
+        assignment = pd.DataFrame([{"indicator": t.indicator, "pillar": t.pillar, "metric": t.metric}
+                                   for t in THRESHOLDS])
+        text = (f"# Quarterly review ({METHODOLOGY_VERSION})\n\n## 1. Tier 2 and Tier 3 sources\n\n{_md(sources)}\n\n"
+                f"## 2. Threshold anchors against history\n\n{_md(anchors)}\n\n"
+                f"## 3. Pillars on the composite's lowest days\n\n{_md(worst)}\n\n"
+                f"## 4. Pillar assignments\n\n{_md(assignment)}\n")
+        path = reports.write(report_files.file("quarterly_review.md"), text)
+        return MaterializeResult(metadata={"review": MetadataValue.md(text), "path": str(path)})
+
+    return [validation_report, mac_report, quarterly_review]
+

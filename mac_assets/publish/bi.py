@@ -24,12 +24,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mac_assets.storage import StorageError, connect
+from mac_assets.infra.warehouse import StorageError, connect
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.derived.registry import METRICS_BY_NAME
 from mac_assets.scores.extension import LINEAR_COMPONENTS
-from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, HEADLINE_MIN_COVERAGE, METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.scores.compute import headline_days
+from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, METHODOLOGY_VERSION, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
 logger = logging.getLogger("mac_assets.publish")
@@ -108,7 +109,7 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
 def metric_sources(metric: str) -> str:
     """The providers behind a metric: its raw series' source, or those of a derived metric's inputs."""
     series = METRICS_BY_NAME[metric].input_series if metric in METRICS_BY_NAME else (SERIES_BY_ID[metric],)
-    return ", ".join(sorted({s.source for s in series}))
+    return ", ".join(sorted({s.provider for s in series}))
 
 
 def methodology_frame() -> pd.DataFrame:
@@ -122,7 +123,7 @@ def methodology_frame() -> pd.DataFrame:
 
 def catalog_frame() -> pd.DataFrame:
     return pd.DataFrame([{
-        "series_id": s.id, "table_name": s.asset_name, "title": s.title, "provider": s.source, "tier": s.tier,
+        "series_id": s.id, "table_name": s.asset_name, "title": s.title, "provider": s.provider, "tier": s.tier,
         "frequency": s.frequency, "units": s.units, "publication_lag_days": s.lag_days,
         "stale_after_days": s.stale_after_days, "discontinued": s.end_date is not None,
     } for s in SERIES])
@@ -140,7 +141,7 @@ def _raw_tables(con: duckdb.DuckDBPyConnection, src: str) -> list[str]:
 
 
 @contextmanager
-def _source(working_db: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+def _working(working_db: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
     """A connection to the working database and the catalog name its tables live under.
 
     Through `storage.connect`, so during a run it shares the database the run holds open (a separate
@@ -154,7 +155,7 @@ def _source(working_db: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
 
 def series_freshness(working_db: str) -> pd.DataFrame:
     """Every catalog series with its newest stored observation, age and freshness (bi.series_freshness)."""
-    with _source(working_db) as (con, src):
+    with _working(working_db) as (con, src):
         return con.execute(_statements(src, _raw_tables(con, src))["series_freshness"]).fetchdf()
 
 
@@ -171,8 +172,9 @@ def _has_extension(con: duckdb.DuckDBPyConnection, src: str) -> bool:
                             "and schema_name = 'extension' and table_name = 'mac_extended'", [src]).fetchone()[0])
 
 
-def _statements(src: str, raw_tables: list[str], extension: bool = False) -> dict[str, str]:
-    """SQL for each published table; `src` is the catalog name of the working database."""
+def _statements(src: str, raw_tables: list[str], extension: bool = False, headline: str = "") -> dict[str, str]:
+    """SQL for each published table; `src` is the catalog name of the working database, `headline` the
+    day `scores.compute.headline_days` picks for bi.mac_latest (none: an empty mac_latest)."""
     src = _ident(src)
     freshness_union = " union all ".join(
         f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from "
@@ -185,9 +187,8 @@ def _statements(src: str, raw_tables: list[str], extension: bool = False) -> dic
             from {src}.scores.mac_composite c join {src}.scores.pillar_scores p using (date)
             group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version
             order by c.date""",
-        "mac_latest": f"""
-            select * from bi.mac_history where mac is not null and coverage >= {HEADLINE_MIN_COVERAGE}
-            order by date desc limit 1""",
+        "mac_latest": f"select * from bi.mac_history where date = date '{headline}'" if headline else
+                      "select * from bi.mac_history where false",
         "pillar_scores": f"select * from {src}.scores.pillar_scores order by date, pillar",
         "indicator_detail": f"""
             select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
@@ -231,7 +232,7 @@ def publish(working_db: str, bi_path: str) -> dict[str, int]:
     _replaceable(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove(tmp)
-    with _source(working_db) as (con, src):
+    with _working(working_db) as (con, src):
         try:
             rows = _build(con, src, tmp)
         except Exception:
@@ -314,7 +315,10 @@ def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int
         con.execute("use out")
         con.execute("create schema bi")
         rows = {}
-        statements = _statements(src, raw_tables, _has_extension(con, src))
+        composite = con.execute(f"select date, mac, status, coverage from {_ident(src)}.scores.mac_composite").fetchdf()
+        days = headline_days(composite)
+        headline = str(days["date"].iloc[-1].date()) if len(days) else ""
+        statements = _statements(src, raw_tables, _has_extension(con, src), headline)
         con.execute(f"create temp table series_freshness_tmp as {statements['series_freshness']}")
         for table in BI_CONTRACT:
             con.execute(f"create table bi.{table} as {statements[table]}")

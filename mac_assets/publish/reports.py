@@ -206,12 +206,12 @@ def render_html(latest: pd.Series, pillars_latest: pd.DataFrame, freshness: pd.D
 </body></html>"""
 
 
-def render_no_composite(freshness: pd.DataFrame, methodology_version: str) -> str:
-    """The page when no day has enough pillars for a composite: which inputs are missing is the news."""
+def render_no_composite(freshness: pd.DataFrame, methodology_version: str, reason: str) -> str:
+    """The page when no day's composite may be headlined: why, and which inputs are missing, is the news."""
     rows = freshness.to_html(index=False, border=0, na_rep="–")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>MAC report</title></head><body>'
-            f"<h1>Market Absorption Capacity</h1><p>No composite yet: on every day too few pillars had data "
-            f"(MAC_MIN_PILLARS). Methodology {html.escape(methodology_version)}.</p>"
+            f"<h1>Market Absorption Capacity</h1><p>No headline composite: {html.escape(reason)}. "
+            f"Methodology {html.escape(methodology_version)}.</p>"
             f"<h2>Freshness of every input</h2>{rows}</body></html>")
 
 

@@ -6,6 +6,13 @@ Writes are upserts on (date, keys): history is never deleted, so a provider that
 or a fetch that fails leaves every stored row in place. A failed fetch does not fail the run: the
 asset's `fetch_succeeded` check fails (WARN) with the reason, and scores lose that series' coverage
 once its data grows stale.
+
+Each asset also runs its data-quality checks in its own step, right after its write, on the whole
+stored table: `is_valid` (blocking at ERROR: duplicate observations, dates in the future or values
+outside the plausible range would corrupt every score downstream, so nothing downstream materializes
+from such data) and `has_no_gaps` (WARN: a missing stretch corrupts nothing, but someone should look).
+In-step checks instead of separate check steps save two steps per series, most of a daily run's
+fixed cost.
 """
 
 import pandas as pd
@@ -23,20 +30,23 @@ from dagster import (
 )
 
 from mac_assets.catalog import SERIES, Series
-from mac_assets.checks.quality import quality_check_specs, quality_results
-from mac_assets.partitions import layer_asset_args
+from mac_assets.infra.io_manager import UPSERT_KEYS, Warehouse
+from mac_assets.infra.settings import DEFAULT_DUCKDB_NAME, default_path
+from mac_assets.pointintime import utc_today
+from mac_assets.policy import layer_asset_args
+from mac_assets.raw.quality import longest_gap, validity_problems
 from mac_assets.sources.base import SourceError, empty_frame, validate_fetch
-from mac_assets.settings import DEFAULT_DUCKDB_NAME, default_path
-from mac_assets.storage import UPSERT_KEYS, MacDatabase
 
 FETCH_CHECK = "fetch_succeeded"
+IS_VALID = "is_valid"
+HAS_NO_GAPS = "has_no_gaps"
 
 
 def series_metadata(series: Series) -> dict:
     """Catalog facts shown on the asset's page in the Dagster UI."""
     return {
         "series_id": series.id,
-        "provider": series.source,
+        "provider": series.provider,
         "tier": series.tier,
         "pillars": ", ".join(series.pillars),
         "frequency": series.frequency,
@@ -48,7 +58,37 @@ def series_metadata(series: Series) -> dict:
     }
 
 
-def refuse_other_sources(db: MacDatabase, series: Series, label: str) -> None:
+def check_specs(series: Series) -> list[AssetCheckSpec]:
+    key = ["raw", series.asset_name]
+    lo, hi = series.valid
+    return [
+        AssetCheckSpec(FETCH_CHECK, asset=key, description="The source delivered the series for this run's window."),
+        AssetCheckSpec(IS_VALID, asset=key, blocking=True,
+                       description=f"No duplicate dates, no future dates, values within [{lo:g}, {hi:g}] {series.units}."),
+        AssetCheckSpec(HAS_NO_GAPS, asset=key,
+                       description=f"No gap longer than {series.max_gap_days} days between observations."),
+    ]
+
+
+def quality_results(series: Series, stored: pd.DataFrame) -> list[AssetCheckResult]:
+    """`is_valid` and `has_no_gaps` on the series' whole stored table."""
+    lo, hi = series.valid
+    problems = validity_problems(series, stored, utc_today())
+    gap, ends = longest_gap(series, stored)
+    return [
+        AssetCheckResult(
+            check_name=IS_VALID, passed=not any(problems.values()), severity=AssetCheckSeverity.ERROR,
+            metadata={**problems, "rows": len(stored), "valid_range": f"[{lo:g}, {hi:g}] {series.units}"},
+        ),
+        AssetCheckResult(
+            check_name=HAS_NO_GAPS, passed=gap <= series.max_gap_days, severity=AssetCheckSeverity.WARN,
+            metadata={"longest_gap_days": gap, "allowed_gap_days": series.max_gap_days,
+                      "gap_ends_on": str(ends.date()) if ends is not None else "none"},
+        ),
+    ]
+
+
+def refuse_other_sources(db: Warehouse, series: Series, label: str) -> None:
     """Fail before fetching when the table holds rows another source wrote: they would be scored as this one's."""
     table = f"raw.{series.asset_name}"
     if not db.has_table(table):
@@ -62,23 +102,19 @@ def refuse_other_sources(db: MacDatabase, series: Series, label: str) -> None:
 
 
 def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
-    key = ["raw", series.asset_name]
-
     @asset(
         name=series.asset_name,
         **layer_asset_args("raw", partitions),
-        required_resource_keys={"source", "mac_db"},
-        kinds={"duckdb", series.source},
-        tags={"tier": str(series.tier), "provider": series.source},
+        required_resource_keys={"source", "warehouse"},
+        kinds={"duckdb", series.provider},
+        tags={"tier": str(series.tier), "provider": series.provider},
         metadata=series_metadata(series),
-        check_specs=[AssetCheckSpec(FETCH_CHECK, asset=key,
-                                    description="The source delivered the series for this run's window."),
-                     *quality_check_specs(series)],
+        check_specs=check_specs(series),
         description=f"{series.title} ({series.units}). Raw observations by date, append-only.",
     )
     def _raw(context: AssetExecutionContext):
-        source = context.resources.source
-        refuse_other_sources(context.resources.mac_db, series, source.label)
+        source, db = context.resources.source, context.resources.warehouse
+        refuse_other_sources(db, series, source.label)
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         error, requests = "", 0
@@ -98,7 +134,7 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
             metadata={"source": source.label, "error": error or "none", "rows": len(frame)},
         )
         # The output is stored by now: judge the whole table, old rows and new.
-        yield from quality_results(series, context.resources.mac_db.query(f"select * from raw.{series.asset_name}"))
+        yield from quality_results(series, db.query(f"select * from raw.{series.asset_name}"))
 
     return _raw
 

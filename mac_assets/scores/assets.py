@@ -1,4 +1,13 @@
-"""Score assets: indicator scores → pillar scores → composite MAC, one row per business day."""
+"""The scores layer's Dagster wiring: indicator, pillar and composite scores, band crossings, and the extension.
+
+One row per business day (and indicator or pillar). The maths is in `compute.py`, `extension.py` and
+`changes.py`; here each asset loads its inputs (with the look-back `MetricInfo.lookback_days` says),
+calls it, and keeps the rows of its partition window.
+
+The extension's assets (group and schema `extension`) read the seven-pillar scores and never write
+them, so switching the extension off (MAC_EXTENSION=off) removes them and leaves every core table
+exactly as it was.
+"""
 
 import pandas as pd
 from dagster import (
@@ -11,65 +20,70 @@ from dagster import (
     asset,
 )
 
-from mac_assets.alerts import ALERT_RECENT_DAYS, emit, recent, status_changes
-from mac_assets.catalog import PILLARS, SERIES_BY_ID
-from mac_assets.partitions import layer_asset_args, window_bounds
-from mac_assets.pointintime import utc_today, with_availability
-from mac_assets.scores.compute import business_days, metric_info, score_composite, score_indicators, score_pillars
-from mac_assets.thresholds import CORE_THRESHOLDS, METHODOLOGY_VERSION, Threshold
+from mac_assets.catalog import PILLARS
+from mac_assets.infra.io_manager import input_with_lookback
+from mac_assets.infra.partitions import in_window, window_bounds
+from mac_assets.pointintime import utc_today
+from mac_assets.policy import layer_asset_args
+from mac_assets.publish.alerts import emit
+from mac_assets.scores.changes import ALERT_RECENT_DAYS, recent, status_changes
+from mac_assets.scores.compute import (
+    metric_frames,
+    metric_info,
+    score_calendar,
+    score_composite,
+    score_indicators,
+    score_pillars,
+)
+from mac_assets.scores.extension import EXTENDED_CONTRIBUTIONS, VERSION, extended_composite, systemic_term
+from mac_assets.thresholds import (
+    CORE_THRESHOLDS,
+    EXTENSION_THRESHOLDS,
+    METHODOLOGY_VERSION,
+    SYSTEMIC_CORRELATION_WINDOW,
+    Threshold,
+)
 
-# Days of slack on top of a metric's staleness limit when reading before the window, so that the
-# value in force on the window's first day is always loaded.
-LOOKBACK_SLACK_DAYS = 7
-
-
-def _input_name(metric: str) -> str:
-    return "_".join(metric_info(metric).asset_key)
-
-
-def score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    """Business days of the window, up to today: a score exists for every day that has happened."""
-    return business_days(start, min(end - pd.Timedelta(days=1), utc_today()))
+# Days read before the window so a band crossing on the window's first day is seen.
+CROSSING_LOOKBACK_DAYS = 10
+# Calendar days that hold the systemic correlation window's business days, with room for holidays.
+CORRELATION_LOOKBACK_DAYS = SYSTEMIC_CORRELATION_WINDOW * 7 // 5 + 20
 
 
 def metric_inputs(thresholds: tuple[Threshold, ...]) -> dict[str, AssetIn]:
     """One input per metric the thresholds score, read far enough back to know each metric's value on day one."""
-    return {
-        _input_name(m): AssetIn(
-            key=list(metric_info(m).asset_key),
-            metadata={"lookback_days": metric_info(m).stale_after_days + LOOKBACK_SLACK_DAYS},
-        )
-        for m in sorted({t.metric for t in thresholds})
-    }
+    infos = [metric_info(m) for m in sorted({t.metric for t in thresholds})]
+    return {i.input_name: input_with_lookback(list(i.asset_key), i.lookback_days) for i in infos}
 
 
-def metric_frames(inputs: dict[str, pd.DataFrame], thresholds: tuple[Threshold, ...]) -> dict[str, pd.DataFrame]:
-    """Loaded inputs keyed by metric name; raw series get their publication dates here."""
-    frames = {}
-    for m in sorted({t.metric for t in thresholds}):
-        frame = inputs[_input_name(m)]
-        frames[m] = with_availability(frame, SERIES_BY_ID[m]) if metric_info(m).lag_days is not None else frame
-    return frames
+def _latest(frame: pd.DataFrame, columns: list[str]) -> dict:
+    """The newest row's values as metadata (floats and strings only)."""
+    scored = frame.dropna(subset=[columns[0]])
+    if not len(scored):
+        return {}
+    last = scored.iloc[-1]
+    meta = {"latest_date": str(last["date"].date())}
+    for c in columns:
+        value = last[c]
+        meta[f"latest_{c}"] = float(value) if isinstance(value, (int, float)) and pd.notna(value) else str(value)
+    return meta
 
 
 def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: int) -> list[AssetsDefinition]:
-    ins = metric_inputs(CORE_THRESHOLDS)
     common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
 
     @asset(
-        name="indicator_scores", ins=ins, **common,
+        name="indicator_scores", ins=metric_inputs(CORE_THRESHOLDS), **common,
         metadata={"methodology_version": METHODOLOGY_VERSION},
         description="One row per business day and indicator: the value public that day (per-series "
                     "publication lag), its score in [0, 1] and status band. Missing values stay missing.",
     )
     def indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
-        start, end = window_bounds(context)
-        out = score_indicators(metric_frames(inputs, CORE_THRESHOLDS), score_calendar(start, end))
-        available = out["score"].notna()
+        out = score_indicators(metric_frames(inputs, CORE_THRESHOLDS), score_calendar(*window_bounds(context)))
         return Output(out, metadata={
             "rows": len(out),
             "indicators": len(CORE_THRESHOLDS),
-            "share_available": float(available.mean()) if len(out) else 0.0,
+            "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         })
 
     @asset(
@@ -98,28 +112,20 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
                 "latest_status": str(last["status"]),
                 "latest_coverage": float(last["coverage"]),
                 "min_mac_in_window": float(scored["mac"].min()),
-                "preview": MetadataValue.md(
-                    "```\n" + scored.tail(5)[["date", "mac", "status", "coverage"]].to_string(index=False) + "\n```"
-                ),
             }
         return Output(out, metadata=metadata)
 
-    # Read the days before the window too, so a crossing on the window's first day is seen.
-    before = {"lookback_days": 10}
-
     @asset(
         name="status_changes",
-        ins={"mac_composite": AssetIn(key=["scores", "mac_composite"], metadata=before),
-             "pillar_scores": AssetIn(key=["scores", "pillar_scores"], metadata=before)},
+        ins={"mac_composite": input_with_lookback(["scores", "mac_composite"], CROSSING_LOOKBACK_DAYS),
+             "pillar_scores": input_with_lookback(["scores", "pillar_scores"], CROSSING_LOOKBACK_DAYS)},
         **common,
         description="Every day on which the composite or a pillar crossed a status band; crossings in the "
                     f"last {ALERT_RECENT_DAYS} days are also sent as alerts.",
     )
     def status_changes_asset(context: AssetExecutionContext, mac_composite: pd.DataFrame,
                              pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
-        start, end = window_bounds(context)
-        changes = status_changes(mac_composite, pillar_scores)
-        changes = changes[(changes["date"] >= start) & (changes["date"] < end)].reset_index(drop=True)
+        changes = in_window(status_changes(mac_composite, pillar_scores), context)
         fresh = recent(changes, utc_today())
         for row in fresh.itertuples():  # a handful of rows at most: the last few days' crossings
             emit("status_band_crossed", {"date": str(row.date.date()), "scope": row.scope, "from": row.previous_status,
@@ -134,3 +140,52 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
 
     return [indicator_scores, pillar_scores, mac_composite, status_changes_asset]
 
+
+def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
+    common = dict(**layer_asset_args("extension", partitions), kinds={"duckdb", "pandas"})
+
+    @asset(name="extension_scores", ins=metric_inputs(EXTENSION_THRESHOLDS), **common,
+           metadata={"methodology_version": VERSION},
+           description="One row per business day and extension indicator (yen carry, cross-asset correlation, "
+                       "compression): the value public that day and its score, by the same rules as the pillars.")
+    def extension_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = score_indicators(metric_frames(inputs, EXTENSION_THRESHOLDS), score_calendar(*window_bounds(context)),
+                               EXTENSION_THRESHOLDS, VERSION)
+        latest = out.dropna(subset=["score"]).drop_duplicates("indicator", keep="last")
+        return Output(out, metadata={
+            "rows": len(out),
+            "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
+            "latest": MetadataValue.md("```\n" + (latest[["indicator", "date", "value", "score"]].to_string(index=False)
+                                                 if len(latest) else "no data") + "\n```"),
+        })
+
+    @asset(name="systemic_stress",
+           ins={"pillar_scores": input_with_lookback(["scores", "pillar_scores"], CORRELATION_LOOKBACK_DAYS),
+                "extension_scores": input_with_lookback(["extension", "extension_scores"], CORRELATION_LOOKBACK_DAYS)},
+           **common,
+           description="CISS-style systemic term: each component's weighted stress, their 60-day stress "
+                       "correlations, the cross term Σ v_i v_j ρ_ij (stress that exists because components are "
+                       "stressed together) and its share of the linear stress.")
+    def systemic_stress(context: AssetExecutionContext, pillar_scores: pd.DataFrame,
+                        extension_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = in_window(systemic_term(pillar_scores, extension_scores), context)
+        return Output(out, metadata={"rows": len(out), **_latest(out, ["correlation_share", "ciss",
+                                                                       "avg_stress_correlation"])})
+
+    @asset(name="mac_extended",
+           ins={"mac_composite": AssetIn(key=["scores", "mac_composite"]),
+                "pillar_scores": AssetIn(key=["scores", "pillar_scores"]),
+                "extension_scores": AssetIn(key=["extension", "extension_scores"]),
+                "systemic_stress": AssetIn(key=["extension", "systemic_stress"])},
+           **common,
+           description="The MAC with and without the extension, side by side: `mac` is the seven-pillar "
+                       "composite, `mac_extended` adds yen carry and cross-asset correlation as components, then "
+                       "the correlation and compression contributions. Contributions add up to `mac_extended`.")
+    def mac_extended(mac_composite: pd.DataFrame, pillar_scores: pd.DataFrame, extension_scores: pd.DataFrame,
+                     systemic_stress: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = extended_composite(mac_composite, pillar_scores, extension_scores, systemic_stress)
+        meta = {"rows": len(out), "contributions": ", ".join(EXTENDED_CONTRIBUTIONS),
+                **_latest(out, ["mac_extended", "mac", "status", "correlation_contribution", "compression_contribution"])}
+        return Output(out, metadata=meta)
+
+    return [extension_scores, systemic_stress, mac_extended]

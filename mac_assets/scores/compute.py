@@ -18,7 +18,7 @@ import pandas as pd
 
 from mac_assets.catalog import PILLARS, SERIES_BY_ID, asset_name
 from mac_assets.derived.registry import METRICS_BY_NAME
-from mac_assets.pointintime import known_on
+from mac_assets.pointintime import known_on, utc_today, with_availability
 from mac_assets.scores.scoring import score_knots, status_band
 from mac_assets.thresholds import (
     INSUFFICIENT_STATUS,
@@ -32,6 +32,11 @@ from mac_assets.thresholds import (
 )
 
 
+# Days of slack on top of a metric's staleness limit when reading before the window, so that the
+# value in force on the window's first day is always loaded.
+LOOKBACK_SLACK_DAYS = 7
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     """Where an indicator's metric lives and how it ages: a derived metric or a raw series."""
@@ -41,6 +46,16 @@ class MetricInfo:
     tier: int
     stale_after_days: int
     lag_days: int | None  # raw series only: derived metrics carry their own available_date
+
+    @property
+    def lookback_days(self) -> int:
+        """Calendar days read before a partition, enough to know the metric's value on its first day."""
+        return self.stale_after_days + LOOKBACK_SLACK_DAYS
+
+    @property
+    def input_name(self) -> str:
+        """The name the scores assets load the metric under (`derived_gamma_ratio`, `raw_vix`)."""
+        return "_".join(self.asset_key)
 
 
 def metric_info(name: str) -> MetricInfo:
@@ -55,6 +70,21 @@ def metric_info(name: str) -> MetricInfo:
 
 def business_days(start: pd.Timestamp, end_inclusive: pd.Timestamp) -> pd.DatetimeIndex:
     return pd.bdate_range(start, end_inclusive) if end_inclusive >= start else pd.DatetimeIndex([])
+
+
+def score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """Business days of the window [start, end), up to today: a score exists for every day that has happened."""
+    return business_days(start, min(end - pd.Timedelta(days=1), utc_today()))
+
+
+def metric_frames(inputs: dict[str, pd.DataFrame], thresholds: tuple[Threshold, ...]) -> dict[str, pd.DataFrame]:
+    """Loaded inputs (by `MetricInfo.input_name`) keyed by metric name; raw series get their publication dates."""
+    frames = {}
+    for m in sorted({t.metric for t in thresholds}):
+        info = metric_info(m)
+        frame = inputs[info.input_name]
+        frames[m] = with_availability(frame, SERIES_BY_ID[m]) if info.lag_days is not None else frame
+    return frames
 
 
 def _status(scores) -> np.ndarray:

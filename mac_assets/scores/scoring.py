@@ -1,9 +1,9 @@
 """Pure scoring functions: indicator values → scores in [0, 1] (1 = ample, 0 = breach).
 
-No Dagster here, so the maths can be tested and reused without a run. Every scoring shape in the
-thresholds table (three anchors, two-sided ranges, breakpoint tables) is expressed as *knots*:
-(x, score) points joined by straight lines and held flat beyond the ends. Two knots at the same x
-make a step; the score at the step is the right-hand one. Missing values stay missing (NaN).
+No Dagster here, so the maths can be tested and reused without a run. Every scoring shape of the
+thresholds table is a tuple of *knots* (`thresholds.Knots`): (x, score) points joined by straight lines
+and held flat beyond the ends. Two knots at the same x make a step; the score at the step is the
+right-hand one. Missing values stay missing (NaN).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-Knots = tuple[tuple[float, float], ...]
+from mac_assets.thresholds import Knots
 
 
 def score_knots(values: Sequence[float] | np.ndarray | pd.Series | float, knots: Knots) -> np.ndarray:
@@ -34,28 +34,6 @@ def score_knots(values: Sequence[float] | np.ndarray | pd.Series | float, knots:
     out = np.where(idx == 0, ys[0], out)
     out = np.where(idx == len(xs), ys[-1], out)
     return np.where(np.isnan(x), np.nan, out)
-
-
-def anchor_knots(ample: float, thin: float, breach: float) -> Knots:
-    """Three anchors: ample → 1.0, thin → 0.5, breach → 0.0, linear between, flat outside.
-
-    The direction follows from the order: ample < breach means lower values are better.
-    """
-    if not (ample < thin < breach or ample > thin > breach):
-        raise ValueError(f"anchors must be monotone (ample, thin, breach), got {(ample, thin, breach)}")
-    knots = ((ample, 1.0), (thin, 0.5), (breach, 0.0))
-    return knots if ample < breach else tuple(reversed(knots))
-
-
-def range_knots(
-    breach_low: float, thin_low: float, ample_low: float, ample_high: float, thin_high: float,
-    breach_high: float,
-) -> Knots:
-    """Two-sided range: too low and too high are both bad (a VIX of 9 is complacency, 45 is panic)."""
-    xs = (breach_low, thin_low, ample_low, ample_high, thin_high, breach_high)
-    if any(b <= a for a, b in zip(xs, xs[1:])):
-        raise ValueError(f"range bounds must increase strictly, got {xs}")
-    return tuple(zip(xs, (0.0, 0.5, 1.0, 1.0, 0.5, 0.0)))
 
 
 def status_band(scores: Sequence[float] | np.ndarray | pd.Series, bands: Sequence[tuple[float, str]],

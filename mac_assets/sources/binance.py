@@ -20,7 +20,7 @@ HISTORY_DAYS = 30
 
 
 class BinanceClient(HttpSource):
-    source: ClassVar[str] = "binance"
+    provider: ClassVar[str] = "binance"
     base_url: str = "https://fapi.binance.com"
 
     def read(self, series: Series, start: date, end: date) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from mac_assets.sources.client import HttpSource
 class CboeClient(HttpSource):
     """Downloads `<INDEX>_History.csv` once per run; each file is the index's whole history."""
 
-    source: ClassVar[str] = "cboe"
+    provider: ClassVar[str] = "cboe"
     base_url: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
 
     def read(self, series: Series, start: date, end: date) -> pd.DataFrame:

@@ -36,7 +36,7 @@ REQUIRED = ("open_interest", "lev_money_long", "lev_money_short")
 class CftcClient(HttpSource):
     """TFF futures-only dataset `gpe5-46if`, the six Treasury contracts of the catalog."""
 
-    source: ClassVar[str] = "cftc"
+    provider: ClassVar[str] = "cftc"
     base_url: str = "https://publicreporting.cftc.gov"
     dataset: str = "gpe5-46if"
     page_size: int = Field(default=5000, description="Rows per request ($limit).")

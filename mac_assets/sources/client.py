@@ -1,20 +1,23 @@
-"""Base class of the live clients: configuration (base URL, timeouts, retries) plus one HTTP session."""
+"""Base class of the live clients: configuration (base URL, timeouts, retries) plus one HTTP session.
+
+Plain pydantic models, not Dagster resources: the clients are the Dagster-free core; the one Dagster
+resource (`sources/resources.py`) builds them from configuration and secrets at run time.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import ClassVar
 
-from dagster import ConfigurableResource
-from pydantic import Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from mac_assets.catalog import Series
 from mac_assets.sources.base import Fetched, MalformedPayload
 from mac_assets.sources.http import HttpClient
 
 
-class HttpSource(ConfigurableResource):
-    """Settings every live client shares. Subclasses set `source` and implement `read(series, start, end) -> DataFrame`."""
+class HttpSource(BaseModel):
+    """Settings every live client shares. Subclasses set `provider` and implement `read(series, start, end) -> DataFrame`."""
 
     base_url: str = Field(description="Provider root URL; point it at a mirror, a proxy or a test server.")
     timeout_s: float = Field(default=60.0, description="Total deadline of one attempt (connect, wait, whole body), in seconds.")
@@ -27,7 +30,7 @@ class HttpSource(ConfigurableResource):
 
     _http: HttpClient | None = PrivateAttr(default=None)
 
-    source: ClassVar[str] = "http"
+    provider: ClassVar[str] = "http"
     extra_retryable: ClassVar[tuple[int, ...]] = ()
     # A browser to impersonate (curl_cffi's names, e.g. "chrome") for providers that refuse plain clients.
     impersonate: ClassVar[str | None] = None
@@ -38,13 +41,13 @@ class HttpSource(ConfigurableResource):
 
     @property
     def label(self) -> str:
-        return self.source
+        return self.provider
 
     @property
     def http(self) -> HttpClient:
         if self._http is None:
             self._http = HttpClient(
-                source=self.source, timeout_s=self.timeout_s, stall_s=self.stall_s, max_bytes=self.max_bytes,
+                provider=self.provider, timeout_s=self.timeout_s, stall_s=self.stall_s, max_bytes=self.max_bytes,
                 max_retries=self.max_retries, backoff_s=self.backoff_s, rate_per_s=self.requests_per_second(),
                 extra_retryable=self.extra_retryable, circuit_failures=self.circuit_failures,
                 impersonate=self.impersonate,
@@ -60,7 +63,7 @@ class HttpSource(ConfigurableResource):
         try:
             return response.json()
         except ValueError as exc:
-            raise MalformedPayload(f"{self.source}/{series}: response is not JSON: {_head(response.text)}") from exc
+            raise MalformedPayload(f"{self.provider}/{series}: response is not JSON: {_head(response.text)}") from exc
 
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         """The client's `read`, with the HTTP requests it took (retries and pages included) counted."""

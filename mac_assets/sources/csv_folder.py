@@ -24,8 +24,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from mac_assets.catalog import SERIES, Series
 from mac_assets.pointintime import utc_today
@@ -35,7 +34,7 @@ VALUE_COLUMN_PREFERENCE = ("value", "{id}", "close", "adj_close")
 COLUMN_ALIASES = {"cftc_contract_code": "contract_code", "cftc_contract_market_code": "contract_code"}
 
 
-class CsvFolderSource(ConfigurableResource):
+class CsvFolderSource(BaseModel):
     """Reads `<directory>/<series id>.csv` (MAC_SOURCE=csv, MAC_CSV_DIR)."""
 
     directory: str = Field(description="Folder holding one CSV file per series id.")

@@ -17,8 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
 from mac_assets.pointintime import utc_today
@@ -338,7 +337,7 @@ def _cftc(seed: int, series: Series) -> pd.DataFrame:
 
 
 
-class DemoSource(ConfigurableResource):
+class DemoSource(BaseModel):
     """Embedded deterministic demo data (MAC_SOURCE=demo). Every row it returns is labelled 'demo'."""
 
     seed: int = Field(default=20080915, description="Seed of the generator (MAC_DEMO_SEED).")

@@ -23,7 +23,7 @@ from mac_assets.sources.client import HttpSource
 class FredClient(HttpSource):
     """FRED API client. The key comes from FRED_API_KEY through Dagster's EnvVar."""
 
-    source: ClassVar[str] = "fred"
+    provider: ClassVar[str] = "fred"
     base_url: str = "https://api.stlouisfed.org/fred"
     api_key: str = Field(description="FRED API key (EnvVar FRED_API_KEY); never logged.")
     rate_limit_per_s: float = Field(default=2.0, description="Requests per second across all FRED series.")

@@ -14,7 +14,7 @@ from mac_assets.sources.client import HttpSource
 
 
 class GlassnodeClient(HttpSource):
-    source: ClassVar[str] = "glassnode"
+    provider: ClassVar[str] = "glassnode"
     base_url: str = "https://api.glassnode.com"
     api_key: str = Field(default="", description="Glassnode API key (EnvVar GLASSNODE_API_KEY); optional.")
 

@@ -128,7 +128,7 @@ class HttpResponse:
 class HttpClient:
     """One provider's HTTP: its session, bounds, retry policy, circuit breaker and request counter."""
 
-    source: str
+    provider: str
     timeout_s: float = 60.0
     stall_s: float = 15.0
     connect_timeout_s: float = 10.0
@@ -144,7 +144,7 @@ class HttpClient:
     breaker: CircuitBreaker = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limiter = RateLimiter.shared(self.source, self.rate_per_s) if self.rate_per_s > 0 else None
+        self.limiter = RateLimiter.shared(self.provider, self.rate_per_s) if self.rate_per_s > 0 else None
         self.breaker = CircuitBreaker(self.circuit_failures, self.circuit_cooldown_s)
         stall = max(1, round(min(self.stall_s, self.timeout_s)))
         options = {CurlOpt.MAXFILESIZE_LARGE: self.max_bytes, CurlOpt.CONNECTTIMEOUT_MS: int(self.connect_timeout_s * 1000),
@@ -158,13 +158,13 @@ class HttpClient:
 
     def request(self, method: str, url: str, series: str, params: dict[str, Any] | None = None,
                 json: Any = None) -> HttpResponse:
-        where = f"{self.source}/{series}: {method} {urlsplit(url).path}"
+        where = f"{self.provider}/{series}: {method} {urlsplit(url).path}"
         last_problem, made = "no attempt made", 0
         for attempt in range(self.max_retries + 1):
             if self.breaker.is_open:
                 if attempt:  # this call's own failures opened it: report them
                     break
-                raise ProviderError(f"{where} not attempted: the last {self.breaker.limit} requests to {self.source} "
+                raise ProviderError(f"{where} not attempted: the last {self.breaker.limit} requests to {self.provider} "
                                     f"failed, so its circuit is open for {self.breaker.cooldown_s:g} s")
             if self.limiter:
                 self.limiter.wait()
@@ -192,7 +192,7 @@ class HttpClient:
                 pause = retry_after if retry_after is not None else self.backoff_s * 2**attempt
             if attempt < self.max_retries and not self.breaker.is_open:
                 time.sleep(pause)
-        opened = f"; {self.source}'s circuit is now open" if self.breaker.is_open else ""
+        opened = f"; {self.provider}'s circuit is now open" if self.breaker.is_open else ""
         raise ProviderError(f"{where} failed after {made} attempts, last: {last_problem}{opened}")
 
     def _follow(self, method: str, url: str, params, json, where: str) -> HttpResponse:
@@ -208,7 +208,7 @@ class HttpClient:
                 scheme, host, port = _origin(target)
                 raise ProviderError(f"{where} redirected to another host ({scheme}://{host}:{port}); refused, so no "
                                     f"credential or request leaves the configured host. If the provider moved, set its "
-                                    f"MAC_{self.source.upper()}_BASE_URL")
+                                    f"MAC_{self.provider.upper()}_BASE_URL")
             url, params = target, None  # the Location carries its own query
             if response.status_code == 303:
                 method, json = "GET", None

@@ -1,7 +1,7 @@
 """The live source (MAC_SOURCE=live): each catalog series goes to the client of its provider.
 
-Series whose provider needs a paid or keyed feed that is not configured (ETF issuer assets, Glassnode
-without a key) are read from the CSV folder when one is set (`MAC_CSV_DIR`) and hold the file;
+Series whose provider has no public API (ETF issuer assets), or whose client is unavailable here (no
+key, geo-blocked), are read from the CSV folder when one is set (`MAC_CSV_DIR`) and holds the file;
 otherwise they are unavailable and lower coverage.
 """
 
@@ -9,49 +9,28 @@ from __future__ import annotations
 
 from datetime import date
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from mac_assets.catalog import Series
 from mac_assets.sources.base import Fetched, SeriesUnavailable
-from mac_assets.sources.binance import BinanceClient
-from mac_assets.sources.cboe import CboeClient
-from mac_assets.sources.cftc import CftcClient
+from mac_assets.sources.client import HttpSource
 from mac_assets.sources.csv_folder import CsvFolderSource
-from mac_assets.sources.fred import FredClient
-from mac_assets.sources.glassnode import GlassnodeClient
-from mac_assets.sources.ofr import OfrClient
-from mac_assets.sources.yahoo import YahooClient
-
-# Catalog sources with no public API: only a CSV drop serves them.
-CSV_ONLY = frozenset({"etf"})
 
 
-class LiveSource(ConfigurableResource):
-    fred: FredClient
-    cboe: CboeClient
-    cftc: CftcClient
-    yahoo: YahooClient
-    binance: BinanceClient
-    ofr: OfrClient
-    glassnode: GlassnodeClient
+class LiveSource(BaseModel):
+    clients: dict[str, HttpSource] = Field(description="Provider name → its client (sources/providers.py).")
     csv_dir: str = Field(default="", description="Folder of <SERIES>.csv files for series without a live client.")
 
     @property
     def label(self) -> str:
         return "live"
 
-    def client_for(self, series: Series):
-        clients = {"fred": self.fred, "cboe": self.cboe, "cftc": self.cftc, "yahoo": self.yahoo,
-                   "binance": self.binance, "ofr": self.ofr, "glassnode": self.glassnode}
-        return clients.get(series.source)
-
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         folder = CsvFolderSource(directory=self.csv_dir) if self.csv_dir else None
-        client = None if series.source in CSV_ONLY else self.client_for(series)
+        client = self.clients.get(series.provider)
         if client is None:
             if folder is None:
-                raise SeriesUnavailable(f"live/{series.id}: no public API for source '{series.source}'; "
+                raise SeriesUnavailable(f"live/{series.id}: no public API for provider '{series.provider}'; "
                                         f"set MAC_CSV_DIR to a folder with {series.id}.csv")
             return folder.fetch(series, start, end)
         try:

@@ -13,7 +13,7 @@ from mac_assets.sources.client import HttpSource
 
 
 class OfrClient(HttpSource):
-    source: ClassVar[str] = "ofr"
+    provider: ClassVar[str] = "ofr"
     base_url: str = "https://data.financialresearch.gov/hf/v1"
 
     def read(self, series: Series, start: date, end: date) -> pd.DataFrame:

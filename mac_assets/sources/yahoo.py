@@ -19,7 +19,7 @@ from mac_assets.sources.client import HttpSource
 
 
 class YahooClient(HttpSource):
-    source: ClassVar[str] = "yahoo"
+    provider: ClassVar[str] = "yahoo"
     extra_retryable: ClassVar[tuple[int, ...]] = (401,)
     base_url: str = "https://query1.finance.yahoo.com"
 

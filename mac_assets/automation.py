@@ -1,4 +1,6 @@
-"""Jobs and schedules: daily, weekly (COT) and slow (quarterly and Tier 3) refreshes.
+"""When things run: refresh jobs and their schedules, and the failed-run alert.
+
+Jobs and schedules: daily, weekly (COT) and slow (quarterly and Tier 3) refreshes.
 
 Every scheduled run materializes the current *and the previous* year: a value published in January
 for late December, or a Z.1 quarter published in March, belongs to last year's partition. Scores of
@@ -14,14 +16,18 @@ from dagster import (
     AssetKey,
     AssetSelection,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
     RunRequest,
     ScheduleEvaluationContext,
     TimeWindowPartitionsDefinition,
     define_asset_job,
+    run_failure_sensor,
     schedule,
 )
 
 from mac_assets.catalog import SERIES
+from mac_assets.publish.alerts import emit
 
 TIMEZONE = "America/New_York"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -78,3 +84,10 @@ def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition)
         return RunRequest(run_key=f"quarterly_review:{context.scheduled_execution_time:%Y-%m-%d}", partition_key=last)
 
     return [*jobs, review_job], [*schedules, _review]
+
+
+@run_failure_sensor(name="failed_run_alert", default_status=DefaultSensorStatus.RUNNING,
+                    description="Alerts when a run fails, e.g. because a blocking quality check stopped bad data.")
+def failed_run_alert(context: RunFailureSensorContext):
+    emit("run_failed", {"run_id": context.dagster_run.run_id, "job": context.dagster_run.job_name,
+                        "reason": context.failure_event.message}, log=context.log)

@@ -7,24 +7,22 @@ in a new folder, reads every file back and compares its row count and row checks
 and only then renames the folder into place, so a backup that exists is a verified one. The newest
 `keep` backups are kept; older ones are deleted (only folders this module made, by their name).
 
-Restore (`python -m mac_assets.backup restore`, or `make restore`) moves the damaged working file
+Restore (`make restore`, i.e. `python -m mac_assets.restore`) moves the damaged working file
 aside (never deletes it), builds a new one from the newest verified backup and says what to run next.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
-from mac_assets.storage import connect
+from mac_assets.infra.warehouse import connect
 
 MANIFEST = "manifest.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
@@ -130,27 +128,3 @@ def restore(working_db: str, root: Path) -> str:
     kept = f"; the previous file is kept as {', '.join(moved)}" if moved else ""
     return (f"Restored {len(good.tables)} raw tables ({good.rows:,} rows) from {good.path} into {target}{kept}. "
             "Now run `make run` to rebuild the derived tables and scores.")
-
-
-def main(argv: list[str] | None = None) -> int:
-    from mac_assets.settings import load_settings
-
-    parser = argparse.ArgumentParser(description="List or restore the raw-schema backups of the working file.")
-    parser.add_argument("action", choices=("list", "restore"))
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    root = settings.backup_root
-    if args.action == "list":
-        for b in backups(root):
-            print(f"{b.path}  {len(b.tables)} tables, {b.rows:,} rows, {'verified' if verified(b) else 'DAMAGED'}")
-        return 0
-    try:
-        print(restore(settings.duckdb_path, root))
-    except (RuntimeError, duckdb.Error) as exc:
-        print(f"restore failed: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,15 +1,10 @@
-"""DuckDB storage for every asset: atomic, column-name-safe writes and look-back reads.
+"""The DuckDB warehouse, without Dagster: atomic, column-name-safe writes, window reads, clear errors.
 
-Why not the stock `DuckDBPandasIOManager`: it deletes a partition's rows and then inserts with
-`select *` in autocommit mode, so a failed insert leaves the partition empty and a reordered column
-list silently shifts values between columns. Here every write is one transaction (delete the window,
-insert BY NAME, commit), new columns are added to the table instead of failing, and a read can reach
-back before its partition (`AssetIn(metadata={"lookback_days": N})`) so rolling windows and as-of
-joins are computed inside one run instead of through offset partition mappings.
-
-Raw assets declare `upsert_keys` in their metadata: their writes only add or replace rows and never
-delete history. Tables live at `<schema>.<table>` where the schema is the asset key's prefix (raw, derived, scores).
-Every table has a `date` column; a partition owns the rows whose date lies in its time window.
+Every write is one transaction (delete the window or the upserted keys, insert BY NAME, commit): a
+failed write leaves the table as it was, new columns are added instead of failing, and a reordered
+column list cannot shift values between columns. Tables live at `<schema>.<table>`; every table has a
+`date` column. Errors say what is wrong with the file and what to do: who holds its lock, or which
+command restores a damaged file. `infra/io_manager.py` is the Dagster side of the same file.
 """
 
 from __future__ import annotations
@@ -18,20 +13,13 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, MetadataValue, OutputContext
-from pydantic import Field
-
-from mac_assets.runs import record_worker
 
 DATE_COLUMN = "date"
-# Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
-UPSERT_KEYS = "upsert_keys"
-LAST_UPDATED = "dagster/last_updated_timestamp"
 LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)  # about 30 s in all, then the lock error is raised
 
 
@@ -106,7 +94,7 @@ def _open(path: str, read_only: bool, retry: bool = True) -> duckdb.DuckDBPyConn
             time.sleep(pause)
 
 
-RESTORE_COMMAND = "python -m mac_assets.backup restore"
+RESTORE_COMMAND = "make restore"
 _CORRUPT = ("corrupt", "not a valid duckdb database", "could not read enough bytes", "checksum")
 
 
@@ -129,7 +117,7 @@ def explain(path: str, exc: BaseException) -> StorageError:
                             "snapshot (MAC_BI_PATH), never the working file.")
     if _is_damage(exc):
         return StorageError(f"{path} is damaged and cannot be read ({text.splitlines()[0]}). Raw history is backed "
-                            f"up after every successful run: restore it with `{RESTORE_COMMAND}` (make restore), "
+                            f"up after every successful run: restore it with `{RESTORE_COMMAND}` (python -m mac_assets.restore), "
                             "then `make run` rebuilds everything else.")
     return StorageError(f"cannot open DuckDB file {path}: {text}")
 
@@ -150,12 +138,6 @@ def check_openable(path: str) -> None:
         _open(path, read_only=False, retry=False).close()
 
 
-def table_name(asset_key_path: list[str]) -> str:
-    if len(asset_key_path) != 2:
-        raise StorageError(f"asset key {asset_key_path} must be [schema, table]")
-    return f"{asset_key_path[0]}.{asset_key_path[1]}"
-
-
 def _sql_type(name: str, dtype) -> str:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "DATE" if name.endswith("date") else "TIMESTAMP"
@@ -168,7 +150,7 @@ def _sql_type(name: str, dtype) -> str:
     return "VARCHAR"
 
 
-def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+def existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
     """The table's columns in order, or None when it does not exist.
 
     duckdb_columns() of the current database (~2 ms) rather than information_schema (20+ ms once there
@@ -212,7 +194,7 @@ def write_frame(
         con.execute("begin transaction")
         try:
             con.execute(f"create schema if not exists {schema}")
-            existing = _existing_columns(con, table)
+            existing = existing_columns(con, table)
             if existing is None:
                 cols = ", ".join(f'"{c}" {_sql_type(c, frame[c].dtype)}' for c in frame.columns)
                 con.execute(f"create table {table} ({cols})")
@@ -260,7 +242,7 @@ def read_frame(path: str, table: str, since: datetime | None = None, until: date
         params.append(until.date())
     where = f"where {' and '.join(clauses)}" if clauses else ""
     with connect(path) as con:
-        if _existing_columns(con, table) is None:
+        if existing_columns(con, table) is None:
             raise StorageError(f"{table} does not exist in {path}: materialize it first")
         frame = con.execute(f'select * from {table} {where} order by "{DATE_COLUMN}"', params).fetchdf()
     for c in frame.columns:
@@ -269,58 +251,12 @@ def read_frame(path: str, table: str, since: datetime | None = None, until: date
     return frame
 
 
-class DuckDBFrameIOManager(ConfigurableIOManager):
-    """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write."""
-
-    database: str = Field(description="Path of the DuckDB file (MAC_DUCKDB_PATH).")
-
-    def setup_for_execution(self, context) -> None:
-        # Every run initialises this resource first, in the process that executes it: the one place
-        # to record that process, so a run whose worker is killed can be told from a live one.
-        if context.instance is not None and context.run is not None:
-            record_worker(context.instance, context.run.run_id)
-        hold_open(self.database)
-
-    def teardown_after_execution(self, context) -> None:
-        release(self.database)
-
-    def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
-        table = table_name(context.asset_key.path)
-        window = None
-        if context.has_asset_partitions:
-            tw = context.asset_partitions_time_window
-            window = (tw.start, tw.end)
-        upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
-        newest = write_frame(self.database, table, obj, window, list(upsert_keys) if upsert_keys else None)
-        metadata = {"dagster/row_count": len(obj), "table": table}
-        if upsert_keys:
-            # Dagster's freshness checks read this key: for raw tables "last updated" means the newest
-            # observation stored, so the check measures data lag, not how recently a run happened. An
-            # empty table gets one second past the Unix epoch: without the key (or with 0, which Dagster
-            # reads as unset) the check would fall back to the run's time and call an empty table fresh.
-            stamp = datetime(newest.year, newest.month, newest.day, tzinfo=timezone.utc).timestamp() if newest else 1.0
-            metadata |= {LAST_UPDATED: MetadataValue.timestamp(stamp),
-                         "newest_observation": newest.isoformat() if newest else "none"}
-        context.add_output_metadata(metadata)
-
-    def load_input(self, context: InputContext) -> pd.DataFrame:
-        table = table_name(context.asset_key.path)
-        if not context.has_asset_partitions:
-            return read_frame(self.database, table)
-        tw = context.asset_partitions_time_window
-        lookback = int((context.definition_metadata or {}).get("lookback_days", 0))
-        return read_frame(self.database, table, since=tw.start - timedelta(days=lookback), until=tw.end)
+def query(path: str, sql: str, params: list | None = None) -> pd.DataFrame:
+    """A read-only query as a frame."""
+    with connect(path, read_only=True) as con:
+        return con.execute(sql, params or []).fetchdf()
 
 
-class MacDatabase(ConfigurableResource):
-    """Read access to the pipeline's DuckDB file for asset checks and reports."""
-
-    path: str = Field(description="Path of the DuckDB file (MAC_DUCKDB_PATH).")
-
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        with connect(self.path, read_only=True) as con:
-            return con.execute(sql, params or []).fetchdf()
-
-    def has_table(self, table: str) -> bool:
-        with connect(self.path, read_only=True) as con:
-            return _existing_columns(con, table) is not None
+def has_table(path: str, table: str) -> bool:
+    with connect(path, read_only=True) as con:
+        return existing_columns(con, table) is not None

@@ -1,28 +1,72 @@
-"""Score sanity, checked in SQL on what was written.
+"""Checks beside the raw assets' own: freshness of every raw series, and the sanity of what was scored.
 
-Blocking at ERROR: a score outside [0, 1] or contributions that do not add up to the composite are
-bugs, and nothing downstream should consume them. The minimum-pillars rule is a WARN: on days with
-too few pillars the composite is withheld (status `insufficient_data`), and the check says how often
-that happened in the last 30 days.
+Freshness per tier: the newest observation of each raw series is no older than its catalog limit,
+built with Dagster's own `build_last_update_freshness_checks`. Raw writes record the newest stored
+observation date as `dagster/last_updated_timestamp` (see `storage.py`), so "last update" here is the
+data's date, not the run's: a run that fetches nothing new does not make a stale series look fresh.
+Staleness is a WARN: scores drop stale inputs on their own and report lower coverage.
+Discontinued series (IOER) have no freshness check; their end is in the catalog.
+
+Score sanity is checked in SQL on what was written. Blocking at ERROR: a score outside [0, 1] or
+contributions that do not add up to the composite are bugs, and nothing downstream should consume
+them. The minimum-pillars rule is a WARN: on days with too few pillars the composite is withheld
+(status `insufficient_data`), and the check says how often that happened in the last 30 days.
 """
 
 from __future__ import annotations
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, asset_check
+from collections import defaultdict
+from datetime import timedelta
 
-from mac_assets.catalog import PILLARS
-from mac_assets.storage import MacDatabase
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetChecksDefinition,
+    AssetKey,
+    DefaultSensorStatus,
+    asset_check,
+    build_last_update_freshness_checks,
+    build_sensor_for_freshness_checks,
+)
+
+from mac_assets import policy  # noqa: F401  (the builders' supersession warnings are filtered there)
+from mac_assets.catalog import PILLARS, SERIES
+from mac_assets.infra.io_manager import Warehouse
 from mac_assets.thresholds import INSUFFICIENT_STATUS as INSUFFICIENT
 
 CONTRIBUTION_TOLERANCE = 1e-9
 RECENT_DAYS = 30
 
+FRESHNESS_SENSOR = "freshness_checks_sensor"
+
+
+def build_freshness_checks():
+    """One Dagster freshness check per live raw series, with the series' staleness limit."""
+    by_limit: dict[int, list[AssetKey]] = defaultdict(list)
+    for series in SERIES:
+        if series.end_date is None:
+            by_limit[series.stale_after_days].append(AssetKey(["raw", series.asset_name]))
+    checks = []
+    for days, keys in sorted(by_limit.items()):
+        checks += build_last_update_freshness_checks(
+            assets=keys, lower_bound_delta=timedelta(days=days), severity=AssetCheckSeverity.WARN
+        )
+    return checks
+
+
+def build_freshness_sensor(checks):
+    """Evaluates the freshness checks every 10 minutes without anyone clicking (running by default)."""
+    return build_sensor_for_freshness_checks(
+        freshness_checks=checks, minimum_interval_seconds=600, name=FRESHNESS_SENSOR,
+        default_status=DefaultSensorStatus.RUNNING,
+    )
+
 
 def _range_check(table: str, name: str) -> AssetChecksDefinition:
     @asset_check(asset=["scores", table], name=name, blocking=True,
                  description="Every score lies in [0, 1] or is missing; every coverage in [0, 1].")
-    def _check(mac_db: MacDatabase) -> AssetCheckResult:
-        row = mac_db.query(f"""
+    def _check(warehouse: Warehouse) -> AssetCheckResult:
+        row = warehouse.query(f"""
             select count(*) as rows_checked,
                    count(*) filter (where score < 0 or score > 1 or isnan(score)) as scores_out_of_range
                    {", count(*) filter (where coverage < 0 or coverage > 1) as coverage_out_of_range"
@@ -42,9 +86,9 @@ pillar_scores_in_range = _range_check("pillar_scores", "scores_in_range")
 
 @asset_check(asset=["scores", "mac_composite"], blocking=True,
              description="MAC and coverage lie in [0, 1] and pillar contributions sum to the composite.")
-def mac_composite_is_consistent(mac_db: MacDatabase) -> AssetCheckResult:
+def mac_composite_is_consistent(warehouse: Warehouse) -> AssetCheckResult:
     total = " + ".join(f"coalesce({p}_contribution, 0)" for p in PILLARS)
-    row = mac_db.query(f"""
+    row = warehouse.query(f"""
         select count(*) as rows_checked,
                count(*) filter (where mac < 0 or mac > 1) as mac_out_of_range,
                count(*) filter (where coverage < 0 or coverage > 1) as coverage_out_of_range,
@@ -63,8 +107,8 @@ def mac_composite_is_consistent(mac_db: MacDatabase) -> AssetCheckResult:
 
 @asset_check(asset=["scores", "mac_composite"],
              description=f"In the last {RECENT_DAYS} days every composite had its minimum number of pillars.")
-def mac_composite_has_enough_pillars(mac_db: MacDatabase) -> AssetCheckResult:
-    row = mac_db.query(f"""
+def mac_composite_has_enough_pillars(warehouse: Warehouse) -> AssetCheckResult:
+    row = warehouse.query(f"""
         with recent as (
             select * from scores.mac_composite
             where date > (select max(date) from scores.mac_composite) - interval {RECENT_DAYS} day

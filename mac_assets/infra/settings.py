@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from mac_assets.catalog import PILLARS
+from mac_assets.sources.providers import LIVE_PROVIDERS
 from mac_assets.thresholds import DEFAULT_MIN_PILLARS
 
 ENV_VARS: dict[str, str] = {
@@ -23,8 +24,8 @@ ENV_VARS: dict[str, str] = {
     "FRED_API_KEY": "FRED API key, required by MAC_SOURCE=live; read at run time through Dagster's EnvVar.",
     "GLASSNODE_API_KEY": "Optional Glassnode key for exchange reserves; without it live reads the CSV folder.",
     "MAC_<PROVIDER>_BASE_URL": (
-        "Override a provider's root URL (mirror, proxy, test server): MAC_FRED_BASE_URL, MAC_CBOE_BASE_URL, "
-        "MAC_CFTC_BASE_URL, MAC_YAHOO_BASE_URL, MAC_BINANCE_BASE_URL, MAC_OFR_BASE_URL, MAC_GLASSNODE_BASE_URL."
+        "Override a provider's root URL (mirror, proxy, test server): "
+        + ", ".join(p.base_url_variable for p in LIVE_PROVIDERS) + "."
     ),
     "MAC_HISTORY_START": (
         "First day of history, YYYY-MM-DD (default `2007-01-01`). Partitions are calendar years, so the "
@@ -52,8 +53,8 @@ DEFAULT_HISTORY_START = "2007-01-01"
 EARLIEST_HISTORY_START = date(1900, 1, 1)
 DEFAULT_BACKUP_KEEP = 7
 DEFAULT_SOURCE = "demo"
+SOURCES = ("demo", "live", "csv")
 DEFAULT_DEMO_SEED = 20080915
-PROVIDERS = ("fred", "cboe", "cftc", "yahoo", "binance", "ofr", "glassnode")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Settings:
     demo_seed: int
     csv_dir: str = ""
     base_urls: dict[str, str] = field(default_factory=dict)
-    glassnode_key_set: bool = False
+    keys_set: frozenset[str] = frozenset()  # providers whose API key variable is set
     min_pillars: int = DEFAULT_MIN_PILLARS
     bi_path: str = ""
     reports_dir: str = "reports"
@@ -108,8 +109,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_start=history_start,
         demo_seed=_int(env, "MAC_DEMO_SEED", DEFAULT_DEMO_SEED),
         csv_dir=env.get("MAC_CSV_DIR", ""),
-        base_urls={p: env[f"MAC_{p.upper()}_BASE_URL"] for p in PROVIDERS if env.get(f"MAC_{p.upper()}_BASE_URL")},
-        glassnode_key_set=bool(env.get("GLASSNODE_API_KEY")),
+        base_urls={p.name: env[p.base_url_variable] for p in LIVE_PROVIDERS if env.get(p.base_url_variable)},
+        keys_set=frozenset(p.name for p in LIVE_PROVIDERS if p.key_variable and env.get(p.key_variable)),
         min_pillars=min_pillars,
         bi_path=bi_path,
         reports_dir=env.get("MAC_REPORTS_DIR", "reports"),

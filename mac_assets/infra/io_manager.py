@@ -1,0 +1,95 @@
+"""The Dagster side of the warehouse: the IO manager every asset is stored through, and the resource for SQL.
+
+Why not `dagster-duckdb`'s `DuckDBPandasIOManager`: it deletes a partition's rows and then inserts with
+`select *` in autocommit mode, so a failed insert leaves the partition empty and a reordered column
+list silently shifts values between columns; its DuckDB resource opens a connection per call, while a
+run here holds the file open. This IO manager writes through `infra.warehouse` (one transaction,
+insert BY NAME), and a read can reach back before its partition (`LOOKBACK_DAYS` in the input's
+metadata) so rolling windows and as-of joins are computed inside one run instead of through offset
+partition mappings. Raw assets declare `UPSERT_KEYS` in their metadata: their writes only add or
+replace rows and never delete history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+from dagster import AssetIn, ConfigurableIOManager, ConfigurableResource, InputContext, MetadataValue, OutputContext
+from pydantic import Field
+
+from mac_assets.infra import warehouse
+from mac_assets.infra.runs import record_worker
+
+# Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
+UPSERT_KEYS = "upsert_keys"
+# Input metadata key: calendar days to read before the partition's window.
+LOOKBACK_DAYS = "lookback_days"
+LAST_UPDATED = "dagster/last_updated_timestamp"
+
+
+def input_with_lookback(key: list[str], days: int) -> AssetIn:
+    """An input that also loads the `days` before the partition's window."""
+    return AssetIn(key=key, metadata={LOOKBACK_DAYS: days})
+
+
+def table_name(asset_key_path: list[str]) -> str:
+    if len(asset_key_path) != 2:
+        raise warehouse.StorageError(f"asset key {asset_key_path} must be [schema, table]")
+    return f"{asset_key_path[0]}.{asset_key_path[1]}"
+
+
+class Warehouse(ConfigurableResource):
+    """The pipeline's DuckDB file (MAC_DUCKDB_PATH): SQL for checks, reports and publishing."""
+
+    path: str = Field(description="Path of the DuckDB file (MAC_DUCKDB_PATH).")
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return warehouse.query(self.path, sql, params)
+
+    def has_table(self, table: str) -> bool:
+        return warehouse.has_table(self.path, table)
+
+
+class DuckDBFrameIOManager(ConfigurableIOManager):
+    """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write."""
+
+    warehouse: Warehouse
+
+    def setup_for_execution(self, context) -> None:
+        # Every run initialises this resource first, in the process that executes it: the one place
+        # to record that process, so a run whose worker is killed can be told from a live one.
+        if context.instance is not None and context.run is not None:
+            record_worker(context.instance, context.run.run_id)
+        warehouse.hold_open(self.warehouse.path)
+
+    def teardown_after_execution(self, context) -> None:
+        warehouse.release(self.warehouse.path)
+
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
+        table = table_name(context.asset_key.path)
+        window = None
+        if context.has_asset_partitions:
+            tw = context.asset_partitions_time_window
+            window = (tw.start, tw.end)
+        upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
+        newest = warehouse.write_frame(self.warehouse.path, table, obj, window,
+                                       list(upsert_keys) if upsert_keys else None)
+        metadata = {"dagster/row_count": len(obj), "table": table}
+        if upsert_keys:
+            # Dagster's freshness checks read this key: for raw tables "last updated" means the newest
+            # observation stored, so the check measures data lag, not how recently a run happened. An
+            # empty table gets one second past the Unix epoch: without the key (or with 0, which Dagster
+            # reads as unset) the check would fall back to the run's time and call an empty table fresh.
+            stamp = datetime(newest.year, newest.month, newest.day, tzinfo=timezone.utc).timestamp() if newest else 1.0
+            metadata |= {LAST_UPDATED: MetadataValue.timestamp(stamp),
+                         "newest_observation": newest.isoformat() if newest else "none"}
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: InputContext) -> pd.DataFrame:
+        table = table_name(context.asset_key.path)
+        if not context.has_asset_partitions:
+            return warehouse.read_frame(self.warehouse.path, table)
+        tw = context.asset_partitions_time_window
+        lookback = int((context.definition_metadata or {}).get(LOOKBACK_DAYS, 0))
+        return warehouse.read_frame(self.warehouse.path, table, since=tw.start - timedelta(days=lookback), until=tw.end)

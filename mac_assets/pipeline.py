@@ -1,0 +1,63 @@
+"""The whole computation in memory, without Dagster or DuckDB: raw frames in, every table out.
+
+The asset graph computes the same tables partition by partition; this is the one other wiring of
+raw → derived → scores → extension, used where a run would be in the way: the benchmark's pure-compute
+baseline, and tests that cut every input at a date and compare (no look-ahead). A test checks that a
+graph run and `compute_all` agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from mac_assets.catalog import SERIES, Series
+from mac_assets.derived.registry import EXTENSION_METRIC_NAMES, METRICS
+from mac_assets.pointintime import with_availability
+from mac_assets.scores.compute import business_days, score_composite, score_indicators, score_pillars
+from mac_assets.scores.extension import VERSION as EXTENSION_SCORES_VERSION
+from mac_assets.scores.extension import extended_composite, systemic_term
+from mac_assets.sources.base import SeriesSource, validate_fetch
+from mac_assets.thresholds import CORE_THRESHOLDS, DEFAULT_MIN_PILLARS, EXTENSION_THRESHOLDS
+
+
+@dataclass(frozen=True)
+class Computed:
+    """Every table a run writes, for the whole window at once (frames as the assets store them)."""
+
+    raw: dict[str, pd.DataFrame]  # series id → date, value columns, available_date
+    metrics: dict[str, pd.DataFrame]  # derived metric → date, value, available_date (+ workings)
+    indicators: pd.DataFrame
+    pillars: pd.DataFrame
+    composite: pd.DataFrame
+    extension_indicators: pd.DataFrame | None = None
+    systemic: pd.DataFrame | None = None
+    extended: pd.DataFrame | None = None
+
+
+def fetch_all(source: SeriesSource, start: date, end: date, series: tuple[Series, ...] = SERIES) -> dict[str, pd.DataFrame]:
+    """Every series from `source` for [start, end), checked as a raw asset checks it."""
+    return {s.id: validate_fetch(source.label, s, source.fetch(s, start, end).frame, start, end) for s in series}
+
+
+def compute_all(raw: dict[str, pd.DataFrame], start: pd.Timestamp, end_inclusive: pd.Timestamp,
+                min_pillars: int = DEFAULT_MIN_PILLARS, extension: bool = True) -> Computed:
+    """Derived metrics, indicator, pillar and composite scores (and the extension) for business days
+    start..end_inclusive, from raw frames keyed by series id (date and value columns, as stored)."""
+    published = {s.id: with_availability(raw[s.id], s) for s in SERIES if s.id in raw}
+    metrics = {m.name: m.compute({s.id: published[s.id] for s in m.input_series}) for m in METRICS
+               if extension or m.name not in EXTENSION_METRIC_NAMES}
+    frames = {t.metric: metrics.get(t.metric, published.get(t.metric)) for t in CORE_THRESHOLDS + EXTENSION_THRESHOLDS
+              if t.metric in metrics or t.metric in published}
+    days = business_days(start, end_inclusive)
+    indicators = score_indicators(frames, days)
+    pillars = score_pillars(indicators)
+    composite = score_composite(pillars, min_pillars)
+    if not extension:
+        return Computed(published, metrics, indicators, pillars, composite)
+    extension_indicators = score_indicators(frames, days, EXTENSION_THRESHOLDS, EXTENSION_SCORES_VERSION)
+    systemic = systemic_term(pillars, extension_indicators)
+    extended = extended_composite(composite, pillars, extension_indicators, systemic)
+    return Computed(published, metrics, indicators, pillars, composite, extension_indicators, systemic, extended)

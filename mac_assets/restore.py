@@ -1,0 +1,37 @@
+"""`python -m mac_assets.restore` (`make restore`): rebuild the working file's raw tables from the newest backup.
+
+`--list` shows the backups and whether each still verifies. The damaged file is moved aside, never
+deleted; `make run` then rebuilds the derived tables and scores (infra/backup.py says how).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import duckdb
+
+from mac_assets.infra.backup import backups, restore, verified
+from mac_assets.infra.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list", action="store_true", help="list the backups instead of restoring")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    root = settings.backup_root
+    if args.list:
+        for b in backups(root):
+            print(f"{b.path}  {len(b.tables)} tables, {b.rows:,} rows, {'verified' if verified(b) else 'DAMAGED'}")
+        return 0
+    try:
+        print(restore(settings.duckdb_path, root))
+    except (RuntimeError, duckdb.Error) as exc:
+        print(f"mac: restore failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
