@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: run test ui bench install browser clean restore
+.PHONY: run test test-fast lint ui bench install browser clean restore
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -42,9 +42,18 @@ browser:
 $(VENV)/duckdb1: $(STAMP)
 	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.4,<2'
 
-## Run the test suite.
-test: $(STAMP) browser $(VENV)/duckdb1
+FAST := not graph and not process and not ui and not real_data and not slow
+
+## Lint (ruff), then the whole test suite: what CI runs.
+test: $(STAMP) browser $(VENV)/duckdb1 lint
 	$(BIN)/python -m pytest
+
+## The pure-logic tier only (no graph runs, child processes, UI, real data or timeouts): seconds.
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest -m "$(FAST)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check mac_assets tests scripts
 
 ## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads.
 bench: $(STAMP)

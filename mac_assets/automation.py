@@ -27,7 +27,7 @@ from dagster import (
 )
 
 from mac_assets.catalog import SERIES
-from mac_assets.publish.alerts import emit
+from mac_assets.infra.alerts import emit
 
 TIMEZONE = "America/New_York"
 RANGE_START_TAG = "dagster/asset_partition_range_start"

@@ -21,15 +21,15 @@ import time
 import pandas as pd
 from dagster import DagsterInstance
 
+from mac_assets.automation import range_tags
 from mac_assets.catalog import PILLARS
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
-from mac_assets.raw.assets import FETCH_CHECK
-from mac_assets.automation import range_tags
 from mac_assets.infra.runs import blocking_runs, sweep_stale_runs, worker_tags
-from mac_assets.scores.compute import headline_days, no_headline_reason
 from mac_assets.infra.settings import load_settings
-from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.infra.warehouse import StorageError, check_openable, connect
+from mac_assets.raw.assets import FETCH_CHECK
+from mac_assets.scores.compute import headline_days, no_headline_reason
+from mac_assets.sources.csv_folder import CsvFolderSource
 
 
 class Refused(Exception):

@@ -99,7 +99,6 @@ def live_requests(tmp: Path) -> dict[str, int]:
     from pytest_httpserver import HTTPServer
 
     from mac_assets.sources.providers import PROVIDERS
-
     from tests.fake_providers import FakeProviders  # the fake provider server the tests use
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from werkzeug import Request, Response
@@ -108,8 +108,8 @@ class FakeProviders:
 
     def yahoo(self, request: Request) -> Response:
         symbol = request.path.rsplit("/", 1)[1]
-        start = datetime.fromtimestamp(int(request.args["period1"]), timezone.utc).date()
-        end = datetime.fromtimestamp(int(request.args["period2"]), timezone.utc).date() - timedelta(days=1)
+        start = datetime.fromtimestamp(int(request.args["period1"]), UTC).date()
+        end = datetime.fromtimestamp(int(request.args["period2"]), UTC).date() - timedelta(days=1)
         frame = self._series(symbol, start, end)
         offset = 0 if symbol.endswith("-USD") else -18000  # crypto trades on UTC days, SPY in New York
         stamps = [int(pd.Timestamp(d).timestamp()) - offset + (0 if offset == 0 else 34200) for d in frame["date"]]

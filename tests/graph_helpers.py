@@ -9,8 +9,8 @@ import pandas as pd
 from dagster import DagsterInstance
 
 from mac_assets.definitions import build_definitions
-from mac_assets.run import materialize_years
 from mac_assets.infra.settings import Settings
+from mac_assets.run import materialize_years
 from mac_assets.sources.demo import DemoSource
 
 AS_OF = "2021-06-30"

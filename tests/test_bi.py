@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from graph_helpers import run
 
-from graph_helpers import run, settings_for
 from mac_assets.catalog import PILLARS
 from mac_assets.publish.bi import BI_CONTRACT, STORAGE_VERSION, publish
 
@@ -40,12 +40,12 @@ READER = textwrap.dedent(f"""
 """)
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bi") / "mac.duckdb"
-    result = run(path, "2019", "2020")
-    assert result.success
-    return path, Path(settings_for(path).bi_path)
+pytestmark = pytest.mark.graph
+
+
+@pytest.fixture
+def published(demo_graph):
+    return demo_graph.path, demo_graph.bi
 
 
 def test_every_published_column_is_documented_in_the_contract_and_in_duckdb(published):

@@ -5,12 +5,14 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-
 from graph_helpers import run, settings_for, tables
+
 from mac_assets.catalog import SERIES, get_series
 from mac_assets.raw.quality import longest_gap, validity_problems
 from mac_assets.scores.compute import score_composite
 from mac_assets.sources.demo import DemoSource
+
+pytestmark = pytest.mark.graph
 
 TODAY = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import cftc_rows, series_frame
+
 from mac_assets.derived import metrics as m
+from mac_assets.derived.frames import OUTPUT_COLUMNS
 from mac_assets.derived.registry import METRICS
 from mac_assets.pointintime import known_on, with_availability
 from mac_assets.sources.base import empty_frame
@@ -148,4 +149,4 @@ def test_every_metric_is_usable_on_an_ordinary_day_given_its_inputs_publication_
 def test_every_metric_turns_empty_inputs_into_an_empty_result(metric):
     frames = {s.id: with_availability(empty_frame(s), s) for s in metric.input_series}
     out = metric.compute(frames)
-    assert out.empty and list(out.columns)[:3] == m.OUTPUT_COLUMNS
+    assert out.empty and list(out.columns)[:3] == OUTPUT_COLUMNS

@@ -12,13 +12,25 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import (AssetCheckResult, AssetExecutionContext, AssetKey, BackfillPolicy, DagsterEventType, DagsterInstance,
-                     StaticPartitionsDefinition, asset, asset_check, materialize)
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    DagsterEventType,
+    DagsterInstance,
+    StaticPartitionsDefinition,
+    asset,
+    asset_check,
+    materialize,
+)
 from dagster._core.instance.ref import InstanceRef
 
+from mac_assets.automation import range_tags
 from mac_assets.infra import event_log
 from mac_assets.infra.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStorage
-from mac_assets.automation import range_tags
+
+pytestmark = pytest.mark.graph
 
 REPO = Path(__file__).resolve().parent.parent
 YEARS = StaticPartitionsDefinition(["2024", "2025", "2026"])

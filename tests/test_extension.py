@@ -3,13 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import series_frame
+
 from mac_assets.catalog import PILLARS
-from mac_assets.derived import extension as ext
 from mac_assets.definitions import build_definitions
-from mac_assets.scores.extension import EXTENDED_CONTRIBUTIONS, extended_composite, systemic_term
+from mac_assets.derived import extension as ext
 from mac_assets.infra.settings import load_settings
+from mac_assets.scores.extension import EXTENDED_CONTRIBUTIONS, extended_composite, systemic_term
 from mac_assets.sources.demo import DemoSource
 from mac_assets.thresholds import COMPRESSION_MAX_HAIRCUT, INSUFFICIENT_STATUS
 

@@ -4,7 +4,6 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import AssetKey, Definitions
-
 from graph_helpers import AS_OF, digest, run, settings_for, tables
 
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
@@ -16,12 +15,12 @@ from mac_assets.sources.base import ProviderError
 from mac_assets.sources.demo import DemoSource
 from mac_assets.thresholds import CORE_THRESHOLDS, METHODOLOGY_VERSION
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("graph") / "mac.duckdb"
-    result = run(path, "2019", "2020")
-    assert result.success
-    return path, result
+pytestmark = pytest.mark.graph
+
+
+@pytest.fixture
+def built(demo_graph):
+    return demo_graph.path, demo_graph.result
 
 
 def test_definitions_load_with_every_series_metric_and_score():
@@ -88,8 +87,8 @@ def test_scores_only_use_values_already_published(built):
     assert pce["obs_date"].iloc[0] == pd.Timestamp("2020-03-01")
 
 
-def test_rerunning_the_same_range_is_idempotent(built, tmp_path):
-    path, _ = built
+def test_rerunning_the_same_range_is_idempotent(demo_copy):
+    path = demo_copy
     before = digest(tables(path))
     assert run(path, "2019", "2020").success
     assert digest(tables(path)) == before
@@ -121,8 +120,8 @@ class OutageSource(DemoSource):
         return super().fetch(series, start, end)
 
 
-def test_a_bug_fails_the_run_and_leaves_the_stored_rows_untouched(built):
-    path, _ = built
+def test_a_bug_fails_the_run_and_leaves_the_stored_rows_untouched(demo_copy):
+    path = demo_copy
     before = tables(path)
     result = run(path, "2020", "2020", source=BrokenSource(seed=7, as_of=AS_OF))
     assert not result.success
@@ -131,8 +130,8 @@ def test_a_bug_fails_the_run_and_leaves_the_stored_rows_untouched(built):
     assert after["scores.mac_composite"].equals(before["scores.mac_composite"])
 
 
-def test_a_provider_outage_keeps_history_flags_the_series_and_lets_scores_run(built):
-    path, _ = built
+def test_a_provider_outage_keeps_history_flags_the_series_and_lets_scores_run(demo_copy):
+    path = demo_copy
     before = tables(path)
     result = run(path, "2020", "2020", source=OutageSource(seed=7, as_of=AS_OF))
     assert result.success

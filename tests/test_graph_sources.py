@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from fake_providers import FakeProviders
 from graph_helpers import AS_OF, run, settings_for, tables
+
 from mac_assets.catalog import SERIES
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.sources.demo import generate
@@ -29,14 +29,10 @@ def write_csv_folder(folder: Path, only=None) -> None:
         frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / f"{sid}.csv", index=False)
 
 
-@pytest.fixture(scope="module")
-def demo_tables(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo") / "mac.duckdb"
-    assert run(path, "2019", "2020").success
-    return tables(path)
+pytestmark = pytest.mark.graph
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def demo_scores(demo_tables):
     return demo_tables["scores.indicator_scores"]
 
@@ -102,6 +98,7 @@ def test_whole_graph_on_a_csv_folder_matches_the_demo(tmp_path, demo_tables, dem
     assert t["extension.mac_extended"].query("date >= '2020-01-01'")["mac_extended"].notna().all()
 
 
+@pytest.mark.real_data
 @pytest.mark.skipif(not VALIDATION.is_dir(), reason="../shared/validation/raw is not present")
 def test_whole_graph_runs_on_the_real_validation_data(tmp_path):
     path = tmp_path / "real.duckdb"

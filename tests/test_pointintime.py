@@ -1,8 +1,8 @@
 """Point in time: a value enters a day's score only once published, and drops out when stale."""
 
 import pandas as pd
-
 from helpers import series_frame
+
 from mac_assets.catalog import get_series
 from mac_assets.pointintime import known_on, with_availability
 

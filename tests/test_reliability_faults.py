@@ -16,10 +16,10 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from werkzeug import Response
-
 from fake_providers import FakeProviders
 from graph_helpers import digest, run, settings_for, tables
+from werkzeug import Response
+
 from mac_assets.catalog import get_series
 from mac_assets.sources.base import MalformedPayload, ProviderError
 from mac_assets.sources.binance import BinanceClient
@@ -28,6 +28,8 @@ from mac_assets.sources.cftc import CftcClient
 from mac_assets.sources.fred import FredClient
 from mac_assets.sources.ofr import OfrClient
 from mac_assets.sources.yahoo import YahooClient
+
+pytestmark = pytest.mark.slow
 
 TODAY = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 WINDOW = ((TODAY - pd.Timedelta(days=20)).date(), (TODAY + pd.Timedelta(days=1)).date())
@@ -191,6 +193,7 @@ def test_connection_resets_are_retried_then_reported_without_the_url(provider, r
 
 # --- the whole graph during an outage ---------------------------------------------------------------
 
+@pytest.mark.graph
 def test_an_outage_keeps_stored_rows_byte_identical_and_scores_lose_coverage_not_truth(httpserver, tmp_path):
     fake = FakeProviders(httpserver, seed=11, as_of="2021-06-30")
     path = tmp_path / "live.duckdb"

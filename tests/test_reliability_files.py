@@ -8,30 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-
 from graph_helpers import run, settings_for, tables
+
+from mac_assets.catalog import get_series
 from mac_assets.infra import warehouse as storage
 from mac_assets.infra.backup import backup_raw, backups, restore, verified
-from mac_assets.publish.bi import publish
 from mac_assets.infra.settings import load_settings
-from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.infra.warehouse import StorageError, write_frame
-from mac_assets.catalog import get_series
+from mac_assets.publish.bi import publish
 from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
+from mac_assets.sources.csv_folder import CsvFolderSource
+
+pytestmark = pytest.mark.graph
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One year of the demo graph: a working file, its published snapshot and its first backup."""
-    path = tmp_path_factory.mktemp("files") / "mac.duckdb"
-    assert run(path, "2021", "2021", settings=settings_for(path, history_start=datetime(2021, 1, 1).date())).success
-    return path
+@pytest.fixture
+def built(demo_graph):
+    """The shared demo graph's working file (read only here; a test that writes takes demo_copy)."""
+    return demo_graph.path
 
 
 def _sha(path: Path) -> str:
@@ -75,7 +75,7 @@ def test_a_stale_wal_beside_the_snapshot_is_not_replayed_onto_the_next_one(built
     con = duckdb.connect(str(target))
     con.execute("pragma disable_checkpoint_on_shutdown; set checkpoint_threshold = '1TB'")
     con.execute("update bi.mac_history set mac = 0.01, status = 'breach'")
-    con.execute("delete from bi.mac_history where date > '2021-03-01'")
+    con.execute("delete from bi.mac_history where date > '2019-03-01'")
     stolen = Path(str(wal) + ".copy")
     stolen.write_bytes(wal.read_bytes())
     con.close()
@@ -106,20 +106,19 @@ def test_temporary_files_of_a_killed_publish_are_swept_by_the_next(built, tmp_pa
 
 # --- one source per file ----------------------------------------------------------------------------
 
-def test_a_working_file_of_one_source_is_refused_by_a_run_of_another(built, tmp_path, monkeypatch):
-    before = tables(built)
+def test_a_working_file_of_one_source_is_refused_by_a_run_of_another(demo_copy, tmp_path):
+    before = tables(demo_copy)
     folder = tmp_path / "csv"
     folder.mkdir()
-    path = Path(built)
-    settings = settings_for(path, source="csv", csv_dir=str(folder), history_start=datetime(2021, 1, 1).date())
-    result = run(path, "2021", "2021", source=CsvFolderSource(directory=str(folder)), settings=settings)
+    settings = settings_for(demo_copy, source="csv", csv_dir=str(folder))
+    result = run(demo_copy, "2020", "2020", source=CsvFolderSource(directory=str(folder)), settings=settings)
     assert not result.success
     failures = [e for e in result.all_events if e.is_step_failure]
     error = failures[0].event_specific_data.error
     message = (error.cause or error).message
     assert "holds rows loaded from 'demo'" in message and "this run's source is 'csv'" in message
     assert "data/csv/mac.duckdb" in message
-    after = tables(built)
+    after = tables(demo_copy)
     assert all(after[t].equals(before[t]) for t in before)
 
 
@@ -127,7 +126,7 @@ def test_a_working_file_of_one_source_is_refused_by_a_run_of_another(built, tmp_
 
 def test_a_failed_commit_reports_the_table_not_the_rollbacks_own_error(tmp_path, monkeypatch):
     db = str(tmp_path / "m.duckdb")
-    window = (datetime(2021, 1, 1, tzinfo=timezone.utc), datetime(2022, 1, 1, tzinfo=timezone.utc))
+    window = (datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
     frame = pd.DataFrame({"date": pd.to_datetime(["2021-01-04"]), "value": [1.0]})
     write_frame(db, "raw.vix", frame, window)
     real = storage.connect
@@ -201,7 +200,7 @@ def test_backups_are_verified_and_kept_n_deep(built, tmp_path):
 
 def test_every_run_leaves_a_backup_beside_the_working_file(built):
     [latest, *_] = backups(Path(built).parent / "backups" / "mac")
-    assert "vix" in latest.tables and latest.tables["vix"]["rows"] > 100  # January to June 2021
+    assert "vix" in latest.tables and latest.tables["vix"]["rows"] > 500  # business days of 2019 and 2020
 
 
 # --- the CSV folder says what it ignores -------------------------------------------------------------

@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_providers import FakeProviders
 from graph_helpers import AS_OF, run, settings_for
 from hostile_server import BOMB, BOMB_DECODED_BYTES, HostileServer
+
 from mac_assets.catalog import SERIES
 from mac_assets.sources.base import ProviderError
 from mac_assets.sources.http import HttpClient
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -129,6 +131,7 @@ def test_a_success_closes_the_count_of_failures(hostile):
     assert c.get(hostile.url("/ok"), "S").status_code == 200  # one failure since the success: still closed
 
 
+@pytest.mark.graph
 def test_a_whole_run_with_fred_hung_takes_seconds_and_asks_fred_three_times(httpserver, hostile, tmp_path):
     fake = FakeProviders(httpserver, seed=7, as_of=AS_OF)
     hung = {"base_url": hostile.url("/hang"), "stall_s": 1, "timeout_s": 5, "max_retries": 4}

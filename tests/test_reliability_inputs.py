@@ -5,8 +5,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
-
 from graph_helpers import run, settings_for, tables
+
 from mac_assets.catalog import get_series
 from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.csv_folder import CsvFolderSource
@@ -64,6 +64,7 @@ def test_duplicates_are_judged_per_contract_in_multi_row_datasets(tmp_path):
         _fetch(tmp_path, header + row.format(code="042601") * 2, "CFTC_TFF_UST")
 
 
+@pytest.mark.graph
 def test_a_refused_file_is_never_scored_and_the_stored_rows_stay(tmp_path):
     folder = tmp_path / "drop"
     folder.mkdir()

@@ -8,10 +8,13 @@ from __future__ import annotations
 import signal
 
 import pandas as pd
-
+import pytest
 from fake_providers import FakeProviders
 from graph_helpers import digest, tables
 from process_helpers import KILLER, child_env, dagster_home, run_child
+
+pytestmark = pytest.mark.process
+
 
 def test_a_materialization_killed_mid_write_leaves_the_previous_state_and_the_rerun_completes(tmp_path):
     first = run_child(["-m", "mac_assets.run"], child_env(tmp_path, MAC_DEMO_SEED="1"))

@@ -14,10 +14,12 @@ import time
 import duckdb
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, SkipReason, build_sensor_context
-
 from process_helpers import KILLER, child_env, dagster_home, run_child
-from mac_assets.policy import POOL
+
 from mac_assets.infra.runs import WORKER_PID_TAG, stale_run_sweeper, sweep_stale_runs
+from mac_assets.policy import POOL
+
+pytestmark = pytest.mark.process
 
 
 @pytest.fixture(autouse=True)

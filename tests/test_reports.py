@@ -5,10 +5,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from graph_helpers import run, settings_for
+
 from mac_assets.catalog import PILLARS
 from mac_assets.publish import reports
+
+pytestmark = pytest.mark.graph
 
 
 def frames(days=200, seed=0):

@@ -1,11 +1,11 @@
 """What `make run` prints: the headline rests on a well-covered day, and thin later days are called out."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
-from mac_assets.run import summary
 from mac_assets.infra.warehouse import write_frame
+from mac_assets.run import summary
 
 
 def test_headline_skips_trailing_days_with_little_data(tmp_path):
@@ -15,7 +15,7 @@ def test_headline_skips_trailing_days_with_little_data(tmp_path):
                          "coverage": [0.6, 0.57, 0.05], "pillars_available": [7, 7, 1], "methodology_version": "mac-1.0"})
     pillars = pd.DataFrame({"date": days.repeat(1), "pillar": "valuation", "score": [0.7, 0.7, 1.0],
                             "status": "comfortable", "coverage": 1.0, "weight": 1.0, "contribution": [0.7, 0.7, 1.0]})
-    window = (datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc))
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
     write_frame(db, "scores.mac_composite", comp, window)
     write_frame(db, "scores.pillar_scores", pillars, window)
     text = summary(db)

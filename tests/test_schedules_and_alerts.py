@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, build_schedule_context
-
 from graph_helpers import settings_for
-from mac_assets.publish.alerts import WEBHOOK_ENV, emit
-from mac_assets.scores.changes import recent, status_changes
-from mac_assets.definitions import build_definitions
+
 from mac_assets.automation import RANGE_END_TAG, RANGE_START_TAG, TIMEZONE
+from mac_assets.definitions import build_definitions
+from mac_assets.infra.alerts import WEBHOOK_ENV, emit
+from mac_assets.scores.changes import recent, status_changes
 
 DEFS = build_definitions(settings_for("unused.duckdb", history_start=date(2007, 1, 1)))
 

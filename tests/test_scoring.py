@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from mac_assets.scores.scoring import score_knots, status_band
-from mac_assets.thresholds import anchor_knots, range_knots
-from mac_assets.thresholds import MISSING_STATUS, STATUS_BANDS
+from mac_assets.thresholds import MISSING_STATUS, STATUS_BANDS, anchor_knots, range_knots
 
 
 def test_lower_is_better_anchors_score_one_half_zero_at_ample_thin_breach():

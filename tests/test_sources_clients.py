@@ -1,7 +1,7 @@
 """Each provider client against a local HTTP server speaking the provider's documented format."""
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -166,7 +166,7 @@ def chart(stamps, closes, adj=None, offset=-18000):
 
 
 def test_yahoo_uses_adjusted_closes_on_exchange_dates_and_retries_401(httpserver):
-    open_utc = int(datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc).timestamp())
+    open_utc = int(datetime(2024, 1, 2, 14, 30, tzinfo=UTC).timestamp())
     httpserver.expect_ordered_request("/yahoo/v8/finance/chart/SPY").respond_with_data("Invalid Crumb", status=401)
     httpserver.expect_ordered_request("/yahoo/v8/finance/chart/SPY").respond_with_json(
         chart([open_utc, open_utc + 86400], [470.0, None], adj=[468.5, None]))
@@ -185,13 +185,13 @@ def test_yahoo_chart_error_is_malformed(httpserver):
 # --- Binance --------------------------------------------------------------------------------------
 
 def recent_window():
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     return today.replace(day=1) if today.day > 1 else today, date(today.year + 1, 1, 1)
 
 
 def test_binance_reads_usd_open_interest_of_the_last_30_days(httpserver):
     start, end = recent_window()
-    ms = int(datetime(start.year, start.month, start.day, tzinfo=timezone.utc).timestamp() * 1000)
+    ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
     httpserver.expect_request("/binance/futures/data/openInterestHist").respond_with_json([
         {"symbol": "BTCUSDT", "sumOpenInterest": "80000.1", "sumOpenInterestValue": "7200000000.5", "timestamp": ms},
     ])

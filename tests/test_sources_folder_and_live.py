@@ -7,10 +7,10 @@ import pytest
 
 from mac_assets.catalog import get_series
 from mac_assets.infra.settings import load_settings
-from mac_assets.sources.resources import build_source
 from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.sources.live import LiveSource
+from mac_assets.sources.resources import build_source
 
 VALIDATION = Path(__file__).resolve().parents[2] / "shared" / "validation" / "raw"
 Y = (date(2000, 1, 1), date(2030, 1, 1))

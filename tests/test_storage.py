@@ -1,6 +1,6 @@
 """DuckDB writes are atomic and by column name; reads can reach back before their partition."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
@@ -8,8 +8,8 @@ import pytest
 
 from mac_assets.infra.warehouse import StorageError, read_frame, write_frame
 
-Y2020 = (datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2021, 1, 1, tzinfo=timezone.utc))
-Y2021 = (datetime(2021, 1, 1, tzinfo=timezone.utc), datetime(2022, 1, 1, tzinfo=timezone.utc))
+Y2020 = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC))
+Y2021 = (datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
 
 
 def frame(dates, values, **extra):

@@ -17,6 +17,8 @@ from dagster import DagsterInstance
 
 from mac_assets.catalog import SERIES
 
+pytestmark = pytest.mark.ui
+
 REPO = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

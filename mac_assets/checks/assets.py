@@ -20,8 +20,8 @@ from datetime import timedelta
 
 from dagster import (
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetKey,
     DefaultSensorStatus,
     asset_check,

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from mac_assets.catalog import SERIES_BY_ID
-from mac_assets.derived.metrics import CORE_METRICS, DerivedMetric, Frames, _out, _prior, _same_date, rolling_corr
+from mac_assets.derived.frames import metric_rows, prior, same_date
+from mac_assets.derived.metrics import CORE_METRICS, DerivedMetric, Frames, rolling_corr
 from mac_assets.pointintime import known_on
 
 # --- Yen carry ---------------------------------------------------------------------------------------
@@ -35,7 +36,7 @@ def us_japan_rate_diff_bps(f: Frames) -> pd.DataFrame:
     m = pd.merge_asof(dff, japan, left_on="available_date", right_on="japan_available", direction="backward")
     stale = (m["date"] - m["japan_obs"]).dt.days > SERIES_BY_ID[JAPAN_RATE].stale_after_days
     m.loc[stale, "japan"] = np.nan
-    return _out(m.assign(value=(m["value"] - m["japan"]) * 100))
+    return metric_rows(m.assign(value=(m["value"] - m["japan"]) * 100))
 
 
 def realised_vol_pct(prices: pd.DataFrame, window: int = REALISED_VOL_WINDOW) -> pd.DataFrame:
@@ -61,7 +62,7 @@ def carry_to_vol(f: Frames) -> pd.DataFrame:
     m = pd.merge_asof(vol.sort_values("date"), diff, on="date", direction="backward", suffixes=("", "_diff"),
                       tolerance=pd.Timedelta(days=7))
     m["available_date"] = m[["available_date", "available_date_diff"]].max(axis=1)
-    return _out(m.assign(value=m["value_diff"] / 100 / m["value"]))
+    return metric_rows(m.assign(value=m["value_diff"] / 100 / m["value"]))
 
 
 YEN_MOVE_DAYS = 14
@@ -69,8 +70,8 @@ YEN_MOVE_DAYS = 14
 
 def yen_move_14d_pct(f: Frames) -> pd.DataFrame:
     """How much the yen gained against the dollar over 14 days (positive = yen stronger): the unwind signal."""
-    m = _prior(f["DEXJPUS"], days=YEN_MOVE_DAYS, tolerance_days=5)
-    return _out(m.assign(value=(m["prior"] / m["value"] - 1) * 100))
+    m = prior(f["DEXJPUS"], days=YEN_MOVE_DAYS, tolerance_days=5)
+    return metric_rows(m.assign(value=(m["prior"] / m["value"] - 1) * 100))
 
 
 # --- Cross-asset correlation -------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def _stress_moves(values: pd.Series, how: str, sign: int) -> pd.Series:
 
 def _pair_correlation(f: Frames, a: tuple, b: tuple) -> pd.DataFrame:
     """Rolling correlation of two channels' stress moves on the dates both were observed."""
-    m = _same_date(f[a[1]], f[b[1]]).sort_values("date")
+    m = same_date(f[a[1]], f[b[1]]).sort_values("date")
     left = _stress_moves(m["left"], a[2], a[3]).to_numpy()
     right = _stress_moves(m["right"], b[2], b[3]).to_numpy()
     return m[["date", "available_date"]].assign(value=rolling_corr(left, right, CROSS_ASSET_WINDOW))
@@ -130,7 +131,7 @@ def cross_asset_corr(f: Frames) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         wide["value"] = np.where(pairs >= MIN_PAIRS, np.nansum(values, axis=1) / pairs, np.nan)
     wide["available_date"] = wide[available_cols].max(axis=1)
-    return _out(wide, extra=("pairs", *corr_cols))
+    return metric_rows(wide, extra=("pairs", *corr_cols))
 
 
 # --- Compression ---------------------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def compression_index(f: Frames) -> pd.DataFrame:
     for name in changes.columns:
         change_cols.append(f"{name}_13w_change_pct")
         out[change_cols[-1]] = changes[name].to_numpy() * 100
-    return _out(out, extra=("compression_raw", "compression_z", "shock", "deleveraging", "measures", *change_cols))
+    return metric_rows(out, extra=("compression_raw", "compression_z", "shock", "deleveraging", "measures", *change_cols))
 
 
 COMPRESSION_LOOKBACK_DAYS = 100 * 366  # the normalisation is expanding: read the whole stored history

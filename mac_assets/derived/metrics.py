@@ -17,43 +17,12 @@ import numpy as np
 import pandas as pd
 
 from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
+from mac_assets.derived.frames import metric_rows, prior, same_date
 
 Frames = dict[str, pd.DataFrame]
-OUTPUT_COLUMNS = ["date", "value", "available_date"]
 
 # Binance's assumed share of global crypto futures open interest (seed spec: ~35 %).
 BINANCE_OI_SHARE = 0.35
-
-
-def _out(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The metric's rows with a value, in date order: date, value, available_date and any `extra` columns."""
-    out = frame[[*OUTPUT_COLUMNS, *extra]].replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
-    return out.sort_values("date").reset_index(drop=True)
-
-
-def _same_date(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    """Rows observed on the same date in both inputs: columns date, left, right, available_date."""
-    merged = left[["date", "value", "available_date"]].merge(
-        right[["date", "value", "available_date"]], on="date", suffixes=("_l", "_r")
-    )
-    return pd.DataFrame({
-        "date": merged["date"],
-        "left": merged["value_l"],
-        "right": merged["value_r"],
-        "available_date": merged[["available_date_l", "available_date_r"]].max(axis=1),
-    })
-
-
-def _prior(frame: pd.DataFrame, days: int, tolerance_days: int) -> pd.DataFrame:
-    """Each row with the value observed `days` earlier (latest on or before; within a tolerance)."""
-    frame = frame.sort_values("date")
-    target = frame.assign(target=frame["date"] - pd.Timedelta(days=days)).sort_values("target")
-    earlier = frame[["date", "value"]].rename(columns={"date": "prior_date", "value": "prior"})
-    merged = pd.merge_asof(
-        target, earlier, left_on="target", right_on="prior_date", direction="backward",
-        tolerance=pd.Timedelta(days=tolerance_days),
-    )
-    return merged.sort_values("date")
 
 
 def reserve_rate(iorb: pd.DataFrame, ioer: pd.DataFrame) -> pd.DataFrame:
@@ -75,33 +44,33 @@ def sofr_iorb_spread_bps(f: Frames) -> pd.DataFrame:
     )
     merged["value"] = (merged["value"] - merged["value_reserve"]) * 100
     merged["available_date"] = merged[["available_date", "available_date_reserve"]].max(axis=1)
-    return _out(merged)
+    return metric_rows(merged)
 
 
 def cp_tbill_spread_bps(f: Frames) -> pd.DataFrame:
-    m = _same_date(f["DCPF3M"], f["DTB3"])
-    return _out(m.assign(value=(m["left"] - m["right"]) * 100))
+    m = same_date(f["DCPF3M"], f["DTB3"])
+    return metric_rows(m.assign(value=(m["left"] - m["right"]) * 100))
 
 
 def rrp_drawdown_30d_bn(f: Frames) -> pd.DataFrame:
     """How far ON RRP usage fell over the last 30 days (positive = drained), in $bn."""
-    m = _prior(f["RRPONTSYD"], days=30, tolerance_days=7)
-    return _out(m.assign(value=m["prior"] - m["value"]))
+    m = prior(f["RRPONTSYD"], days=30, tolerance_days=7)
+    return metric_rows(m.assign(value=m["prior"] - m["value"]))
 
 
 def gamma_ratio(f: Frames) -> pd.DataFrame:
-    m = _same_date(f["VIX9D"], f["VIX"])
-    return _out(m.assign(value=m["left"] / m["right"]))
+    m = same_date(f["VIX9D"], f["VIX"])
+    return metric_rows(m.assign(value=m["left"] / m["right"]))
 
 
 def term_slope(f: Frames) -> pd.DataFrame:
-    m = _same_date(f["VIX"], f["VIX3M"])
-    return _out(m.assign(value=m["left"] / m["right"]))
+    m = same_date(f["VIX"], f["VIX3M"])
+    return metric_rows(m.assign(value=m["left"] / m["right"]))
 
 
 def margin_debt_ratio_pct(f: Frames) -> pd.DataFrame:
-    m = _same_date(f["BOGZ1FL663067003Q"], f["NCBEILQ027S"])
-    return _out(m.assign(value=m["left"] / m["right"] * 100))
+    m = same_date(f["BOGZ1FL663067003Q"], f["NCBEILQ027S"])
+    return metric_rows(m.assign(value=m["left"] / m["right"] * 100))
 
 
 def _treasury_notional(cftc: pd.DataFrame) -> pd.DataFrame:
@@ -125,7 +94,7 @@ def basis_trade_bn(f: Frames) -> pd.DataFrame:
     n = _treasury_notional(f["CFTC_TFF_UST"])
     n["net_short"] = (n["short_usd"] - n["long_usd"]).clip(lower=0)
     g = n.groupby("date").agg(value=("net_short", "sum"), available_date=("available_date", "max"))
-    return _out(g.reset_index().assign(value=lambda d: d["value"] / 1e9))
+    return metric_rows(g.reset_index().assign(value=lambda d: d["value"] / 1e9))
 
 
 SPEC_PERCENTILE_WEEKS = 52
@@ -152,12 +121,12 @@ def spec_net_percentile(f: Frames) -> pd.DataFrame:
     n["net"] = n["long_usd"] - n["short_usd"]
     g = n.groupby("date").agg(net=("net", "sum"), available_date=("available_date", "max")).reset_index()
     rank = trailing_percentile(g["net"].to_numpy(), SPEC_PERCENTILE_WEEKS, SPEC_PERCENTILE_WEEKS // 2)
-    return _out(g.assign(value=rank))
+    return metric_rows(g.assign(value=rank))
 
 
 def levetf_aum_yoy_pct(f: Frames) -> pd.DataFrame:
-    m = _prior(f["LEVETF_AUM"], days=365, tolerance_days=7)
-    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+    m = prior(f["LEVETF_AUM"], days=365, tolerance_days=7)
+    return metric_rows(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
 
 
 def fed_bs_gdp_pct(f: Frames) -> pd.DataFrame:
@@ -169,12 +138,12 @@ def fed_bs_gdp_pct(f: Frames) -> pd.DataFrame:
     walcl = f["WALCL"].sort_values("available_date")
     gdp = f["GDP"][["available_date", "value"]].rename(columns={"value": "gdp"}).sort_values("available_date")
     m = pd.merge_asof(walcl, gdp, on="available_date", direction="backward")
-    return _out(m.assign(value=m["value"] / 1000 / m["gdp"] * 100))
+    return metric_rows(m.assign(value=m["value"] / 1000 / m["gdp"] * 100))
 
 
 def core_pce_yoy_pct(f: Frames) -> pd.DataFrame:
-    m = _prior(f["PCEPILFE"], days=365, tolerance_days=5)
-    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+    m = prior(f["PCEPILFE"], days=365, tolerance_days=5)
+    return metric_rows(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
 
 
 CORRELATION_WINDOW = 60
@@ -201,31 +170,31 @@ def rolling_corr(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
 
 def btc_spy_corr_60d(f: Frames) -> pd.DataFrame:
     """60-observation correlation of daily BTC and SPY returns on the days both traded."""
-    m = _same_date(f["BTC-USD"], f["SPY"]).sort_values("date")
+    m = same_date(f["BTC-USD"], f["SPY"]).sort_values("date")
     returns = m[["left", "right"]].pct_change()
     corr = rolling_corr(returns["left"].to_numpy(), returns["right"].to_numpy(), CORRELATION_WINDOW)
-    return _out(m.assign(value=corr))
+    return metric_rows(m.assign(value=corr))
 
 
 def crypto_oi_total_bn(f: Frames) -> pd.DataFrame:
     """BTC + ETH perpetual open interest on Binance, scaled to the whole market by Binance's share."""
-    m = _same_date(f["BTCUSDT_OI"], f["ETHUSDT_OI"])
-    return _out(m.assign(value=(m["left"] + m["right"]) / BINANCE_OI_SHARE / 1e9))
+    m = same_date(f["BTCUSDT_OI"], f["ETHUSDT_OI"])
+    return metric_rows(m.assign(value=(m["left"] + m["right"]) / BINANCE_OI_SHARE / 1e9))
 
 
 def hy_oas_30d_change_bps(f: Frames) -> pd.DataFrame:
-    m = _prior(f["BAMLH0A0HYM2"], days=30, tolerance_days=7)
-    return _out(m.assign(value=(m["value"] - m["prior"]) * 100))
+    m = prior(f["BAMLH0A0HYM2"], days=30, tolerance_days=7)
+    return metric_rows(m.assign(value=(m["value"] - m["prior"]) * 100))
 
 
 def dollar_3m_change_pct(f: Frames) -> pd.DataFrame:
-    m = _prior(f["DTWEXBGS"], days=91, tolerance_days=7)
-    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+    m = prior(f["DTWEXBGS"], days=91, tolerance_days=7)
+    return metric_rows(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
 
 
 def btc_reserve_30d_change_pct(f: Frames) -> pd.DataFrame:
-    m = _prior(f["BTC_EXCHANGE_RESERVE"], days=30, tolerance_days=7)
-    return _out(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
+    m = prior(f["BTC_EXCHANGE_RESERVE"], days=30, tolerance_days=7)
+    return metric_rows(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
 
 
 @dataclass(frozen=True)

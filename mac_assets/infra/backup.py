@@ -17,7 +17,7 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -47,7 +47,7 @@ class Backup:
 def backup_raw(working_db: str, root: Path, keep: int) -> Backup:
     """Export every raw table to a new verified backup folder under `root`; prune to the newest `keep`."""
     root.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)
+    stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
     partial = root / f".{stamp}.partial"
     partial.mkdir()
     try:
@@ -118,7 +118,7 @@ def restore(working_db: str, root: Path) -> str:
     finally:
         con.close()
     moved = []
-    stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)
+    stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
     for path in (target, target.with_name(target.name + ".wal")):
         if path.exists():
             aside = path.with_name(f"{path.name}.damaged-{stamp}")

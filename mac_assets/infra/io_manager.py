@@ -12,7 +12,7 @@ replace rows and never delete history.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from dagster import AssetIn, ConfigurableIOManager, ConfigurableResource, InputContext, MetadataValue, OutputContext
@@ -81,7 +81,7 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
             # observation stored, so the check measures data lag, not how recently a run happened. An
             # empty table gets one second past the Unix epoch: without the key (or with 0, which Dagster
             # reads as unset) the check would fall back to the run's time and call an empty table fresh.
-            stamp = datetime(newest.year, newest.month, newest.day, tzinfo=timezone.utc).timestamp() if newest else 1.0
+            stamp = datetime(newest.year, newest.month, newest.day, tzinfo=UTC).timestamp() if newest else 1.0
             metadata |= {LAST_UPDATED: MetadataValue.timestamp(stamp),
                          "newest_observation": newest.isoformat() if newest else "none"}
         context.add_output_metadata(metadata)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from mac_assets.catalog import PILLARS
@@ -93,7 +93,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_start = date.fromisoformat(raw_start)
     except ValueError as exc:
         raise ValueError(f"MAC_HISTORY_START={raw_start!r} is not a date in YYYY-MM-DD form") from exc
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     if not EARLIEST_HISTORY_START <= history_start <= today:
         raise ValueError(f"MAC_HISTORY_START={raw_start!r} must lie between {EARLIEST_HISTORY_START} and today ({today})")
     source = env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower()

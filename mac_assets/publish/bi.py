@@ -24,12 +24,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mac_assets.infra.warehouse import StorageError, connect
-
 from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
 from mac_assets.derived.registry import METRICS_BY_NAME
-from mac_assets.scores.extension import LINEAR_COMPONENTS
+from mac_assets.infra.warehouse import StorageError, connect
 from mac_assets.scores.compute import headline_days
+from mac_assets.scores.extension import LINEAR_COMPONENTS
 from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, METHODOLOGY_VERSION, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later

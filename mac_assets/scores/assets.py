@@ -21,11 +21,11 @@ from dagster import (
 )
 
 from mac_assets.catalog import PILLARS
+from mac_assets.infra.alerts import emit
 from mac_assets.infra.io_manager import input_with_lookback
 from mac_assets.infra.partitions import in_window, window_bounds
 from mac_assets.pointintime import utc_today
 from mac_assets.policy import layer_asset_args
-from mac_assets.publish.alerts import emit
 from mac_assets.scores.changes import ALERT_RECENT_DAYS, recent, status_changes
 from mac_assets.scores.compute import (
     metric_frames,

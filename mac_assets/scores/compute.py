@@ -21,16 +21,15 @@ from mac_assets.derived.registry import METRICS_BY_NAME
 from mac_assets.pointintime import known_on, utc_today, with_availability
 from mac_assets.scores.scoring import score_knots, status_band
 from mac_assets.thresholds import (
+    CORE_THRESHOLDS,
+    HEADLINE_MIN_COVERAGE,
     INSUFFICIENT_STATUS,
     METHODOLOGY_VERSION,
     MISSING_STATUS,
     PILLAR_WEIGHTS,
     STATUS_BANDS,
-    CORE_THRESHOLDS,
-    HEADLINE_MIN_COVERAGE,
     Threshold,
 )
-
 
 # Days of slack on top of a metric's staleness limit when reading before the window, so that the
 # value in force on the window's first day is always loaded.

@@ -7,7 +7,7 @@ many US hosts Binance answers HTTP 451; that is a typed GeoBlocked error which l
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
 import pandas as pd
@@ -24,7 +24,7 @@ class BinanceClient(HttpSource):
     base_url: str = "https://fapi.binance.com"
 
     def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
-        oldest = datetime.now(timezone.utc).date() - timedelta(days=HISTORY_DAYS - 1)
+        oldest = datetime.now(UTC).date() - timedelta(days=HISTORY_DAYS - 1)
         first = max(start, oldest)
         if first >= end:  # the whole window is older than Binance keeps: nothing to ask for
             return pd.DataFrame({"date": [], "value": []})
@@ -36,7 +36,7 @@ class BinanceClient(HttpSource):
 
 
 def _ms(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def parse_open_interest(series: Series, body) -> pd.DataFrame:

@@ -46,7 +46,7 @@ USER_AGENT = "mac-assets/0.1 (market absorption capacity research)"
 class RateLimiter:
     """At most `rate` requests per second, shared by every caller in the process (a token bucket of 1)."""
 
-    _shared: dict[str, "RateLimiter"] = {}
+    _shared: dict[str, RateLimiter] = {}
     _shared_lock = threading.Lock()
 
     def __init__(self, rate: float):
@@ -55,7 +55,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     @classmethod
-    def shared(cls, name: str, rate: float) -> "RateLimiter":
+    def shared(cls, name: str, rate: float) -> RateLimiter:
         """One limiter per name (e.g. per provider) and rate for the whole process."""
         key = f"{name}@{rate}"
         with cls._shared_lock:

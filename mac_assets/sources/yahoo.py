@@ -8,7 +8,7 @@ backoff like 5xx. When Yahoo stays closed the raw table keeps what it had, the a
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
 import pandas as pd
@@ -31,7 +31,7 @@ class YahooClient(HttpSource):
 
 
 def _epoch(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 def parse_chart(series: Series, body: dict) -> pd.DataFrame:

@@ -1,0 +1,50 @@
+"""Shared fixtures and the test tiers.
+
+Tiers (markers, registered in pyproject.toml): `graph` runs the asset graph, `process` starts child
+processes (`make run`, `dg`, servers), `ui` starts `dagster dev` and a browser, `real_data` needs
+`../shared/validation/raw`, `slow` waits on real timeouts. `make test-fast` runs everything else: the
+pure logic, in seconds.
+
+The demo graph over 2019–2020 is run once per test session: tests that only read it share
+`demo_graph`; a test that writes to the working file takes `demo_copy`, its own copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from graph_helpers import run, settings_for, tables
+
+
+@dataclass(frozen=True)
+class DemoGraph:
+    path: Path  # the working file
+    bi: Path  # the published snapshot
+    result: object  # Dagster's ExecuteInProcessResult of the run
+
+
+@pytest.fixture(scope="session")
+def demo_graph(tmp_path_factory) -> DemoGraph:
+    """The whole graph on the demo source (seed 7, data to 2021-06-30) for 2019–2020, one run per session."""
+    path = tmp_path_factory.mktemp("demo_graph") / "mac.duckdb"
+    result = run(path, "2019", "2020")
+    assert result.success
+    return DemoGraph(path, Path(settings_for(path).bi_path), result)
+
+
+@pytest.fixture(scope="session")
+def demo_tables(demo_graph) -> dict[str, pd.DataFrame]:
+    """Every table of the shared demo graph, as `graph_helpers.tables` reads them."""
+    return tables(demo_graph.path)
+
+
+@pytest.fixture
+def demo_copy(demo_graph, tmp_path) -> Path:
+    """A private copy of the shared demo graph's working file, for tests that write to it."""
+    path = tmp_path / "mac.duckdb"
+    shutil.copy(demo_graph.path, path)
+    return path
