@@ -1,7 +1,8 @@
 """The one catalog of raw series: what each is, where it comes from and when it becomes public.
 
 Raw assets, the demo generator, point-in-time joins, freshness limits and `docs/catalog.md` are all
-generated from `SERIES`. Add a series here and it appears everywhere; nothing else lists series.
+generated from `SERIES`. Add a series here and it appears everywhere; the demo source keeps one model
+per series (its generator), and a test checks that it covers exactly this catalog.
 
 Publication lag (`lag_days`) is the number of calendar days between a value's observation date and the
 day it is public. A score for day D only uses a value once `date + lag_days <= D`. Where a provider's
@@ -66,6 +67,9 @@ class Series:
     `extension` names the extension components (see `EXTENSION_COMPONENTS`) the series feeds; a series
     with neither pillars nor extension components is a benchmark.
     `remote` is the provider's identifier where it differs from `id` (a Binance symbol, a metric path).
+    `weekday` is the day of the week a weekly series is observed (Mon = 0: WALCL is Wednesday's level,
+    COT positions are Tuesday's, the stress indexes are dated on Fridays); `period_end` marks quarterly
+    series dated at the quarter's end (Form PF) instead of its first day (FRED's convention).
     `stale_after_days` is the largest age (today minus newest observation date) that is still normal
     for the series' calendar; older than that the series is stale: freshness checks flag it and scores
     stop using it. By default it is lag + one period + a grace for holidays.
@@ -88,6 +92,8 @@ class Series:
     remote: str = ""
     valid: tuple[float, float] = (float("-inf"), float("inf"))
     extension: tuple[ExtensionComponent, ...] = ()
+    weekday: int | None = None
+    period_end: bool = False
 
     def __post_init__(self) -> None:
         if not self.stale_after_days:
@@ -159,7 +165,7 @@ SERIES: tuple[Series, ...] = (
            first_date=_d("2006-06-13"), reference="https://publicreporting.cftc.gov/resource/gpe5-46if.json",
            columns=("open_interest", "lev_money_long", "lev_money_short", "asset_mgr_long",
                     "asset_mgr_short", "dealer_long", "dealer_short"),
-           keys=("contract_code",), valid=(0, 1e8), extension=("compression",)),
+           keys=("contract_code",), valid=(0, 1e8), extension=("compression",), weekday=1),
     Series(id="SVXY_AUM", title="ProShares Short VIX Short-Term Futures ETF (SVXY) assets", provider="etf",
            tier=1, pillars=("positioning",), frequency="business", units="USD mn", lag_days=1,
            first_date=_d("2011-10-04"), reference="https://www.proshares.com/our-etfs/strategic/svxy",
@@ -194,7 +200,7 @@ SERIES: tuple[Series, ...] = (
            frequency="daily", units="percent", lag_days=1, first_date=_d("1954-07-01"), reference=FRED + "DFF",
            valid=(-1, 25), extension=("yen_carry",)),
     Series(id="WALCL", title="Federal Reserve total assets (Wednesday level)", provider="fred", tier=1,
-           pillars=("policy",), frequency="weekly", units="USD mn", lag_days=1, first_date=_d("2002-12-18"),
+           pillars=("policy",), frequency="weekly", units="USD mn", lag_days=1, first_date=_d("2002-12-18"), weekday=2,
            reference=FRED + "WALCL", valid=(1e5, 5e7)),
     Series(id="GDP", title="Nominal GDP, seasonally adjusted annual rate", provider="fred", tier=1,
            pillars=("policy",), frequency="quarterly", units="USD bn", lag_days=122, first_date=_d("1947-01-01"),
@@ -244,22 +250,22 @@ SERIES: tuple[Series, ...] = (
     # --- Benchmarks: official stress indexes MAC is validated against; never scored -----------------
     Series(id="STLFSI4", title="St. Louis Fed Financial Stress Index (week ending Friday)", provider="fred",
            tier=1, pillars=(), frequency="weekly", units="index (0 = normal)", lag_days=7,
-           first_date=_d("1993-12-31"), reference=FRED + "STLFSI4", valid=(-10, 40)),
+           first_date=_d("1993-12-31"), reference=FRED + "STLFSI4", valid=(-10, 40), weekday=4),
     Series(id="NFCI", title="Chicago Fed National Financial Conditions Index", provider="fred", tier=1,
-           pillars=(), frequency="weekly", units="index (0 = average)", lag_days=5, first_date=_d("1971-01-08"),
+           pillars=(), frequency="weekly", units="index (0 = average)", lag_days=5, first_date=_d("1971-01-08"), weekday=4,
            reference=FRED + "NFCI", valid=(-5, 10)),
     Series(id="ANFCI", title="Chicago Fed Adjusted National Financial Conditions Index", provider="fred", tier=1,
-           pillars=(), frequency="weekly", units="index (0 = average)", lag_days=5, first_date=_d("1971-01-08"),
+           pillars=(), frequency="weekly", units="index (0 = average)", lag_days=5, first_date=_d("1971-01-08"), weekday=4,
            reference=FRED + "ANFCI", valid=(-5, 10)),
     # --- Tier 3: hedge-fund leverage from Form PF (OFR Hedge Fund Monitor), quarter-end dates --------
     Series(id="FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN",
            title="Qualifying hedge funds' leverage ratio, GAV-weighted mean", provider="ofr", tier=3,
            pillars=("positioning",), frequency="quarterly", units="ratio", lag_days=95,
-           first_date=_d("2013-03-31"), reference=OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", valid=(0, 100),
+           first_date=_d("2013-03-31"), reference=OFR + "FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", valid=(0, 100), period_end=True,
            extension=("compression",)),
     Series(id="FPF-BORROW_REPO_SUM", title="Qualifying hedge funds' repo borrowing", provider="ofr", tier=3,
            pillars=("positioning",), frequency="quarterly", units="USD", lag_days=95,
-           first_date=_d("2013-03-31"), reference=OFR + "FPF-BORROW_REPO_SUM", valid=(0, 1e14),
+           first_date=_d("2013-03-31"), reference=OFR + "FPF-BORROW_REPO_SUM", valid=(0, 1e14), period_end=True,
            extension=("compression",)),
 )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mac_assets.catalog import SERIES
+from mac_assets.catalog import BENCHMARKS, EXTENSION_COMPONENTS, SERIES
 from mac_assets.derived.registry import METRICS
 from mac_assets.scores.compute import metric_info
 from mac_assets.thresholds import EXTENSION_VERSION, METHODOLOGY_VERSION, PILLAR_WEIGHTS, STATUS_BANDS, THRESHOLDS
@@ -204,8 +204,81 @@ The BI file carries it as `bi.mac_extended` (docs/bi.md).
 """
 
 
+def render_lineage() -> str:
+    """Every series from its catalog row to its BI columns, read off the resolved asset graph."""
+    from dagster import AssetKey
+
+    from mac_assets.definitions import build_definitions
+    from mac_assets.infra.settings import load_settings
+
+    defs = build_definitions(load_settings({}))
+    graph = defs.resolve_asset_graph()
+    checks: dict[str, list[str]] = {}
+    for check_key in graph.asset_check_keys:
+        checks.setdefault("/".join(check_key.asset_key.path), []).append(check_key.name)
+    blocking = {"/".join(k.asset_key.path) + ":" + k.name for k in graph.asset_check_keys
+                if graph.get_check_spec(k).blocking}
+    def check_list(asset: str) -> str:
+        names = sorted(checks.get(asset, []))
+        return ", ".join(f"`{c}`" + (" (blocking)" if f"{asset}:{c}" in blocking else "") for c in names) or "no checks"
+
+    by_metric: dict[str, list] = {}
+    for t in THRESHOLDS:
+        by_metric.setdefault(t.metric, []).append(t)
+    sections = []
+    for s in SERIES:
+        key = AssetKey(["raw", s.asset_name])
+        node = graph.get(key)
+        raw_checks = check_list(f"raw/{s.asset_name}")
+        lines = [f"### `{s.id}` — {s.title}", "",
+                 f"- **raw**: asset `raw/{s.asset_name}`, table `raw.{s.asset_name}` ({s.units}); provider "
+                 f"`{s.provider}`, tier {s.tier}, {s.frequency}, public {s.lag_days} days after observation, "
+                 f"stale after {s.stale_after_days} days",
+                 f"- **checks**: {raw_checks}"]
+        derived = sorted(k for k in node.child_keys if k.path[0] == "derived")
+        metrics = {m.name: m for m in METRICS}
+        for child in derived:
+            m = metrics[child.path[1]]
+            lines.append(f"- **derived**: `derived/{m.name}` (table `derived.{m.name}`, {m.units}), reading "
+                         f"{m.lookback_days(s)} days of `raw.{s.asset_name}` before each partition")
+        scored = [(t, s.id) for t in by_metric.get(s.id, [])]
+        scored += [(t, m.path[1]) for m in derived for t in by_metric.get(m.path[1], [])]
+        for t, metric in scored:
+            info = metric_info(metric)
+            where = "extension.extension_scores" if t.pillar in EXTENSION_COMPONENTS else "scores.indicator_scores"
+            lines.append(f"- **indicator**: `{t.indicator}` ({t.shape}, {t.direction.replace('_', ' ')}: "
+                         f"{t.anchors_text()}) on `{metric}`, read with {info.lookback_days} days of look-back → "
+                         f"`{where}` where indicator = '{t.indicator}'")
+            if t.pillar in EXTENSION_COMPONENTS:
+                lines.append(f"- **component**: `{t.pillar}` → `extension.mac_extended`, `bi.mac_extended` "
+                             f"(`{t.pillar}_contribution`)")
+            else:
+                lines.append(f"- **pillar**: `{t.pillar}` → `scores.pillar_scores` where pillar = '{t.pillar}' → "
+                             f"`scores.mac_composite.{t.pillar}_contribution` → composite `mac`")
+                lines.append(f"- **BI**: `bi.indicator_detail` where indicator = '{t.indicator}'; "
+                             f"`bi.mac_history.{t.pillar}_score`, `{t.pillar}_contribution`; `bi.mac_latest`")
+        if not scored:
+            role = "a benchmark MAC is validated against, never scored" if s in BENCHMARKS else "not scored directly"
+            lines.append(f"- **use**: {role}")
+        lines.append(f"- **BI**: `bi.series_freshness` where series_id = '{s.id}'")
+        sections.append("\n".join(lines))
+    downstream = []
+    for k in sorted(graph.get_all_asset_keys()):
+        if k.path[0] in ("scores", "extension", "publish"):
+            parents = [f"`{'/'.join(p.path)}`" for p in sorted(graph.get(k).parent_keys)]
+            reads = ", ".join(parents[:6]) + (f" and {len(parents) - 6} more" if len(parents) > 6 else "")
+            downstream.append(f"- `{'/'.join(k.path)}`: {check_list('/'.join(k.path))}; reads {reads}")
+    sections.append("## Score, extension and publish assets\n\n" + "\n".join(downstream))
+    return (HEADER + "# Lineage: every series from catalog to BI\n\n"
+            "For each raw series: its asset and table, its checks, the derived metrics that read it (and how far "
+            "back), the indicators that score it, their pillar or extension component, and the BI columns that "
+            "show it. Asset keys are `<layer>/<name>`; the DuckDB table is `<layer>.<name>`. Rendered from the "
+            "resolved asset graph and the thresholds table by `python -m mac_assets.docs`.\n\n"
+            + "\n\n".join(sections) + "\n")
+
+
 RENDERERS = {"catalog.md": render_catalog, "thresholds.md": render_thresholds, "bi.md": render_bi,
-             "extension.md": render_extension}
+             "extension.md": render_extension, "lineage.md": render_lineage}
 
 
 def main() -> None:

@@ -72,28 +72,22 @@ class HostileServer:
         self.httpd.server_close()
 
     def redirect(self, prefix: str, location: str) -> None:
-        def handler(h):
-            h.send_response(302)
-            h.send_header("Location", location)
-            h.send_header("Content-Length", "0")
-            h.end_headers()
-        self.routes = {prefix: handler} | self.routes
+        self.routes = {prefix: lambda h: self._answer(h, 302, b"", Location=location)} | self.routes
 
     # --- behaviours ------------------------------------------------------------------------------
-    def ok(self, h):
-        body = b"date,value\n2024-01-02,1.5\n"
-        h.send_response(200)
-        h.send_header("Content-Length", str(len(body)))
+    @staticmethod
+    def _answer(h, status: int, body: bytes, **headers: str):
+        h.send_response(status)
+        for name, value in (headers | {"Content-Length": str(len(body))}).items():
+            h.send_header(name.replace("_", "-"), value)
         h.end_headers()
         h.wfile.write(body)
 
+    def ok(self, h):
+        self._answer(h, 200, b"date,value\n2024-01-02,1.5\n")
+
     def json(self, h):
-        body = b'{"observations": []}'
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        self._answer(h, 200, b'{"observations": []}', Content_Type="application/json")
 
     def trickle(self, h):
         """A valid-looking answer, one byte every 0.2 s: never slow enough to trip a per-read timeout."""
@@ -105,31 +99,26 @@ class HostileServer:
             h.wfile.flush()
             time.sleep(0.2)
 
-    def endless(self, h):
+    def _flood(self, h, chunks: int | None):
+        """Answer 200 and write 64 KiB chunks: `chunks` of them (announced as the length) or forever."""
         h.send_response(200)
-        h.end_headers()  # no length: the body ends when the connection does, which it never does
-        chunk = b"y" * 65536
-        while not self.stopping.is_set():
-            h.wfile.write(chunk)
+        if chunks is not None:
+            h.send_header("Content-Length", str(chunks * 65536))
+        h.end_headers()
+        sent = 0
+        while not self.stopping.is_set() and (chunks is None or sent < chunks):
+            h.wfile.write(b"y" * 65536)
+            sent += 1
+
+    def endless(self, h):
+        self._flood(h, None)  # no length: the body ends when the connection does, which it never does
 
     def huge(self, h):
-        """A 200 whose Content-Length announces 500 MB and whose body then delivers them."""
-        h.send_response(200)
-        h.send_header("Content-Length", str(500 * 1024 * 1024))
-        h.end_headers()
-        chunk = b"z" * 65536
-        for _ in range(500 * 16):
-            if self.stopping.is_set():
-                return
-            h.wfile.write(chunk)
+        self._flood(h, 500 * 16)  # Content-Length announces 500 MB, and the body then delivers them
 
     def bomb(self, h):
         """A small gzip body that decodes to hundreds of megabytes."""
-        h.send_response(200)
-        h.send_header("Content-Encoding", "gzip")
-        h.send_header("Content-Length", str(len(BOMB)))
-        h.end_headers()
-        h.wfile.write(BOMB)
+        self._answer(h, 200, BOMB, Content_Encoding="gzip")
 
     def hang(self, h):
         """Accepts the request and never answers."""

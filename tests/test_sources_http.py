@@ -42,19 +42,15 @@ def test_5xx_exhaustion_raises_a_provider_error_naming_source_series_and_status(
     assert c.requests_made == 4 == len(httpserver.log)
 
 
-def test_client_errors_are_not_retried(httpserver):
-    httpserver.expect_request("/x").respond_with_data('{"error_message": "Bad Request. The series does not exist."}', status=400)
+@pytest.mark.parametrize("status, body, error, message", [
+    (400, '{"error_message": "Bad Request. The series does not exist."}', ProviderError, "HTTP 400: .*series does not exist"),
+    (451, "restricted location", GeoBlocked, "HTTP 451"),  # a typed geo-block
+])
+def test_client_errors_and_geo_blocks_are_not_retried(httpserver, status, body, error, message):
+    httpserver.expect_request("/x").respond_with_data(body, status=status)
     c = client()
-    with pytest.raises(ProviderError, match="HTTP 400: .*series does not exist"):
-        c.get(httpserver.url_for("/x"), "NOPE")
-    assert c.requests_made == 1
-
-
-def test_451_is_a_typed_geo_block_and_not_retried(httpserver):
-    httpserver.expect_request("/x").respond_with_data("restricted location", status=451)
-    c = client()
-    with pytest.raises(GeoBlocked, match="HTTP 451"):
-        c.get(httpserver.url_for("/x"), "BTCUSDT_OI")
+    with pytest.raises(error, match=message):
+        c.get(httpserver.url_for("/x"), "S")
     assert c.requests_made == 1
 
 

@@ -50,21 +50,13 @@ def _score(indicator, value):
     return float(score_knots([value * 1.0], row.knots())[0])
 
 
-def test_seed_spec_vvix_table_is_used_exactly():
-    assert _score("vvix", 80) == 1.0
-    assert _score("vvix", 85) == 0.75
-    assert _score("vvix", 100) == 0.5
-    assert _score("vvix", 120) == pytest.approx(0.2)
-
-
-def test_seed_spec_term_slope_and_crypto_oi_tables_are_used_exactly():
-    assert _score("term_slope", 0.80) == 1.0
-    assert _score("term_slope", 1.0) == 0.75
-    assert _score("term_slope", 1.15) == pytest.approx(0.2)
-    assert _score("crypto_oi", 19) == 1.0
-    assert _score("crypto_oi", 20) == 0.75
-    assert _score("crypto_oi", 35) == 0.5
-    assert _score("crypto_oi", 50) == pytest.approx(0.2)
+@pytest.mark.parametrize("indicator, value, score", [
+    ("vvix", 80, 1.0), ("vvix", 85, 0.75), ("vvix", 100, 0.5), ("vvix", 120, 0.2),
+    ("term_slope", 0.80, 1.0), ("term_slope", 1.0, 0.75), ("term_slope", 1.15, 0.2),
+    ("crypto_oi", 19, 1.0), ("crypto_oi", 20, 0.75), ("crypto_oi", 35, 0.5), ("crypto_oi", 50, 0.2),
+])
+def test_seed_spec_breakpoint_tables_are_used_exactly(indicator, value, score):
+    assert _score(indicator, value) == pytest.approx(score)
 
 
 def test_seed_spec_floors_do_not_hide_a_breach():

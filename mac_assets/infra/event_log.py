@@ -1,10 +1,9 @@
 """Dagster's SQLite instance storage with the event log's connections kept open: what `dagster.yaml` names.
 
 Why: the stock `SqliteEventLogStorage` builds a new SQLAlchemy engine, opens the SQLite file and
-disposes of both for every statement group, about 1.5 ms each time and up to seven times per event.
-A one-year run of this graph writes ~1,100 events and a full-history backfill ~3,700 (Dagster
-records one materialization and one planned event per asset *and* partition), so that bookkeeping
-cost more than the whole computation (measured in README, Performance).
+disposes of both for every statement group, up to seven times per event. A run of this graph writes
+thousands of events (Dagster records one materialization and one planned event per asset *and*
+partition), so that bookkeeping cost more than the whole computation (docs/performance.md).
 
 What differs from the stock storage, and nothing else does:
 - one engine per database file, kept open (the index plus the most recent runs' files; older ones
@@ -42,8 +41,9 @@ from sqlalchemy import event as sqlalchemy_event
 OPEN_RUN_FILES = 8
 BUSY_TIMEOUT_SECONDS = 30
 BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
-# Per-partition events of one asset arrive as one batch of at most this many (the graph has ~20 partitions).
-DEFAULT_BATCH_SIZE = "100"
+# Per-partition events of one asset arrive as one batch of at most this many: more than the yearly
+# partitions of any history the settings allow, so an asset's events are one transaction.
+DEFAULT_BATCH_SIZE = "200"
 
 
 def enable_event_batches() -> None:

@@ -20,7 +20,8 @@ import duckdb
 import pandas as pd
 
 DATE_COLUMN = "date"
-LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)  # about 30 s in all, then the lock error is raised
+# Pauses while another process holds DuckDB's lock (half a minute in all), then the explained error.
+LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)
 
 
 class StorageError(RuntimeError):
@@ -38,8 +39,8 @@ def _key(path: str) -> str:
 def hold_open(path: str) -> None:
     """Keep one read-write connection to `path` open until `release` (nested holds are counted).
 
-    Opening a DuckDB file costs ~20 ms (it loads the catalog); while one connection is open, further
-    connections in the process share the open database and cost ~0.3 ms. A run opens hundreds (every
+    Opening a DuckDB file loads its catalog; while one connection is open, further connections in the
+    process share the open database and cost almost nothing. A run opens hundreds (every
     input read, every write, every check query), so the IO manager holds the file for the run.
     """
     entry = _HELD.get(_key(path))
@@ -153,8 +154,8 @@ def _sql_type(name: str, dtype) -> str:
 def existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
     """The table's columns in order, or None when it does not exist.
 
-    duckdb_columns() of the current database (~2 ms) rather than information_schema (20+ ms once there
-    are ~90 tables); no error is raised for a missing table, since that would abort a transaction.
+    duckdb_columns() of the current database rather than information_schema, which grows slow with the
+    number of tables; no error is raised for a missing table, since that would abort a transaction.
     """
     schema, name = table.split(".")
     rows = con.execute(

@@ -157,10 +157,6 @@ PATHS: dict[str, tuple[tuple[str, float], ...]] = {
                        ("2022-11-08", 2.3), ("2024-01-01", 2.2), ("2025-06-01", 2.0), ("2026-11-01", 1.9)),
 }
 
-# Weekday of weekly series (Mon = 0): WALCL is the Wednesday level, COT positions are as of Tuesday.
-WEEKDAY = {"WALCL": 2, "CFTC_TFF_UST": 1, "STLFSI4": 4, "NFCI": 4, "ANFCI": 4}
-# Quarterly series dated at quarter end (Form PF) rather than quarter start (FRED's convention).
-QUARTER_END = {"FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", "FPF-BORROW_REPO_SUM"}
 
 # Share of the leveraged-funds Treasury short by contract, and each contract's listing date.
 CONTRACT_SHARES = {"042601": 0.25, "044601": 0.30, "043602": 0.20, "043607": 0.10, "020601": 0.05,
@@ -295,11 +291,11 @@ def _native_dates(series: Series) -> np.ndarray:
     mask = {
         "daily": np.ones(len(cal), bool),
         "business": cal.dayofweek < 5,
-        "weekly": cal.dayofweek == WEEKDAY.get(series.id, 2),
+        "weekly": cal.dayofweek == (series.weekday if series.weekday is not None else 2),
         "monthly": cal.day == 1,
         "quarterly": (cal.day == 1) & np.isin(cal.month, (1, 4, 7, 10)),
     }[series.frequency]
-    if series.id in QUARTER_END:
+    if series.period_end:
         mask = cal.is_quarter_end
     live = cal >= pd.Timestamp(series.first_date)
     if series.end_date is not None:
