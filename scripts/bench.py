@@ -98,6 +98,7 @@ def live_requests(tmp: Path) -> dict[str, int]:
     """Requests per provider for a full-history backfill on the live clients against a local fake server."""
     from pytest_httpserver import HTTPServer
 
+    from mac_assets.infra.settings import DEFAULT_DEMO_SEED
     from mac_assets.sources.providers import PROVIDERS
     from tests.fake_providers import FakeProviders  # the fake provider server the tests use
 
@@ -105,7 +106,7 @@ def live_requests(tmp: Path) -> dict[str, int]:
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     try:
-        fake = FakeProviders(server, seed=20080915, as_of=str(pd.Timestamp.now().date()))
+        fake = FakeProviders(server, seed=DEFAULT_DEMO_SEED, as_of=str(pd.Timestamp.now().date()))
         env = workspace(tmp, "live") | {"MAC_SOURCE": "live", "FRED_API_KEY": "bench-key",
                                          **{PROVIDERS[p].base_url_variable: url for p, url in fake.base_urls().items()}}
         subprocess.run([sys.executable, "-m", "mac_assets.run"], cwd=ROOT, env=env, check=False,

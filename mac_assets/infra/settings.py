@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from mac_assets.catalog import PILLARS
+from mac_assets.sources.demo import DEFAULT_SEED as DEFAULT_DEMO_SEED
 from mac_assets.sources.providers import LIVE_PROVIDERS
 from mac_assets.thresholds import DEFAULT_MIN_PILLARS
 
@@ -31,7 +32,7 @@ ENV_VARS: dict[str, str] = {
         "First day of history, YYYY-MM-DD (default `2007-01-01`). Partitions are calendar years, so the "
         "graph starts on 1 January of that year; the first year warms up rolling windows and lagged series."
     ),
-    "MAC_DEMO_SEED": "Seed of the demo generator (default `20080915`).",
+    "MAC_DEMO_SEED": f"Seed of the demo generator (default `{DEFAULT_DEMO_SEED}`).",
     "MAC_REPORTS_DIR": "Folder for report files: charts, the HTML report, validation and quarterly review (default `reports`).",
     "MAC_MIN_PILLARS": "Pillars with data a composite needs (default 4); with fewer it is withheld and flagged.",
     "MAC_EXTENSION": (
@@ -54,7 +55,6 @@ EARLIEST_HISTORY_START = date(1900, 1, 1)
 DEFAULT_BACKUP_KEEP = 7
 DEFAULT_SOURCE = "demo"
 SOURCES = ("demo", "live", "csv")
-DEFAULT_DEMO_SEED = 20080915
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from mac_assets.pointintime import utc_today
 from mac_assets.sources.base import Fetched
 
 CALENDAR = pd.date_range("2000-01-01", "2035-12-31", freq="D")
+DEFAULT_SEED = 20080915  # the Lehman weekend, for a demo whose history must contain a crisis
 
 # (peak date, peak size, days of build-up, decay time constant in days) of the latent stress factor.
 EPISODES: tuple[tuple[str, float, int, int], ...] = (
@@ -336,7 +337,7 @@ def _cftc(seed: int, series: Series) -> pd.DataFrame:
 class DemoSource(BaseModel):
     """Embedded deterministic demo data (MAC_SOURCE=demo). Every row it returns is labelled 'demo'."""
 
-    seed: int = Field(default=20080915, description="Seed of the generator (MAC_DEMO_SEED).")
+    seed: int = Field(default=DEFAULT_SEED, description="Seed of the generator (MAC_DEMO_SEED).")
     as_of: str | None = Field(
         default=None, description="Last date to return, YYYY-MM-DD (default: today, UTC). Tests pin it."
     )
