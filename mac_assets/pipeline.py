@@ -19,8 +19,14 @@ from mac_assets.pointintime import with_availability
 from mac_assets.scores.compute import business_days, score_composite, score_indicators, score_pillars
 from mac_assets.scores.extension import VERSION as EXTENSION_SCORES_VERSION
 from mac_assets.scores.extension import extended_composite, systemic_term
-from mac_assets.sources.base import SeriesSource, validate_fetch
-from mac_assets.thresholds import CORE_THRESHOLDS, DEFAULT_MIN_PILLARS, EXTENSION_THRESHOLDS
+from mac_assets.scores.mac2 import MAC2_METRICS, compute_mac2
+from mac_assets.sources.base import SeriesSource, SourceError, empty_frame, validate_fetch
+from mac_assets.thresholds import (
+    CORE_THRESHOLDS,
+    DEFAULT_MIN_PILLARS,
+    EXTENSION_THRESHOLDS,
+    MAC2_STRESS_WEIGHT_EXPONENT,
+)
 
 
 @dataclass(frozen=True)
@@ -32,32 +38,44 @@ class Computed:
     indicators: pd.DataFrame
     pillars: pd.DataFrame
     composite: pd.DataFrame
+    mac2_indicators: pd.DataFrame
+    mac2_pillars: pd.DataFrame
+    mac2_readings: pd.DataFrame
     extension_indicators: pd.DataFrame | None = None
     systemic: pd.DataFrame | None = None
     extended: pd.DataFrame | None = None
 
 
 def fetch_all(source: SeriesSource, start: date, end: date, series: tuple[Series, ...] = SERIES) -> dict[str, pd.DataFrame]:
-    """Every series from `source` for [start, end), checked as a raw asset checks it."""
-    return {s.id: validate_fetch(source.label, s, source.fetch(s, start, end).frame, start, end) for s in series}
+    """Every series from `source` for [start, end), checked as a raw asset checks it; a series the source
+    cannot deliver is empty, as its raw table would be."""
+    frames = {}
+    for s in series:
+        try:
+            frames[s.id] = validate_fetch(source.label, s, source.fetch(s, start, end).frame, start, end)
+        except SourceError:
+            frames[s.id] = empty_frame(s)
+    return frames
 
 
 def compute_all(raw: dict[str, pd.DataFrame], start: pd.Timestamp, end_inclusive: pd.Timestamp,
-                min_pillars: int = DEFAULT_MIN_PILLARS, extension: bool = True) -> Computed:
+                min_pillars: int = DEFAULT_MIN_PILLARS, extension: bool = True,
+                mac2_exponent: float = MAC2_STRESS_WEIGHT_EXPONENT) -> Computed:
     """Derived metrics, indicator, pillar and composite scores (and the extension) for business days
     start..end_inclusive, from raw frames keyed by series id (date and value columns, as stored)."""
     published = {s.id: with_availability(raw[s.id], s) for s in SERIES if s.id in raw}
     metrics = {m.name: m.compute({s.id: published[s.id] for s in m.input_series}) for m in METRICS
                if extension or m.name not in EXTENSION_METRIC_NAMES}
-    frames = {t.metric: metrics.get(t.metric, published.get(t.metric)) for t in CORE_THRESHOLDS + EXTENSION_THRESHOLDS
-              if t.metric in metrics or t.metric in published}
+    needed = {t.metric for t in CORE_THRESHOLDS + EXTENSION_THRESHOLDS} | set(MAC2_METRICS)
+    frames = {m: metrics.get(m, published.get(m)) for m in needed if m in metrics or m in published}
     days = business_days(start, end_inclusive)
     indicators = score_indicators(frames, days)
     pillars = score_pillars(indicators)
     composite = score_composite(pillars, min_pillars)
+    mac2 = compute_mac2(frames, days, mac2_exponent)
     if not extension:
-        return Computed(published, metrics, indicators, pillars, composite)
+        return Computed(published, metrics, indicators, pillars, composite, *mac2)
     extension_indicators = score_indicators(frames, days, EXTENSION_THRESHOLDS, EXTENSION_SCORES_VERSION)
     systemic = systemic_term(pillars, extension_indicators)
     extended = extended_composite(composite, pillars, extension_indicators, systemic)
-    return Computed(published, metrics, indicators, pillars, composite, extension_indicators, systemic, extended)
+    return Computed(published, metrics, indicators, pillars, composite, *mac2, extension_indicators, systemic, extended)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from mac_assets.catalog import EXTENSION_COMPONENTS, PILLARS, ExtensionComponent, Pillar
 
-METHODOLOGY_VERSION = "mac-1.0"
+METHODOLOGY_VERSION = "mac-1.1"
 # The extension (docs/extension.md) versions separately: it never changes the seven-pillar MAC.
 EXTENSION_VERSION = "ext-1.0"
 
@@ -143,7 +143,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
               units="USD bn over 30 days", shape="anchors", direction="lower_is_better",
               reference=f"{SPEC}: a 30-day ON RRP drawdown above $200B/month signals a liquidity regime shift, so "
               f"$200B is the thin anchor; ample below $50B (ordinary month-end noise); breach at $400B, "
-              f"twice the signal.",
+              f"twice the signal. Since mac-1.1 both ends of the 30 days are 7-day medians: usage spikes for a "
+              f"day at quarter and year ends and falls back, which a raw difference read as a drain.",
               anchors=(50, 200, 400)),
     # --- Valuation -------------------------------------------------------------------------------
     Threshold(indicator="term_premium", pillar="valuation", metric="THREEFYTP10", units="bps", shape="range",
@@ -171,7 +172,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold(indicator="spec_net_pct", pillar="positioning", metric="spec_net_percentile",
               units="percentile (52 weeks)", shape="range", direction="two_sided",
               reference=f"Where leveraged funds' aggregate net Treasury position sits in its own trailing 52-week "
-              f"range; crowding at either extreme unwinds violently. Bands from {UPSTREAM}.",
+              f"range; crowding at either extreme unwinds violently. Bands from {UPSTREAM}. Since mac-1.1 the "
+              f"52 weeks are calendar weeks (a report count reached back years across gaps in COT history).",
               anchors=(5, 10, 25, 75, 90, 95)),
     Threshold(indicator="svxy_aum", pillar="positioning", metric="SVXY_AUM", units="USD mn", shape="anchors",
               direction="lower_is_better",
@@ -309,3 +311,107 @@ COMPRESSION_MAX_HAIRCUT = 0.25
 # The systemic (CISS-style) term correlates the nine components' stress over this many business
 # days; a pair needs a complete window, otherwise its correlation counts as zero.
 SYSTEMIC_CORRELATION_WINDOW = 60
+
+
+# --- mac-2.0: point-in-time percentiles, two readings, stress-weighted aggregation (docs/methodology.md) ------
+# Every indicator is scored by where its value sits in its own history *as known that day* (the expanding
+# percentile, `scores/percentile.py`), oriented so that 1 is the most stress: no anchor is set by hand, so
+# nothing saturates and no knot is fitted on the episodes used to judge it. Two readings: `stress`, what
+# markets price now; `buildup`, the slow vulnerabilities (leverage, complacency, policy room) that store
+# stress for later. Pillars reuse the seven pillar names; a pillar can belong to both readings.
+MAC2_VERSION = "mac-2.0"
+Reading = Literal["stress", "buildup"]
+READINGS: tuple[Reading, ...] = ("stress", "buildup")
+StressWhen = Literal["high", "low", "extreme"]
+
+
+@dataclass(frozen=True)
+class Mac2Indicator:
+    """One mac-2.0 input: which reading and pillar it belongs to, and which way is stress.
+
+    `stress_when` "high": the percentile is the stress; "low": one minus it; "extreme": distance from the
+    median either way, |2p − 1| (a large move up or down).
+    """
+
+    indicator: str
+    reading: Reading
+    pillar: Pillar
+    metric: str
+    stress_when: StressWhen
+    reason: str
+
+
+MAC2_INDICATORS: tuple[Mac2Indicator, ...] = (
+    # --- stress now: priced in markets, moves within days ------------------------------------------------
+    Mac2Indicator(indicator="s_cp_tbill", reading="stress", pillar="liquidity", metric="cp_tbill_spread_bps",
+                  stress_when="high", reason="Bank funding premium over bills: dollar funding strain."),
+    Mac2Indicator(indicator="s_sofr_reserve", reading="stress", pillar="liquidity", metric="sofr_iorb_spread_bps",
+                  stress_when="high", reason="Repo above the Fed's reserve rate: reserves scarce (September 2019)."),
+    Mac2Indicator(indicator="s_hy_oas", reading="stress", pillar="valuation", metric="BAMLH0A0HYM2",
+                  stress_when="high", reason="High-yield spread: the price of default risk now."),
+    Mac2Indicator(indicator="s_ig_oas", reading="stress", pillar="valuation", metric="BAMLC0A0CM",
+                  stress_when="high", reason="Investment-grade spread: the price of credit for strong borrowers."),
+    Mac2Indicator(indicator="s_vix", reading="stress", pillar="volatility", metric="VIX", stress_when="high",
+                  reason="Implied equity volatility."),
+    Mac2Indicator(indicator="s_term_slope", reading="stress", pillar="volatility", metric="term_slope",
+                  stress_when="high", reason="VIX over VIX3M: near-term fear above the longer term (backwardation)."),
+    Mac2Indicator(indicator="s_vvix", reading="stress", pillar="volatility", metric="VVIX", stress_when="high",
+                  reason="Volatility of volatility: demand for convex hedges."),
+    Mac2Indicator(indicator="s_gamma", reading="stress", pillar="volatility", metric="gamma_ratio",
+                  stress_when="high", reason="VIX9D over VIX: hedging demand concentrated in the next days."),
+    Mac2Indicator(indicator="s_hy_momentum", reading="stress", pillar="contagion", metric="hy_oas_30d_change_bps",
+                  stress_when="high", reason="How fast the high-yield spread widened over 30 days."),
+    Mac2Indicator(indicator="s_dollar", reading="stress", pillar="contagion", metric="dollar_3m_change_pct",
+                  stress_when="extreme", reason="A large dollar move either way strains dollar funding and EM debt."),
+    Mac2Indicator(indicator="s_drawdown", reading="stress", pillar="contagion", metric="spy_drawdown_pct",
+                  stress_when="high", reason="S&P 500 below its one-year high: losses being realised and margined."),
+    Mac2Indicator(indicator="s_rates_vol", reading="stress", pillar="contagion", metric="ust10y_realised_vol_bps",
+                  stress_when="high", reason="Realised volatility of the 10-year yield: the collateral market moving."),
+    # --- build-up: slow vulnerabilities that turn a shock into a crisis -------------------------------------
+    Mac2Indicator(indicator="b_basis_trade", reading="buildup", pillar="positioning", metric="basis_trade_bn",
+                  stress_when="high", reason="Leveraged funds' Treasury futures shorts: the basis trade's size."),
+    Mac2Indicator(indicator="b_spec_crowding", reading="buildup", pillar="positioning", metric="spec_net_percentile",
+                  stress_when="extreme", reason="Leveraged funds' net Treasury position at either extreme of its year."),
+    Mac2Indicator(indicator="b_margin_debt", reading="buildup", pillar="positioning", metric="margin_debt_ratio_pct",
+                  stress_when="high", reason="Margin loans against market capitalisation."),
+    Mac2Indicator(indicator="b_short_vol", reading="buildup", pillar="positioning", metric="SVXY_AUM",
+                  stress_when="high", reason="Short-volatility ETF assets: calm sold as a product."),
+    Mac2Indicator(indicator="b_levetf", reading="buildup", pillar="positioning", metric="levetf_aum_yoy_pct",
+                  stress_when="high", reason="Growth of leveraged equity ETF assets: retail leverage."),
+    Mac2Indicator(indicator="b_crypto_oi", reading="buildup", pillar="positioning", metric="crypto_oi_total_bn",
+                  stress_when="high", reason="Crypto futures open interest: leverage at the riskiest margin."),
+    Mac2Indicator(indicator="b_hf_leverage", reading="buildup", pillar="positioning",
+                  metric="FPF-ALLQHF_LEVERAGERATIO_GAVWMEAN", stress_when="high",
+                  reason="Hedge funds' gross leverage (Form PF)."),
+    Mac2Indicator(indicator="b_hf_repo", reading="buildup", pillar="positioning", metric="FPF-BORROW_REPO_SUM",
+                  stress_when="high", reason="Hedge funds' repo borrowing (Form PF)."),
+    Mac2Indicator(indicator="b_calm_vol", reading="buildup", pillar="volatility", metric="vix_3m_mean",
+                  stress_when="low", reason="A quarter of low implied volatility: the calm that invites leverage."),
+    Mac2Indicator(indicator="b_tight_hy", reading="buildup", pillar="valuation", metric="BAMLH0A0HYM2",
+                  stress_when="low", reason="Tight high-yield spreads: risk priced for perfection."),
+    Mac2Indicator(indicator="b_tight_ig", reading="buildup", pillar="valuation", metric="BAMLC0A0CM",
+                  stress_when="low", reason="Tight investment-grade spreads."),
+    Mac2Indicator(indicator="b_low_term_premium", reading="buildup", pillar="valuation", metric="THREEFYTP10",
+                  stress_when="low", reason="A compressed term premium leaves no cushion against a rates shock."),
+    Mac2Indicator(indicator="b_fed_balance_sheet", reading="buildup", pillar="policy", metric="fed_bs_gdp_pct",
+                  stress_when="high", reason="A large balance sheet leaves less room for further purchases."),
+    Mac2Indicator(indicator="b_rate_room", reading="buildup", pillar="policy", metric="DFF", stress_when="low",
+                  reason="Little distance from the lower bound leaves little room to cut."),
+    Mac2Indicator(indicator="b_inflation_gap", reading="buildup", pillar="policy", metric="core_pce_yoy_pct",
+                  stress_when="extreme", reason="Inflation far from target ties the Fed's hands either way."),
+    Mac2Indicator(indicator="b_easy_lending", reading="buildup", pillar="private_credit", metric="DRTSCILM",
+                  stress_when="low", reason="Banks easing C&I standards: credit growth that is repaid later."),
+)
+
+# Choices of mac-2.0, each frozen before any test-period number was computed (docs/methodology.md).
+MAC2_MIN_HISTORY_DAYS = 250  # business days of an indicator's known values before it is scored (a year)
+MAC2_MISSING_PILLAR_STRESS = 0.5  # a pillar without any input: its historical median, by construction
+MAC2_MAX_IMPUTED_SHARE = 0.5  # a reading resting on more imputed than measured weight is withheld
+# Exponent of the stress-weighted (Lehmer) mean across pillars, w_i ∝ stress_i^q: larger q lets a pillar
+# in breach take more of the weight. q = 0 would be the plain mean, which lets calm pillars hide a
+# breach, so the grid starts at 1. Fitted on training years (2007-2014) by `scripts/fit_mac2.py`.
+MAC2_STRESS_WEIGHT_EXPONENT = 1.0
+MAC2_EXPONENT_GRID = (1.0, 2.0, 3.0)
+# Which methodology `scores.mac_composite` headlines: mac-2.0's stress reading only if it beats mac-1.x
+# by the pre-registered rule (publish/validation.py `beats`) on the test years of the real history.
+HEADLINE_METHODOLOGY = METHODOLOGY_VERSION

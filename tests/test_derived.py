@@ -44,6 +44,18 @@ def test_rrp_drawdown_is_the_fall_over_thirty_days():
     assert out["value"].tolist() == pytest.approx([300.0, -100.0])
 
 
+def test_a_quarter_end_spike_in_rrp_usage_is_not_read_as_a_drain_thirty_days_later():
+    days = pd.bdate_range("2019-12-16", "2020-02-14")
+    usage = pd.Series(300.0, index=days)
+    usage[pd.Timestamp("2019-12-31")] = 1000.0  # window dressing for one day, then back
+    out = m.rrp_drawdown_30d_bn({"RRPONTSYD": series_frame(days, usage.to_numpy())}).set_index("date")["value"]
+    assert out.abs().max() == 0.0  # the raw difference would read a $700bn drain on 2020-01-30
+    real_drain = usage.copy()
+    real_drain[days >= "2020-01-20"] = 0.0  # usage really falls and stays down
+    drained = m.rrp_drawdown_30d_bn({"RRPONTSYD": series_frame(days, real_drain.to_numpy())}).set_index("date")["value"]
+    assert drained.loc["2020-02-14"] == pytest.approx(300.0)
+
+
 def test_gamma_ratio_and_term_slope():
     vix = series_frame(["2020-03-16"], [80.0])
     f = {"VIX": vix, "VIX9D": series_frame(["2020-03-16"], [96.0]), "VIX3M": series_frame(["2020-03-16"], [64.0])}
@@ -83,6 +95,18 @@ def test_spec_net_percentile_uses_only_the_trailing_window():
     again = m.spec_net_percentile({"CFTC_TFF_UST": changed})
     assert again["value"].iloc[:-1].tolist() == out["value"].iloc[:-1].tolist()
     assert again["value"].iloc[-1] == pytest.approx(100 / m.SPEC_PERCENTILE_WEEKS)
+
+
+def test_spec_net_percentile_counts_calendar_weeks_across_a_gap_in_the_reports():
+    before = pd.date_range("2021-01-05", periods=52, freq="7D")
+    after = pd.date_range("2024-01-02", periods=40, freq="7D")  # two years without reports in between
+    nets = np.r_[np.full(52, 1e6), np.arange(40, dtype=float)]
+    rows = pd.concat([cftc_rows(d, {"043602": (n, 0)}) for d, n in zip(before.append(after), nets)], ignore_index=True)
+    out = m.spec_net_percentile({"CFTC_TFF_UST": rows}).set_index("date")["value"]
+    # Rising every week after the gap: always the top of the 2024 window, never ranked against 2021's
+    # larger positions; and no reading until half a year of 2024 reports exists.
+    assert out.loc[after[25]:].eq(100.0).all()
+    assert after[24] not in out.index
 
 
 def test_year_on_year_growth_for_levetf_and_core_pce():

@@ -52,9 +52,21 @@ def cp_tbill_spread_bps(f: Frames) -> pd.DataFrame:
     return metric_rows(m.assign(value=(m["left"] - m["right"]) * 100))
 
 
+RRP_MEDIAN_DAYS = 7
+
+
 def rrp_drawdown_30d_bn(f: Frames) -> pd.DataFrame:
-    """How far ON RRP usage fell over the last 30 days (positive = drained), in $bn."""
-    m = prior(f["RRPONTSYD"], days=30, tolerance_days=7)
+    """How far ON RRP usage fell over the last 30 days (positive = drained), in $bn.
+
+    Both ends are the median of the observations of the last seven calendar days (five business days),
+    because usage spikes for a day or two at quarter and year ends (window dressing) and falls back at
+    once: a raw 30-day difference taken from such a day reads the reversal as a drain. A median over
+    calendar days depends only on its own week, whatever history a run loads.
+    """
+    rrp = f["RRPONTSYD"].sort_values("date")
+    median = rrp.set_index("date")["value"].rolling(f"{RRP_MEDIAN_DAYS}D").median().to_numpy()
+    smooth = rrp.assign(value=median)
+    m = prior(smooth, days=30, tolerance_days=7)
     return metric_rows(m.assign(value=m["prior"] - m["value"]))
 
 
@@ -100,27 +112,34 @@ def basis_trade_bn(f: Frames) -> pd.DataFrame:
 SPEC_PERCENTILE_WEEKS = 52
 
 
-def trailing_percentile(values: np.ndarray, window: int, min_periods: int) -> np.ndarray:
-    """Share (0-100) of the trailing `window` values, current included, that are <= the current one."""
+def trailing_percentile(dates: pd.Series, values: np.ndarray, days: int, min_count: int) -> np.ndarray:
+    """Share (0-100) of the values observed in the last `days` calendar days, current included, that are <=
+    the current one; missing where fewer than `min_count` observations fall in that window.
+
+    Calendar time, not a count of rows: across a gap in the history the window holds fewer rows (and
+    no reading once too few remain), instead of reaching back to rows from years before.
+    """
     if not len(values):
         return np.array([], dtype=float)
-    padded = np.concatenate([np.full(window - 1, np.nan), values.astype(float)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
-    count = np.sum(~np.isnan(windows), axis=1)
-    at_or_below = np.sum(windows <= windows[:, -1:], axis=1)
+    t = dates.to_numpy(dtype="datetime64[ns]")
+    v = values.astype(float)
+    in_window = (t[None, :] <= t[:, None]) & (t[None, :] > t[:, None] - np.timedelta64(days, "D"))
+    count = in_window.sum(axis=1)
+    at_or_below = (in_window & (v[None, :] <= v[:, None])).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count >= min_periods, at_or_below / count * 100, np.nan)
+        return np.where(count >= min_count, at_or_below / count * 100, np.nan)
 
 
 def spec_net_percentile(f: Frames) -> pd.DataFrame:
-    """Percentile (0-100) of leveraged funds' aggregate net Treasury position in its trailing 52 reports.
+    """Percentile (0-100) of leveraged funds' aggregate net Treasury position among the reports of the
+    last 52 weeks (364 days); half of them must be there.
 
     The window ends at the current report, so no later report can move a past value.
     """
     n = _treasury_notional(f["CFTC_TFF_UST"])
     n["net"] = n["long_usd"] - n["short_usd"]
     g = n.groupby("date").agg(net=("net", "sum"), available_date=("available_date", "max")).reset_index()
-    rank = trailing_percentile(g["net"].to_numpy(), SPEC_PERCENTILE_WEEKS, SPEC_PERCENTILE_WEEKS // 2)
+    rank = trailing_percentile(g["date"], g["net"].to_numpy(), 7 * SPEC_PERCENTILE_WEEKS, SPEC_PERCENTILE_WEEKS // 2)
     return metric_rows(g.assign(value=rank))
 
 
@@ -197,6 +216,40 @@ def btc_reserve_30d_change_pct(f: Frames) -> pd.DataFrame:
     return metric_rows(m.assign(value=(m["value"] / m["prior"] - 1) * 100))
 
 
+def _window_stat(values: np.ndarray, window: int, stat) -> np.ndarray:
+    """`stat` (np.mean, np.max, a std) over each trailing window of observations, window by window (no
+    running sums), so a value depends only on its own window whatever history is loaded."""
+    out = np.full(len(values), np.nan)
+    if len(values) >= window:
+        out[window - 1:] = stat(np.lib.stride_tricks.sliding_window_view(values.astype(float), window), axis=1)
+    return out
+
+
+DRAWDOWN_DAYS = 252  # trading days: the one-year high an equity drawdown is measured from
+RATES_VOL_DAYS = 20
+VIX_MEAN_DAYS = 63  # a quarter of trading days
+
+
+def spy_drawdown_pct(f: Frames) -> pd.DataFrame:
+    """How far the S&P 500 ETF closes below its highest close of the last year, in % (0 at a new high)."""
+    spy = f["SPY"].sort_values("date")
+    high = _window_stat(spy["value"].to_numpy(), DRAWDOWN_DAYS, np.max)
+    return metric_rows(spy.assign(value=(1 - spy["value"] / high) * 100))
+
+
+def ust10y_realised_vol_bps(f: Frames) -> pd.DataFrame:
+    """Standard deviation of daily 10-year yield changes over 20 trading days, in bps."""
+    dgs = f["DGS10"].sort_values("date")
+    changes = dgs["value"].diff().to_numpy() * 100
+    return metric_rows(dgs.assign(value=_window_stat(changes, RATES_VOL_DAYS, lambda w, axis: np.std(w, axis=axis, ddof=1))))
+
+
+def vix_3m_mean(f: Frames) -> pd.DataFrame:
+    """Mean VIX close over the last 63 trading days: how calm the last quarter was."""
+    vix = f["VIX"].sort_values("date")
+    return metric_rows(vix.assign(value=_window_stat(vix["value"].to_numpy(), VIX_MEAN_DAYS, np.mean)))
+
+
 @dataclass(frozen=True)
 class DerivedMetric:
     """A derived metric: its raw inputs, how much history before a partition it reads, and its formula.
@@ -238,6 +291,14 @@ class DerivedMetric:
 
 
 CORE_METRICS: tuple[DerivedMetric, ...] = (
+    DerivedMetric(name="spy_drawdown_pct", inputs=("SPY",), units="% below the one-year high",
+                  description="S&P 500 ETF below its highest close of the last 252 trading days.",
+                  compute=spy_drawdown_pct, window_days=380),
+    DerivedMetric(name="ust10y_realised_vol_bps", inputs=("DGS10",), units="bps per day",
+                  description="Standard deviation of daily 10-year Treasury yield changes over 20 trading days.",
+                  compute=ust10y_realised_vol_bps, window_days=40),
+    DerivedMetric(name="vix_3m_mean", inputs=("VIX",), units="index points",
+                  description="Mean VIX close over the last 63 trading days.", compute=vix_3m_mean, window_days=100),
     DerivedMetric(name="sofr_iorb_spread_bps", inputs=("SOFR", "IORB", "IOER"), units="bps",
                   description="SOFR minus the reserve rate (IORB, IOER before 2021-07-29).",
                   compute=sofr_iorb_spread_bps),
@@ -246,7 +307,7 @@ CORE_METRICS: tuple[DerivedMetric, ...] = (
                   compute=cp_tbill_spread_bps),
     DerivedMetric(name="rrp_drawdown_30d_bn", inputs=("RRPONTSYD",), units="USD bn",
                   description="Fall in ON RRP usage over 30 days (positive = drained).",
-                  compute=rrp_drawdown_30d_bn, window_days=40),
+                  compute=rrp_drawdown_30d_bn, window_days=30 + RRP_MEDIAN_DAYS + 10),
     DerivedMetric(name="gamma_ratio", inputs=("VIX9D", "VIX"), units="ratio",
                   description="VIX9D / VIX: > 1 means near-term (0DTE-driven) hedging demand dominates.",
                   compute=gamma_ratio),

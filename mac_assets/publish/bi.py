@@ -29,7 +29,7 @@ from mac_assets.derived.registry import METRICS_BY_NAME
 from mac_assets.infra.warehouse import StorageError, connect
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
-from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, METHODOLOGY_VERSION, READINGS, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
 logger = logging.getLogger("mac_assets.publish")
@@ -98,6 +98,25 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "correlation_contribution": "systemic term, ≤ 0 when stresses move together (a credit when they offset)",
         "compression_contribution": "compression haircut, ≤ 0; all contributions add up to mac_extended",
         "methodology_version": "core and extension versions"}),
+    "mac2_history": ("mac-2.0 (docs/methodology.md), one row per business day: the stress reading (what markets "
+                     "price now) and the build-up reading (slow vulnerabilities), side by side.", {
+        "date": "business day",
+        **{f"{r}_{c}": text.format(reading=r) for r in READINGS for c, text in (
+            ("mac", "the {reading} reading, 0 (breach) to 1 (ample); missing when withheld"),
+            ("status", "status band of the {reading} reading, or insufficient_data"),
+            ("coverage", "share of the {reading} reading's weight measured, not imputed"),
+            ("imputed_share", "share of the {reading} reading's weight imputed (missing inputs), 1 − coverage"))},
+        "methodology_version": "mac-2.0"}),
+    "mac2_pillars": ("mac-2.0, one row per business day, reading and pillar: its stress, score and the "
+                     "stress-dependent weight; the contributions of a reading add up to it.", {
+        "date": "business day", "reading": "stress or buildup", "pillar": "pillar name",
+        "stress": "mean stress of the pillar's indicators (percentiles in their own history), 0-1",
+        "score": "1 − stress", "weight": "stress^q / Σ stress^q over the reading's pillars",
+        "contribution": "weight × score; a reading's contributions add up to its MAC",
+        "indicators_available": "indicators with data", "indicators_total": "indicators of the pillar",
+        "imputed": "no indicator had data: the pillar's stress is imputed",
+        "imputed_share": "share of the reading's weight imputed in this pillar",
+        "status": "status band of the pillar score", "methodology_version": "mac-2.0"}),
     "publication": ("When this snapshot was published and what it holds (one row).", {
         "published_at": "UTC time the snapshot was published", "methodology_version": "methodology version",
         "first_date": "first business day scored", "last_date": "last business day scored",
@@ -209,6 +228,8 @@ def _statements(src: str, raw_tables: list[str], extension: bool = False, headli
         "methodology": "select * from methodology_frame",
         "mac_extended": _extension_statement(src, extension),
         "status_changes": f"select * from {src}.scores.status_changes order by date, scope",
+        "mac2_history": f"select {', '.join(BI_CONTRACT['mac2_history'][1])} from {src}.scores.mac2_readings order by date",
+        "mac2_pillars": f"select * from {src}.scores.mac2_pillar_scores order by date, reading, pillar",
         "publication": f"""
             select now()::timestamp as published_at, '{METHODOLOGY_VERSION}' as methodology_version,
                    min(date) as first_date, max(date) as last_date,

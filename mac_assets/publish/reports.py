@@ -1,6 +1,6 @@
 """Reports people read: validation against official stress indexes, charts, a one-page HTML report.
 
-Pure functions over frames; the assets in `publish/report_assets.py` load the tables and write files.
+Pure functions over frames; the assets in `publish/assets.py` load the tables and write files.
 Validation uses the whole stored history of the benchmark indexes (a report, not a score), and never
 feeds back into MAC.
 """
@@ -20,16 +20,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mac_assets.catalog import PILLARS  # noqa: E402
+from mac_assets.episodes import EPISODES  # noqa: E402
 from mac_assets.thresholds import STATUS_BANDS, THRESHOLDS  # noqa: E402
 
-# Named episodes of market stress, shaded on the history chart (dates are public facts).
-EPISODES: tuple[tuple[str, str, str], ...] = (
-    ("GFC", "2008-09-15", "2009-03-31"), ("US downgrade", "2011-08-01", "2011-10-31"),
-    ("China deval", "2015-08-17", "2015-09-30"), ("Volmageddon", "2018-02-02", "2018-02-28"),
-    ("Q4 2018", "2018-12-03", "2018-12-31"), ("COVID", "2020-02-20", "2020-04-30"),
-    ("Rate shock", "2022-06-01", "2022-10-31"), ("SVB", "2023-03-08", "2023-03-31"),
-    ("Yen carry", "2024-08-01", "2024-08-15"), ("Tariffs", "2025-04-02", "2025-04-30"),
-)
 BAND_COLOURS = {"ample": "#2e7d32", "comfortable": "#9ccc65", "thin": "#fdd835", "stretched": "#fb8c00",
                 "breach": "#c62828"}
 LOWEST_SPACING_DAYS = 30
@@ -145,10 +138,11 @@ def history_chart(composite: pd.DataFrame) -> bytes:
     for (floor, label), top in zip(STATUS_BANDS, tops):
         ax.axhspan(floor, top, color=BAND_COLOURS[label], alpha=0.12, lw=0)
     first, last = composite["date"].min(), composite["date"].max()
-    for name, start, end in EPISODES:
-        if pd.Timestamp(end) >= first and pd.Timestamp(start) <= last:
-            ax.axvspan(pd.Timestamp(start), pd.Timestamp(end), color="grey", alpha=0.25, lw=0)
-            ax.text(pd.Timestamp(start), 0.02, name, rotation=90, fontsize=7, va="bottom")
+    for e in EPISODES:
+        start, end = pd.Timestamp(e.start), pd.Timestamp(e.end)
+        if end >= first and start <= last:
+            ax.axvspan(start, end, color="grey", alpha=0.25, lw=0)
+            ax.text(start, 0.02, e.name, rotation=90, fontsize=7, va="bottom")
     ax.plot(composite["date"], composite["mac"], color="black", lw=0.8)
     ax.set_ylim(0, 1)
     ax.set_title("MAC composite with status bands and stress episodes")

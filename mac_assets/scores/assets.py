@@ -36,9 +36,12 @@ from mac_assets.scores.compute import (
     score_pillars,
 )
 from mac_assets.scores.extension import EXTENDED_CONTRIBUTIONS, VERSION, extended_composite, systemic_term
+from mac_assets.scores.mac2 import MAC2_METRICS, score_mac2_indicators, score_mac2_pillars, score_mac2_readings
 from mac_assets.thresholds import (
     CORE_THRESHOLDS,
     EXTENSION_THRESHOLDS,
+    MAC2_STRESS_WEIGHT_EXPONENT,
+    MAC2_VERSION,
     METHODOLOGY_VERSION,
     SYSTEMIC_CORRELATION_WINDOW,
     Threshold,
@@ -79,7 +82,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
                     "publication lag), its score in [0, 1] and status band. Missing values stay missing.",
     )
     def indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
-        out = score_indicators(metric_frames(inputs, CORE_THRESHOLDS), score_calendar(*window_bounds(context)))
+        out = score_indicators(metric_frames(inputs, (t.metric for t in CORE_THRESHOLDS)), score_calendar(*window_bounds(context)))
         return Output(out, metadata={
             "rows": len(out),
             "indicators": len(CORE_THRESHOLDS),
@@ -141,6 +144,43 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
     return [indicator_scores, pillar_scores, mac_composite, status_changes_asset]
 
 
+# mac-2.0's percentiles rank each day against the whole stored history: read all of it.
+WHOLE_HISTORY_DAYS = 200 * 366
+
+
+def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
+    """mac-2.0 (docs/methodology.md) beside mac-1.x: indicator percentiles, pillars, the two readings."""
+    common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
+    infos = [metric_info(m) for m in MAC2_METRICS]
+    ins = {i.input_name: input_with_lookback(list(i.asset_key), WHOLE_HISTORY_DAYS) for i in infos}
+    first_day = pd.Timestamp(partitions.get_first_partition_window().start).tz_localize(None)
+
+    @asset(name="mac2_indicator_scores", ins=ins, **common, metadata={"methodology_version": MAC2_VERSION},
+           description="mac-2.0, one row per business day and indicator: the value known that day, its percentile "
+                       "in its own history up to that day, and its stress (1 = most stressed) and score.")
+    def mac2_indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
+        _, end = window_bounds(context)
+        frames = metric_frames(inputs, MAC2_METRICS)
+        out = in_window(score_mac2_indicators(frames, score_calendar(first_day, end)), context)
+        return Output(out, metadata={"rows": len(out), "share_scored": float(out["stress"].notna().mean()) if len(out) else 0.0})
+
+    @asset(name="mac2_pillar_scores", ins={"indicators": AssetIn(key=["scores", "mac2_indicator_scores"])}, **common,
+           description="mac-2.0, one row per business day, reading and pillar: stress, score, the stress-dependent "
+                       "weight and contribution, and the share of the reading's weight that was imputed.")
+    def mac2_pillar_scores(indicators: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = score_mac2_pillars(indicators)
+        return Output(out, metadata={"rows": len(out), "stress_weight_exponent": MAC2_STRESS_WEIGHT_EXPONENT})
+
+    @asset(name="mac2_readings", ins={"pillars": AssetIn(key=["scores", "mac2_pillar_scores"])}, **common,
+           description="mac-2.0, one row per business day: the stress reading (what markets price now) and the "
+                       "build-up reading (slow vulnerabilities), each with status, coverage and imputed share.")
+    def mac2_readings(pillars: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = score_mac2_readings(pillars)
+        return Output(out, metadata={"rows": len(out), **_latest(out, ["stress_mac", "buildup_mac", "stress_status"])})
+
+    return [mac2_indicator_scores, mac2_pillar_scores, mac2_readings]
+
+
 def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
     common = dict(**layer_asset_args("extension", partitions), kinds={"duckdb", "pandas"})
 
@@ -149,7 +189,7 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
            description="One row per business day and extension indicator (yen carry, cross-asset correlation, "
                        "compression): the value public that day and its score, by the same rules as the pillars.")
     def extension_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
-        out = score_indicators(metric_frames(inputs, EXTENSION_THRESHOLDS), score_calendar(*window_bounds(context)),
+        out = score_indicators(metric_frames(inputs, (t.metric for t in EXTENSION_THRESHOLDS)), score_calendar(*window_bounds(context)),
                                EXTENSION_THRESHOLDS, VERSION)
         latest = out.dropna(subset=["score"]).drop_duplicates("indicator", keep="last")
         return Output(out, metadata={

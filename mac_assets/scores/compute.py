@@ -11,6 +11,7 @@ Aggregation rules, in one place:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,10 +77,10 @@ def score_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     return business_days(start, min(end - pd.Timedelta(days=1), utc_today()))
 
 
-def metric_frames(inputs: dict[str, pd.DataFrame], thresholds: tuple[Threshold, ...]) -> dict[str, pd.DataFrame]:
+def metric_frames(inputs: dict[str, pd.DataFrame], metrics: Iterable[str]) -> dict[str, pd.DataFrame]:
     """Loaded inputs (by `MetricInfo.input_name`) keyed by metric name; raw series get their publication dates."""
     frames = {}
-    for m in sorted({t.metric for t in thresholds}):
+    for m in sorted(set(metrics)):
         info = metric_info(m)
         frame = inputs[info.input_name]
         frames[m] = with_availability(frame, SERIES_BY_ID[m]) if info.lag_days is not None else frame
