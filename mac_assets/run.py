@@ -22,14 +22,15 @@ import pandas as pd
 from dagster import DagsterInstance
 
 from mac_assets.automation import range_tags
-from mac_assets.catalog import PILLARS
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
 from mac_assets.infra.runs import blocking_runs, sweep_stale_runs, worker_tags
 from mac_assets.infra.settings import load_settings
 from mac_assets.infra.warehouse import StorageError, check_openable, connect
 from mac_assets.raw.assets import FETCH_CHECK
 from mac_assets.scores.compute import headline_days, no_headline_reason
+from mac_assets.scores.headline import headline_pillars
 from mac_assets.sources.csv_folder import CsvFolderSource
+from mac_assets.thresholds import METHODOLOGY_VERSION
 
 
 class Refused(Exception):
@@ -68,11 +69,18 @@ def summary(database: str) -> str:
         if solid.empty:
             return f"No headline composite: {no_headline_reason(comp)}."
         comp = comp.dropna(subset=["mac"])
-        last_day = solid["date"].iloc[-1]
-        pillars = con.execute(
-            "select pillar, score, status, coverage, weight, contribution from scores.pillar_scores "
-            "where date = ? order by pillar", [last_day.date()],
-        ).fetchdf()
+        last = solid.iloc[-1]
+        last_day = last["date"]
+        day = [last_day.date()]
+        tables = {name for (name,) in con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+
+        def rows(table: str) -> pd.DataFrame:
+            return con.execute(f"select * from {table} where date = ?", day).fetchdf() if table in tables else pd.DataFrame()
+
+        pillars = headline_pillars(rows("scores.pillar_scores"), rows("scores.mac2_pillar_scores"),
+                                   last["methodology_version"]).sort_values("pillar")
+        readings = rows("scores.mac2_readings")
         counts = con.execute(
             "select table_schema, count(*) as tables from information_schema.tables "
             "where table_schema in ('raw', 'derived', 'scores', 'extension') group by 1 order by 1"
@@ -81,10 +89,9 @@ def summary(database: str) -> str:
             "select mac_extended, status, mac_linear, correlation_contribution, compression_contribution "
             "from extension.mac_extended where date = ?", [last_day.date()]).fetchdf() \
             if any(schema == "extension" for schema, _ in counts) else pd.DataFrame()
-    last = solid.iloc[-1]
     lines = [
         f"MAC on {last_day.date()}: {last['mac']:.3f} ({last['status']}), coverage {last['coverage']:.0%}, "
-        f"{int(last['pillars_available'])}/{len(PILLARS)} pillars, methodology {last['methodology_version']}",
+        f"{int(last['pillars_available'])} pillars with data, methodology {last['methodology_version']}",
         "",
         f"{'pillar':<16}{'score':>7}  {'status':<12}{'coverage':>9}{'weight':>8}{'contribution':>14}",
     ]
@@ -92,9 +99,16 @@ def summary(database: str) -> str:
         score = "   n/a" if pd.isna(p.score) else f"{p.score:7.3f}"
         contrib = "n/a" if pd.isna(p.contribution) else f"{p.contribution:.3f}"
         lines.append(f"{p.pillar:<16}{score:>7}  {p.status:<12}{p.coverage:>9.0%}{p.weight:>8.3f}{contrib:>14}")
+    lines.append("")
+    if len(readings) and pd.notna(readings["buildup_mac"].iloc[0]):
+        b = readings.iloc[0]
+        lines.append(f"Build-up reading (mac-2.0, slow vulnerabilities): {b['buildup_mac']:.3f} ({b['buildup_status']}), "
+                     f"coverage {b['buildup_coverage']:.0%}")
+    if pd.notna(last.get("seed_mac")):
+        lines.append(f"Seed methodology ({METHODOLOGY_VERSION}, seven pillars): {last['seed_mac']:.3f}")
     if len(extended) and pd.notna(extended["mac_extended"].iloc[0]):
         x = extended.iloc[0]
-        lines += ["", f"Extended MAC (docs/extension.md): {x['mac_extended']:.3f} ({x['status']}) = nine components "
+        lines += [f"Extended MAC (docs/extension.md): {x['mac_extended']:.3f} ({x['status']}) = nine components "
                       f"{x['mac_linear']:.3f}, correlation {x['correlation_contribution']:+.3f}, "
                       f"compression {x['compression_contribution']:+.3f}"]
     newest = comp.iloc[-1]

@@ -52,10 +52,11 @@ KILLER = textwrap.dedent("""
 
 
 def child_env(tmp: Path, **extra) -> dict:
-    """The user's environment minus every MAC_* setting, with this test's files, history from 2026."""
+    """The user's environment minus every MAC_* setting, with this test's files, history from 2025 (the
+    shortest that gives mac-2.0's percentiles their 250 business days before the current year)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAC_") and k not in ("DAGSTER_HOME", "FRED_API_KEY")}
     return env | {"MAC_DUCKDB_PATH": str(tmp / "mac.duckdb"), "MAC_BI_PATH": str(tmp / "mac_bi.duckdb"),
-                  "MAC_REPORTS_DIR": str(tmp / "reports"), "MAC_HISTORY_START": "2026-01-01"} | extra
+                  "MAC_REPORTS_DIR": str(tmp / "reports"), "MAC_HISTORY_START": "2025-01-01"} | extra
 
 
 def dagster_home(tmp: Path) -> Path:

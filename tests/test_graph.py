@@ -11,9 +11,10 @@ from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
 from mac_assets.derived.registry import METRICS
 from mac_assets.pipeline import compute_all, fetch_all
 from mac_assets.run import summary
+from mac_assets.scores.headline import headline_composite
 from mac_assets.sources.base import ProviderError
 from mac_assets.sources.demo import DemoSource
-from mac_assets.thresholds import CORE_THRESHOLDS, METHODOLOGY_VERSION
+from mac_assets.thresholds import CORE_THRESHOLDS, HEADLINE_METHODOLOGY, MAC2_INDICATORS, METHODOLOGY_VERSION
 
 pytestmark = pytest.mark.graph
 
@@ -45,21 +46,28 @@ def test_one_score_row_per_business_day_and_indicator(built):
     path, _ = built
     t = tables(path)
     days = pd.bdate_range("2019-01-01", "2020-12-31")
-    assert len(t["scores.mac_composite"]) == len(days)
+    assert len(t["scores.mac_composite"]) == len(t["scores.mac1_composite"]) == len(days)
     assert len(t["scores.pillar_scores"]) == len(days) * len(PILLARS)
     assert len(t["scores.indicator_scores"]) == len(days) * len(CORE_THRESHOLDS)
-    assert set(t["scores.mac_composite"]["methodology_version"]) == {METHODOLOGY_VERSION}
+    assert len(t["scores.mac2_indicator_scores"]) == len(days) * len(MAC2_INDICATORS)
+    assert set(t["scores.mac1_composite"]["methodology_version"]) == {METHODOLOGY_VERSION}
+    assert set(t["scores.mac_composite"]["methodology_version"]) == {f"{HEADLINE_METHODOLOGY} stress"}
 
 
 def test_composite_equals_the_sum_of_pillar_contributions(built):
     path, result = built
     con = duckdb.connect(str(path), read_only=True)
-    gap = con.execute("""
-        select max(abs(c.mac - p.total)) from scores.mac_composite c
+    seed_gap = con.execute("""
+        select max(abs(c.mac - p.total)) from scores.mac1_composite c
         join (select date, sum(contribution) total from scores.pillar_scores group by date) p using (date)
     """).fetchone()[0]
+    headline_gap, headline_days = con.execute("""
+        select max(abs(c.mac - p.total)), count(c.mac) from scores.mac_composite c
+        join (select date, sum(contribution) total from scores.mac2_pillar_scores where reading = 'stress'
+              group by date) p using (date)
+    """).fetchone()
     con.close()
-    assert gap < 1e-12
+    assert seed_gap < 1e-12 and headline_gap < 1e-12 and headline_days > 200
     evaluations = result.get_asset_check_evaluations()
     # 2019-2020 is years behind today, so freshness rightly fails; every other check passes.
     assert all(e.passed for e in evaluations if e.check_name != "freshness_check")
@@ -70,7 +78,7 @@ def test_composite_equals_the_sum_of_pillar_contributions(built):
 
 
 def test_demo_composite_moves_across_status_bands(built):
-    comp = tables(built[0])["scores.mac_composite"]
+    comp = tables(built[0])["scores.mac1_composite"]
     scored = comp[comp["date"] >= "2019-07-01"]  # after the first half-year of warm-up
     assert scored["status"].nunique() >= 3
     assert scored["mac"].max() - scored["mac"].min() > 0.25
@@ -150,7 +158,7 @@ def test_a_series_never_fetched_lowers_coverage_instead_of_inventing_values(tmp_
     assert vix["value"].isna().all() and (vix["status"] == "no_data").all()
     volatility = t["scores.pillar_scores"].query("pillar == 'volatility'")
     assert (volatility["coverage"] == 0.25).all()  # only VVIX of vix, vvix, term slope, gamma ratio
-    composite = t["scores.mac_composite"]
+    composite = t["scores.mac1_composite"]
     # Without a warm-up year the first day has too few pillars: withheld and flagged, never invented.
     assert (composite["mac"].notna() | (composite["status"] == "insufficient_data")).all()
     assert composite["mac"].notna().mean() > 0.95
@@ -158,9 +166,10 @@ def test_a_series_never_fetched_lowers_coverage_instead_of_inventing_values(tmp_
 
 def test_run_summary_reports_latest_composite_and_every_pillar(built):
     text = summary(str(built[0]))
-    assert "MAC on 2020-12-31" in text
-    for pillar in PILLARS:
-        assert pillar in text
+    assert text.startswith("MAC on 2020-12-31") and f"methodology {HEADLINE_METHODOLOGY} stress" in text
+    for pillar in {i.pillar for i in MAC2_INDICATORS if i.reading == "stress"}:
+        assert f"\n{pillar} " in text
+    assert "Build-up reading" in text and f"Seed methodology ({METHODOLOGY_VERSION}" in text
 
 
 def test_the_compression_index_shows_its_workings_in_the_asset_metadata(built):
@@ -180,8 +189,12 @@ def test_the_graph_and_the_in_memory_pipeline_compute_the_same_scores(built):
     source = DemoSource(seed=7, as_of=AS_OF)
     computed = compute_all(fetch_all(source, start.date(), end.date()), start, end - pd.Timedelta(days=1))
     t = tables(built[0])
-    for name, frame in (("scores.mac_composite", computed.composite), ("scores.pillar_scores", computed.pillars),
-                        ("scores.indicator_scores", computed.indicators), ("extension.mac_extended", computed.extended)):
+    headline = headline_composite(computed.composite, computed.mac2_readings, computed.mac2_pillars)
+    for name, frame in (("scores.mac1_composite", computed.composite), ("scores.pillar_scores", computed.pillars),
+                        ("scores.indicator_scores", computed.indicators), ("extension.mac_extended", computed.extended),
+                        ("scores.mac2_indicator_scores", computed.mac2_indicators),
+                        ("scores.mac2_pillar_scores", computed.mac2_pillars), ("scores.mac2_readings", computed.mac2_readings),
+                        ("scores.mac_composite", headline)):
         stored = t[name]
         mine = frame[stored.columns].astype(stored.dtypes.to_dict())
         mine = mine.sort_values(list(stored.columns)).reset_index(drop=True)

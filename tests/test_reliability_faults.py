@@ -225,5 +225,5 @@ def test_an_outage_keeps_stored_rows_byte_identical_and_scores_lose_coverage_not
         assert rows["score"].isna().all() and (rows["status"] == "no_data").all(), indicator
     vol = after["scores.pillar_scores"].query("pillar == 'volatility' and date >= '2021-08-01'")
     assert (vol["coverage"] == 0).all() and vol["score"].isna().all()
-    composite = after["scores.mac_composite"].set_index("date")
+    composite = after["scores.mac1_composite"].set_index("date")  # one year of history: mac-2.0 is still warming up
     assert composite.loc["2021-08-02":, "coverage"].max() < composite.loc["2021-05-03":"2021-06-25", "coverage"].min()

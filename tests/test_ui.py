@@ -123,9 +123,10 @@ def browse(url: str, screenshot: Path) -> str:
                                              "Debian's chromium and chromium-driver) or install them yourself")
 def test_the_asset_graph_and_a_score_page_render_in_a_browser(ui):
     base, tmp = ui
-    graph = browse(f"{base}/locations/mac/asset-groups/scores/lineage", tmp / "scores_graph.png")
-    # The lineage view only draws what fits on screen: the scores, an input metric and a downstream reader.
-    for name in ("indicator_scores", "pillar_scores", "mac_composite", "gamma_ratio", "mac_extended"):
+    graph = browse(f"{base}/assets/scores/mac_composite?view=lineage", tmp / "scores_graph.png")
+    # The headline's lineage: both methodologies it is built from, and what reads it downstream.
+    for name in ("mac_composite", "mac1_composite", "mac2_readings", "mac2_pillar_scores", "status_changes",
+                 "bi_snapshot", "validation_report"):
         assert name in graph, f"{name} missing from the rendered asset graph"
     page = browse(f"{base}/assets/scores/mac_composite", tmp / "mac_composite.png")
     assert "mac_composite" in page and "Market Absorption Capacity" in page

@@ -106,32 +106,32 @@ def _pair_correlation(f: Frames, a: tuple, b: tuple) -> pd.DataFrame:
 
 
 def cross_asset_corr(f: Frames) -> pd.DataFrame:
-    """Average pairwise 20-observation correlation of stress-direction moves across the five channels.
+    """Average pairwise 20-observation correlation of stress-direction moves across the five channels, as
+    known on each day.
 
-    Each pair uses the dates both markets traded; a day's average needs at least three pairs. The
-    pairwise correlations are kept as `corr_<a>_<b>` columns.
+    Each pair's correlation uses the dates both markets traded and is public once both inputs are. A
+    day's row averages every pair's latest correlation public *that day* (needing three pairs, none
+    older than the slowest channel's staleness limit): the yen, published a week late, joins the average
+    when it is public, so a day's value never changes when later data arrives. Rows are dated on the
+    day they are known; the pairwise correlations are kept as `corr_<a>_<b>` columns.
     """
-    pairs = []
     channels = CROSS_ASSET_CHANNELS
-    for i, a in enumerate(channels):
-        for b in channels[i + 1:]:
-            name = f"corr_{a[0]}_{b[0]}"
-            pc = _pair_correlation(f, a, b).dropna(subset=["value"])
-            pairs.append(pc.rename(columns={"value": name, "available_date": f"{name}_available"}))
-    wide = pairs[0]
-    for p in pairs[1:]:
-        wide = wide.merge(p, on="date", how="outer")
-    corr_cols = [c for c in wide.columns if c.startswith("corr_") and not c.endswith("_available")]
-    available_cols = [f"{c}_available" for c in corr_cols]
+    pairs = {f"corr_{a[0]}_{b[0]}": _pair_correlation(f, a, b).dropna(subset=["value"])
+             for i, a in enumerate(channels) for b in channels[i + 1:]}
+    known = [p["available_date"] for p in pairs.values() if len(p)]
+    days = pd.DatetimeIndex(pd.concat(known).drop_duplicates().sort_values() if known else [], dtype="datetime64[ns]")
+    stale = max(SERIES_BY_ID[c[1]].stale_after_days for c in channels)
+    wide = pd.DataFrame({"date": days, "available_date": days})
+    for name, pair in pairs.items():
+        wide[name] = known_on(days, pair, stale)["value"].to_numpy() if len(pair) else np.nan
     # numpy on a fixed-order, contiguous array: pandas' row mean can sum in an order that depends on how
     # the frame's blocks were built, which would change last digits between a one-year and a full run.
-    values = np.ascontiguousarray(wide[corr_cols].to_numpy(dtype=float))
-    pairs = np.sum(~np.isnan(values), axis=1)
-    wide["pairs"] = pairs
+    values = np.ascontiguousarray(wide[list(pairs)].to_numpy(dtype=float))
+    count = np.sum(~np.isnan(values), axis=1)
+    wide["pairs"] = count
     with np.errstate(invalid="ignore", divide="ignore"):
-        wide["value"] = np.where(pairs >= MIN_PAIRS, np.nansum(values, axis=1) / pairs, np.nan)
-    wide["available_date"] = wide[available_cols].max(axis=1)
-    return metric_rows(wide, extra=("pairs", *corr_cols))
+        wide["value"] = np.where(count >= MIN_PAIRS, np.nansum(values, axis=1) / count, np.nan)
+    return metric_rows(wide, extra=("pairs", *pairs))
 
 
 # --- Compression ---------------------------------------------------------------------------------------
@@ -162,13 +162,18 @@ def leverage_inputs(measure: DerivedMetric | str) -> tuple[str, ...]:
 
 
 def _weekly_shock(vix: pd.DataFrame) -> pd.DataFrame:
-    """Mean daily shock per calendar week, dated on the week's last VIX observation."""
+    """Mean daily shock per calendar week, dated on the week's Friday and public once the week is over.
+
+    A week still in progress has no row anyone may use: a reading made on a Tuesday from two days of
+    VIX would be restated on Friday, so a day's score would depend on when it was computed.
+    """
     daily = vix[["date", "value", "available_date"]].dropna().sort_values("date")
     shock = ((daily["value"] - SHOCK_VIX_FLOOR) / (SHOCK_VIX_FULL - SHOCK_VIX_FLOOR)).clip(0, 1)
     week = daily["date"].dt.to_period("W-FRI")
     g = daily.assign(shock=shock).groupby(week)
-    return pd.DataFrame({"date": g["date"].max(), "available_date": g["available_date"].max(),
-                         "shock": g["shock"].mean()}).reset_index(drop=True)
+    friday = pd.DatetimeIndex(g.size().index.end_time.normalize())
+    return pd.DataFrame({"date": friday, "available_date": np.maximum(friday, g["available_date"].max().to_numpy()),
+                         "shock": g["shock"].mean().to_numpy()}).reset_index(drop=True)
 
 
 def _leverage_changes(f: Frames, dates: pd.DatetimeIndex) -> pd.DataFrame:

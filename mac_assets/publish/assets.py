@@ -21,11 +21,13 @@ from mac_assets.policy import layer_asset_args
 from mac_assets.publish import reports, validation
 from mac_assets.publish.bi import STORAGE_VERSION, publish, series_freshness
 from mac_assets.scores.compute import headline_days, no_headline_reason
+from mac_assets.scores.headline import headline_pillars
 from mac_assets.thresholds import HEADLINE_METHODOLOGY, MAC2_VERSION, METHODOLOGY_VERSION, THRESHOLDS
 
-SCORE_ASSETS = ("indicator_scores", "pillar_scores", "mac_composite", "status_changes", "mac2_pillar_scores",
-                "mac2_readings")
-SCORES = [AssetKey(["scores", n]) for n in ("indicator_scores", "pillar_scores", "mac_composite")]
+SCORE_ASSETS = ("indicator_scores", "pillar_scores", "mac1_composite", "mac_composite", "status_changes",
+                "mac2_pillar_scores", "mac2_readings")
+SCORES = [AssetKey(["scores", n]) for n in ("indicator_scores", "pillar_scores", "mac1_composite", "mac_composite",
+                                            "mac2_pillar_scores", "mac2_readings")]
 
 
 class BiPublisher(ConfigurableResource):
@@ -99,8 +101,10 @@ def _md(frame: pd.DataFrame) -> str:
 
 
 def _load(db: Warehouse):
+    """The headline composite and its pillars, and the benchmark indexes."""
     composite = db.query("select * from scores.mac_composite order by date")
-    pillars = db.query("select date, pillar, score, contribution, status from scores.pillar_scores order by date")
+    pillars = headline_pillars(db.query("select * from scores.pillar_scores order by date"),
+                               db.query("select * from scores.mac2_pillar_scores order by date"))
     benchmarks = {s.id: db.query(f"select date, value from raw.{s.asset_name} order by date")
                   for s in BENCHMARKS if db.has_table(f"raw.{s.asset_name}")}
     return composite, pillars, benchmarks
@@ -117,6 +121,7 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                        "rule's verdict; every frozen choice; rank correlations and MAC's lowest readings.")
     def validation_report(warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
         composite, pillars, benchmarks = _load(warehouse)
+        mac1 = warehouse.query("select * from scores.mac1_composite order by date")
         mac2 = warehouse.query("select * from scores.mac2_readings order by date")
         extended = (warehouse.query("select date, mac_extended from extension.mac_extended order by date")
                     if warehouse.has_table("extension.mac_extended") else None)
@@ -124,7 +129,7 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
         text = f"# MAC validation ({METHODOLOGY_VERSION}, {MAC2_VERSION})\n\n"
         table = pd.DataFrame()
         if {"STLFSI4", "NFCI"} <= set(benchmarks) and len(spy):
-            table = validation.metrics(validation.Inputs(validation.readings(composite, mac2, extended),
+            table = validation.metrics(validation.Inputs(validation.readings(mac1, mac2, extended),
                                                          benchmarks["STLFSI4"], benchmarks["NFCI"], spy))
             wins, won = validation.beats(table, validation.MAC2_STRESS, validation.MAC1)
             text += (f"## Out of sample: train to 2014, test from 2015\n\n{validation.__doc__.split(chr(10) * 2, 1)[1]}\n"
@@ -135,7 +140,7 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                      f"## Every choice, and how it was set\n\n{_md(validation.frozen_choices())}\n\n"
                      f"## Episodes\n\n{_md(pd.DataFrame([vars(e) for e in EPISODES]))}\n\n")
         correlations, deciles, lowest = reports.validation_tables(composite, pillars, benchmarks)
-        text += (f"## mac-1.x against the official indexes, whole history\n\nSpearman rank correlation (negative: MAC "
+        text += (f"## The headline against the official indexes, whole history\n\nSpearman rank correlation (negative: MAC "
                  f"falls when stress rises)\n\n{_md(correlations)}\n\nMAC in the weeks the benchmark was in its top "
                  f"decile\n\n{_md(deciles)}\n\nLowest readings (one per 30 days)\n\n{_md(lowest)}\n")
         path = reports.write(report_files.file("validation.md"), text)
@@ -162,7 +167,7 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                  for name, png in charts.items()}
         latest = solid.iloc[-1]
         day_pillars = pillars[pillars["date"] == latest["date"]][["pillar", "score", "status", "contribution"]]
-        page = reports.render_html(latest, day_pillars, freshness, charts, METHODOLOGY_VERSION,
+        page = reports.render_html(latest, day_pillars, freshness, charts, str(latest["methodology_version"]),
                                    reports.correlation_table(composite, pillars, benchmarks))
         html_path = reports.write(report_files.file("mac_report.html"), page)
         thumbnail = base64.b64encode(charts["MAC history"]).decode()

@@ -29,12 +29,14 @@ from mac_assets.derived.registry import METRICS_BY_NAME
 from mac_assets.infra.warehouse import StorageError, connect
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
+from mac_assets.scores.headline import headline_pillars
 from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, METHODOLOGY_VERSION, READINGS, THRESHOLDS
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
 logger = logging.getLogger("mac_assets.publish")
 
-_PILLAR_COLUMNS = {f"{p}_score": f"{p} pillar score, 0-1" for p in PILLARS} | {
+_PILLAR_COLUMNS = {f"{p}_score": f"{p} pillar score of the headline methodology, 0-1 (missing: not in it)"
+                   for p in PILLARS} | {
     f"{p}_contribution": f"{p} weight × score; the contributions add up to mac" for p in PILLARS}
 
 _HISTORY_COLUMNS = {
@@ -42,7 +44,8 @@ _HISTORY_COLUMNS = {
     "status": "ample ≥ 0.8, comfortable ≥ 0.6, thin ≥ 0.4, stretched ≥ 0.2, breach below; or no_data / insufficient_data",
     "coverage": "share of the methodology's weight backed by data, 0-1",
     "pillars_available": "pillars with at least one indicator that day",
-    "methodology_version": "version of the thresholds and rules used", **_PILLAR_COLUMNS}
+    "methodology_version": "the headline methodology (mac-2.0 stress, or mac-1.x)",
+    "seed_mac": "the seed methodology's composite (mac-1.x) that day, for comparison", **_PILLAR_COLUMNS}
 
 # table → (description, {column: comment}), in creation order (mac_latest reads mac_history)
 BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
@@ -85,7 +88,7 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "status": "band after", "direction": "worse or better", "value": "score after the move"}),
     "mac_extended": ("One row per business day: the seven-pillar MAC next to the extended MAC (docs/extension.md), "
                      "with every contribution. Empty when the extension is switched off (MAC_EXTENSION=off).", {
-        "date": "business day", "mac": "the seven-pillar MAC (as in mac_history)",
+        "date": "business day", "mac": "the seven-pillar MAC of mac-1.x (mac_history.seed_mac)",
         "mac_extended": "MAC with the extension: nine components, correlation and compression terms; 0-1",
         "status": "status band of mac_extended", "mac_linear": "the nine components' weighted sum, before both terms",
         "coverage": "share of the nine components' weight backed by data",
@@ -153,6 +156,14 @@ def _pivot_columns() -> str:
         for p in PILLARS)
 
 
+def _headline_pillars(con: duckdb.DuckDBPyConnection, src: str) -> pd.DataFrame:
+    """The headline methodology's pillar rows (scores.headline), registered for bi.mac_history."""
+    mac1 = con.execute(f"select date, pillar, score, weight, contribution, coverage, status "
+                       f"from {_ident(src)}.scores.pillar_scores").fetchdf()
+    mac2 = con.execute(f"select * from {_ident(src)}.scores.mac2_pillar_scores").fetchdf()
+    return headline_pillars(mac1, mac2)
+
+
 def _raw_tables(con: duckdb.DuckDBPyConnection, src: str) -> list[str]:
     return [r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = 'raw'", [src]).fetchall()]
@@ -200,10 +211,10 @@ def _statements(src: str, raw_tables: list[str], extension: bool = False, headli
         "select null::varchar as table_name, null::date as newest, 0 as n, null::varchar as loaded_from where false"
     return {
         "mac_history": f"""
-            select c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version,
+            select c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac,
                    {_pivot_columns()}
-            from {src}.scores.mac_composite c join {src}.scores.pillar_scores p using (date)
-            group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version
+            from {src}.scores.mac_composite c left join headline_pillars_frame p using (date)
+            group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac
             order by c.date""",
         "mac_latest": f"select * from bi.mac_history where date = date '{headline}'" if headline else
                       "select * from bi.mac_history where false",
@@ -335,6 +346,7 @@ def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int
         con.execute("use out")
         con.execute("create schema bi")
         rows = {}
+        con.register("headline_pillars_frame", _headline_pillars(con, src))
         composite = con.execute(f"select date, mac, status, coverage from {_ident(src)}.scores.mac_composite").fetchdf()
         days = headline_days(composite)
         headline = str(days["date"].iloc[-1].date()) if len(days) else ""

@@ -36,10 +36,12 @@ from mac_assets.scores.compute import (
     score_pillars,
 )
 from mac_assets.scores.extension import EXTENDED_CONTRIBUTIONS, VERSION, extended_composite, systemic_term
+from mac_assets.scores.headline import headline_composite, headline_pillars
 from mac_assets.scores.mac2 import MAC2_METRICS, score_mac2_indicators, score_mac2_pillars, score_mac2_readings
 from mac_assets.thresholds import (
     CORE_THRESHOLDS,
     EXTENSION_THRESHOLDS,
+    HEADLINE_METHODOLOGY,
     MAC2_STRESS_WEIGHT_EXPONENT,
     MAC2_VERSION,
     METHODOLOGY_VERSION,
@@ -99,36 +101,42 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
         return Output(out, metadata={"rows": len(out), "pillars": len(PILLARS)})
 
     @asset(
-        name="mac_composite", ins={"pillar_scores": AssetIn(key=["scores", "pillar_scores"])}, **common,
-        description="The Market Absorption Capacity score per business day: the sum of pillar "
+        name="mac1_composite", ins={"pillar_scores": AssetIn(key=["scores", "pillar_scores"])}, **common,
+        description="The seed methodology's composite (mac-1.x) per business day: the sum of pillar "
                     "contributions, its status band and coverage (share of methodology weight with data).",
     )
-    def mac_composite(pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+    def mac1_composite(pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_composite(pillar_scores, min_pillars)
-        metadata = {"rows": len(out)}
-        scored = out.dropna(subset=["mac"])
-        if len(scored):
-            last = scored.iloc[-1]
-            metadata |= {
-                "latest_date": str(last["date"].date()),
-                "latest_mac": float(last["mac"]),
-                "latest_status": str(last["status"]),
-                "latest_coverage": float(last["coverage"]),
-                "min_mac_in_window": float(scored["mac"].min()),
-            }
-        return Output(out, metadata=metadata)
+        return Output(out, metadata={"rows": len(out), **_latest(out, ["mac", "status", "coverage"])})
+
+    @asset(
+        name="mac_composite",
+        ins={"mac1_composite": AssetIn(key=["scores", "mac1_composite"]),
+             "mac2_readings": AssetIn(key=["scores", "mac2_readings"]),
+             "mac2_pillar_scores": AssetIn(key=["scores", "mac2_pillar_scores"])},
+        **common, metadata={"headline_methodology": HEADLINE_METHODOLOGY},
+        description="The headline Market Absorption Capacity per business day, from the methodology that won the "
+                    "pre-registered out-of-sample test (thresholds.HEADLINE_METHODOLOGY): its score, the sum of its "
+                    "pillar contributions, status and coverage; `seed_mac` is mac-1.x beside it.",
+    )
+    def mac_composite(mac1_composite: pd.DataFrame, mac2_readings: pd.DataFrame,
+                      mac2_pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = headline_composite(mac1_composite, mac2_readings, mac2_pillar_scores)
+        return Output(out, metadata={"rows": len(out), **_latest(out, ["mac", "status", "coverage", "seed_mac"])})
 
     @asset(
         name="status_changes",
         ins={"mac_composite": input_with_lookback(["scores", "mac_composite"], CROSSING_LOOKBACK_DAYS),
-             "pillar_scores": input_with_lookback(["scores", "pillar_scores"], CROSSING_LOOKBACK_DAYS)},
+             "pillar_scores": input_with_lookback(["scores", "pillar_scores"], CROSSING_LOOKBACK_DAYS),
+             "mac2_pillar_scores": input_with_lookback(["scores", "mac2_pillar_scores"], CROSSING_LOOKBACK_DAYS)},
         **common,
-        description="Every day on which the composite or a pillar crossed a status band; crossings in the "
-                    f"last {ALERT_RECENT_DAYS} days are also sent as alerts.",
+        description="Every day on which the headline composite or one of its pillars crossed a status band; "
+                    f"crossings in the last {ALERT_RECENT_DAYS} days are also sent as alerts.",
     )
-    def status_changes_asset(context: AssetExecutionContext, mac_composite: pd.DataFrame,
-                             pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
-        changes = in_window(status_changes(mac_composite, pillar_scores), context)
+    def status_changes_asset(context: AssetExecutionContext, mac_composite: pd.DataFrame, pillar_scores: pd.DataFrame,
+                             mac2_pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+        pillars = headline_pillars(pillar_scores, mac2_pillar_scores)
+        changes = in_window(status_changes(mac_composite, pillars), context)
         fresh = recent(changes, utc_today())
         for row in fresh.itertuples():  # a handful of rows at most: the last few days' crossings
             emit("status_band_crossed", {"date": str(row.date.date()), "scope": row.scope, "from": row.previous_status,
@@ -141,7 +149,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
                 "```\n" + (fresh.to_string(index=False) if len(fresh) else "none") + "\n```"),
         })
 
-    return [indicator_scores, pillar_scores, mac_composite, status_changes_asset]
+    return [indicator_scores, pillar_scores, mac1_composite, mac_composite, status_changes_asset]
 
 
 # mac-2.0's percentiles rank each day against the whole stored history: read all of it.
@@ -213,7 +221,7 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
                                                                        "avg_stress_correlation"])})
 
     @asset(name="mac_extended",
-           ins={"mac_composite": AssetIn(key=["scores", "mac_composite"]),
+           ins={"mac_composite": AssetIn(key=["scores", "mac1_composite"]),
                 "pillar_scores": AssetIn(key=["scores", "pillar_scores"]),
                 "extension_scores": AssetIn(key=["extension", "extension_scores"]),
                 "systemic_stress": AssetIn(key=["extension", "systemic_stress"])},

@@ -202,7 +202,8 @@ def no_headline_reason(composite: pd.DataFrame) -> str:
     scored = composite.dropna(subset=["mac"])
     if scored.empty:
         withheld = int((composite["status"] == INSUFFICIENT_STATUS).sum())
-        return (f"the composite was withheld on all {len(composite)} days: {withheld} had fewer pillars with data "
-                "than MAC_MIN_PILLARS and the rest none at all; check which sources failed")
+        return (f"the composite was withheld on all {len(composite)} days ({withheld} for too few inputs with data: "
+                "mac-2.0 ranks each indicator in at least a year of its own history, mac-1.x needs MAC_MIN_PILLARS "
+                "pillars); check which sources failed and how far back MAC_HISTORY_START reaches")
     return (f"no day's composite had at least {HEADLINE_MIN_COVERAGE:.0%} of the methodology's weight backed by data "
             f"(best: {scored['coverage'].max():.0%}); check which sources failed")

@@ -1,6 +1,6 @@
 """mac-2.0: two readings (stress now, build-up) from point-in-time percentiles, aggregated by stress.
 
-The rules (docs/methodology.md renders them with the table in `thresholds.MAC2_INDICATORS`):
+The rules, which docs/methodology.md shows beside the table of `thresholds.MAC2_INDICATORS`:
 
 1. An indicator's value on day D is the latest value public by D and not stale (`known_on`, as in
    mac-1.x). Its percentile is its rank among all values known on D and every earlier day
