@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: run test test-fast lint ui bench install browser clean restore
+.PHONY: run test test-fast lint ui bench install browser clean restore doctor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -24,6 +24,10 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 ## Materialize the whole graph on the configured source (demo by default) and print the latest MAC.
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m mac_assets.run
+
+## One request per live provider: reachable, key missing, refused or geo-blocked, and the coverage that leaves.
+doctor: $(STAMP)
+	$(BIN)/python -m mac_assets.doctor
 
 ## Rebuild a damaged working file's raw tables from the newest verified backup (the damaged file is kept).
 restore: $(STAMP)

@@ -67,6 +67,14 @@ class Series:
     `extension` names the extension components (see `EXTENSION_COMPONENTS`) the series feeds; a series
     with neither pillars nor extension components is a benchmark.
     `remote` is the provider's identifier where it differs from `id` (a Binance symbol, a metric path).
+    `fallback` is (provider, identifier) of a second public source of the *same* quantity, which the live
+    source asks when the first provider refuses (bitcoin: Coinbase's price on FRED); rows it delivers say
+    so in their `provider` column. Only the same quantity qualifies: a table mixing two different series
+    (an ETF and its index) would make returns jump where one provider takes over from the other.
+    `vintages` marks a series whose provider keeps every published version (ALFRED for revised FRED
+    series: GDP, core PCE, the Z.1 levels, the Fed's balance sheet, the term premium). The live source
+    stores each version with its real-time period, and a score for day D uses the version public on D;
+    series without vintages (and every series on the demo and CSV sources) follow the lag rule.
     `weekday` is the day of the week a weekly series is observed (Mon = 0: WALCL is Wednesday's level,
     COT positions are Tuesday's, the stress indexes are dated on Fridays); `period_end` marks quarterly
     series dated at the quarter's end (Form PF) instead of its first day (FRED's convention).
@@ -94,6 +102,8 @@ class Series:
     extension: tuple[ExtensionComponent, ...] = ()
     weekday: int | None = None
     period_end: bool = False
+    fallback: tuple[str, str] | None = None
+    vintages: bool = False
 
     def __post_init__(self) -> None:
         if not self.stale_after_days:
@@ -110,9 +120,20 @@ class Series:
         return _MAX_GAP_DAYS[self.frequency]
 
     @property
+    def row_key(self) -> tuple[str, ...]:
+        """Columns that identify one stored row: the date, the dataset's keys, and the version's start."""
+        return ("date", *self.keys, *(VINTAGE_KEY if self.vintages else ()))
+
+    @property
     def remote_id(self) -> str:
         """The provider's own identifier (ticker, symbol, metric path); the id unless it differs."""
         return self.remote or self.id
+
+
+# A version's real-time period as the provider states it (`realtime_end` missing: still current), and the
+# provider's first version date of the whole series (values from before it have no known release day).
+VINTAGE_KEY = ("realtime_start",)
+VINTAGE_COLUMNS = ("realtime_start", "realtime_end", "vintages_since")
 
 
 def asset_name(series_id: str) -> str:
@@ -151,7 +172,7 @@ SERIES: tuple[Series, ...] = (
     # --- Valuation -------------------------------------------------------------------------------
     Series(id="THREEFYTP10", title="10-year zero-coupon term premium (Kim-Wright)", provider="fred", tier=1,
            pillars=("valuation",), frequency="business", units="percent", lag_days=7,
-           first_date=_d("1990-01-02"), reference=FRED + "THREEFYTP10", valid=(-5, 10)),
+           first_date=_d("1990-01-02"), reference=FRED + "THREEFYTP10", valid=(-5, 10), vintages=True),
     Series(id="BAMLC0A0CM", title="ICE BofA US corporate (IG) option-adjusted spread", provider="fred", tier=1,
            pillars=("valuation",), frequency="business", units="percent", lag_days=1,
            first_date=_d("1996-12-31"), reference=FRED + "BAMLC0A0CM", valid=(0, 15)),
@@ -173,11 +194,11 @@ SERIES: tuple[Series, ...] = (
     Series(id="BOGZ1FL663067003Q", title="Broker-dealer margin accounts receivable (Z.1)", provider="fred",
            tier=2, pillars=("positioning",), frequency="quarterly", units="USD mn", lag_days=165,
            first_date=_d("1945-10-01"), reference=FRED + "BOGZ1FL663067003Q", valid=(0, 1e8),
-           extension=("compression",)),
+           extension=("compression",), vintages=True),
     Series(id="NCBEILQ027S", title="Nonfinancial corporate equities, market value (Z.1); market-cap proxy",
            provider="fred", tier=2, pillars=("positioning",), frequency="quarterly", units="USD mn",
            lag_days=165, first_date=_d("1945-10-01"), reference=FRED + "NCBEILQ027S", valid=(0, 1e9),
-           extension=("compression",)),
+           extension=("compression",), vintages=True),
     Series(id="LEVETF_AUM", title="Top-10 2x/3x leveraged equity ETF assets, total", provider="etf", tier=2,
            pillars=("positioning",), frequency="business", units="USD bn", lag_days=1,
            first_date=_d("2006-06-21"), reference="https://www.proshares.com/our-etfs/leveraged-and-inverse",
@@ -201,20 +222,21 @@ SERIES: tuple[Series, ...] = (
            valid=(-1, 25), extension=("yen_carry",)),
     Series(id="WALCL", title="Federal Reserve total assets (Wednesday level)", provider="fred", tier=1,
            pillars=("policy",), frequency="weekly", units="USD mn", lag_days=1, first_date=_d("2002-12-18"), weekday=2,
-           reference=FRED + "WALCL", valid=(1e5, 5e7)),
+           reference=FRED + "WALCL", valid=(1e5, 5e7), vintages=True),
     Series(id="GDP", title="Nominal GDP, seasonally adjusted annual rate", provider="fred", tier=1,
            pillars=("policy",), frequency="quarterly", units="USD bn", lag_days=122, first_date=_d("1947-01-01"),
-           reference=FRED + "GDP", valid=(1000.0, 1e6)),
+           reference=FRED + "GDP", valid=(1000.0, 1e6), vintages=True),
     Series(id="PCEPILFE", title="Core PCE price index", provider="fred", tier=1, pillars=("policy",),
            frequency="monthly", units="index 2017=100", lag_days=62, first_date=_d("1959-01-01"),
-           reference=FRED + "PCEPILFE", valid=(10, 1000)),
+           reference=FRED + "PCEPILFE", valid=(10, 1000), vintages=True),
     # --- Contagion -------------------------------------------------------------------------------
     Series(id="SPY", title="SPDR S&P 500 ETF, close", provider="yahoo", tier=1, pillars=("contagion",),
            frequency="business", units="USD", lag_days=0, first_date=_d("1993-01-29"),
            reference="https://finance.yahoo.com/quote/SPY", valid=(10, 1e5), extension=("cross_asset",)),
     Series(id="BTC-USD", title="Bitcoin in US dollars, daily close (UTC)", provider="yahoo", tier=1,
            pillars=("contagion",), frequency="daily", units="USD", lag_days=0, first_date=_d("2014-09-17"),
-           reference="https://finance.yahoo.com/quote/BTC-USD", valid=(0.01, 1e8), extension=("cross_asset",)),
+           reference="https://finance.yahoo.com/quote/BTC-USD", valid=(0.01, 1e8), extension=("cross_asset",),
+           fallback=("fred", "CBBTCUSD")),
     Series(id="BTCUSDT_OI", title="Binance BTCUSDT perpetual open interest, notional", provider="binance",
            tier=1, pillars=("contagion",), frequency="daily", units="USD", lag_days=0,
            first_date=_d("2019-09-10"),

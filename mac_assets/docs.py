@@ -32,8 +32,9 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
 
 def render_catalog() -> str:
     series_rows = [
-        [f"`{s.id}`", s.title, s.provider, s.tier, ", ".join(s.pillars), ", ".join(s.extension), s.frequency,
-         s.units, s.lag_days,
+        [f"`{s.id}`", s.title, s.provider + (f" (else {':'.join(s.fallback)})" if s.fallback else ""), s.tier,
+         ", ".join(s.pillars), ", ".join(s.extension), s.frequency, s.units,
+         f"{s.lag_days}; versions (ALFRED)" if s.vintages else s.lag_days,
          s.stale_after_days, s.first_date.isoformat() + (f" → {s.end_date.isoformat()}" if s.end_date else "")]
         for s in SERIES
     ]
@@ -42,8 +43,11 @@ def render_catalog() -> str:
     return (
         HEADER + "# Series catalog\n\n"
         "Every raw input (`mac_assets/catalog.py`). *Lag* is the days from observation to publication: a "
-        "value enters a day's score only once `date + lag` has passed. *Stale after* is the largest normal "
-        "age of the newest observation; older, the series is stale and stops counting.\n\n"
+        "value enters a day's score only once `date + lag` has passed. *versions*: on the live source the "
+        "series is stored with every version FRED's ALFRED published, and a day's score uses the version "
+        "public that day (the lag still applies on the demo and CSV sources, and to values older than "
+        "ALFRED). *Stale after* is the largest normal age of the newest observation; older, the series is "
+        "stale and stops counting. *else*: the provider the live source asks when the first one refuses.\n\n"
         + _table(["id", "title", "source", "tier", "pillars", "extension", "frequency", "units", "lag (days)",
                   "stale after (days)", "history"], series_rows)
         + "\n# Derived metrics\n\n"

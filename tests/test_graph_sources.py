@@ -6,6 +6,7 @@ run's wherever the series could be delivered: the transport changes, the answer 
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from fake_providers import FakeProviders
@@ -54,9 +55,12 @@ def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_de
     result = run(path, "2019", "2020", source=source, settings=settings_for(path, source="live"))
     assert result.success
 
-    # Two years, one request per series (CFTC: 2 years x 6 contracts x 52 weeks in pages of 500).
+    # Two years, one request per series (CFTC: 2 years x 6 contracts x 52 weeks in pages of 500), and
+    # for each series kept with versions one more: the list of its vintage dates.
     by_source = {s.provider: sum(1 for x in SERIES if x.provider == s.provider) for s in SERIES}
-    assert fake.requests_by_provider() == {"fred": by_source["fred"], "cboe": 4, "cftc": 2, "yahoo": 2, "ofr": 2}
+    versioned = sum(1 for x in SERIES if x.vintages)
+    assert fake.requests_by_provider() == {"fred": by_source["fred"] + versioned, "cboe": 4, "cftc": 2, "yahoo": 2,
+                                           "ofr": 2}
     requests = {e.asset_key.path[-1]: e.metadata.get("requests")
                 for e in result.get_asset_materialization_events() for e in [e.event_specific_data.materialization]}
     assert requests["sofr"].value == 1 and requests["cftc_tff_ust"].value == 2
@@ -65,7 +69,8 @@ def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_de
               if not e.passed and e.check_name == "fetch_succeeded"}
     assert failed == {"btc_exchange_reserve"}  # no Glassnode key and no CSV file: unavailable, flagged
     t = tables(path)
-    assert set(t["raw.sofr"]["source"]) == {"live"} and t["raw.sofr"]["realtime_start"].notna().all()
+    assert set(t["raw.sofr"]["source"]) == {"live"} and "realtime_start" not in t["raw.sofr"].columns
+    assert t["raw.gdp"]["realtime_start"].notna().all() and t["raw.gdp"]["vintages_since"].notna().all()
     served = ["sofr_iorb", "cp_tbill", "vix", "vvix", "term_slope", "gamma_ratio", "basis_trade", "spec_net_pct",
               "core_pce", "fed_bs_gdp", "hy_oas", "btc_spy_corr", "svxy_aum", "margin_debt", "sloos_ci"]
     assert same_values(t["scores.indicator_scores"], demo_scores, served)
@@ -76,6 +81,38 @@ def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_de
     assert same_values(t["extension.extension_scores"], demo_tables["extension.extension_scores"],
                        ["carry_to_vol", "yen_unwind", "cross_asset_corr"])
     assert t["extension.mac_extended"].query("date >= '2020-01-01'")["mac_extended"].notna().all()
+
+
+def test_with_yahoo_refusing_the_btc_spy_channel_fills_through_the_fallbacks_and_says_so(httpserver, tmp_path,
+                                                                                          demo_scores):
+    fake = FakeProviders(httpserver, seed=SEED, as_of=AS_OF)
+    fake.refuse("yahoo")  # the plain-text 429 Yahoo gives a client it takes for a bot, on every request
+    csv_dir = tmp_path / "vendor"
+    write_csv_folder(csv_dir, only={"SVXY_AUM", "LEVETF_AUM", "SPY"})  # SPY has no second public API
+    source = fake.live_source(csv_dir)
+    path = tmp_path / "live.duckdb"
+    result = run(path, "2019", "2020", source=source, settings=settings_for(path, source="live"))
+    assert result.success
+
+    meta = {e.asset_key.path[-1]: e.metadata for e in result.get_asset_materialization_events()
+            for e in [e.event_specific_data.materialization]}
+    assert meta["btc_usd"]["provider"].value == "fred:CBBTCUSD"
+    assert meta["btc_usd"]["notes"].value.startswith("yahoo refused (yahoo/BTC-USD: GET /yahoo/v8/finance/chart/")
+    assert "HTTP 429 (Too Many Requests)" in meta["btc_usd"]["notes"].value
+    assert meta["spy"]["provider"].value == "csv"
+    t = tables(path)
+    assert set(t["raw.btc_usd"]["provider"]) == {"fred:CBBTCUSD"} and set(t["raw.spy"]["provider"]) == {"csv"}
+    # Coinbase's bitcoin price is the demo's bitcoin here, so the channel reads exactly as with Yahoo.
+    assert same_values(t["scores.indicator_scores"], demo_scores, ["btc_spy_corr"])
+    assert t["scores.indicator_scores"].query("indicator == 'btc_spy_corr' and date >= '2020-01-01'")["value"].notna().all()
+
+    bi = duckdb.connect(str(tmp_path / "mac_bi.duckdb"), read_only=True)
+    detail = bi.execute("select distinct sources, delivered_by from bi.indicator_detail "
+                        "where indicator = 'btc_spy_corr'").fetchall()
+    freshness = dict(bi.execute("select series_id, delivered_by from bi.series_freshness").fetchall())
+    bi.close()
+    assert detail == [("yahoo", "BTC-USD: fred:CBBTCUSD; SPY: csv")]
+    assert freshness["BTC-USD"] == "fred:CBBTCUSD" and freshness["SOFR"] == "fred"
 
 
 def test_whole_graph_on_a_csv_folder_matches_the_demo(tmp_path, demo_tables, demo_scores):

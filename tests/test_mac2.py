@@ -159,6 +159,7 @@ def test_the_headline_rule_needs_three_of_five_test_metrics():
     table = pd.DataFrame([row("old", **base), row("two", **better_on_two), row("three", **better_on_three)])
     assert v.beats(table, "two", "old") == (False, ["change_corr_stlfsi4", "lift"])
     assert v.beats(table, "three", "old")[0] is True
+    assert v.beats(pd.DataFrame(), "three", "old") == (False, [])  # no benchmark rows in the test years
 
 
 def test_fitting_reads_training_rows_only_and_prefers_detections_then_tracking():

@@ -8,6 +8,7 @@ import pytest
 from graph_helpers import run, settings_for, tables
 
 from mac_assets.catalog import get_series
+from mac_assets.raw.quality import rescaled_by
 from mac_assets.sources.base import MalformedPayload
 from mac_assets.sources.csv_folder import CsvFolderSource
 
@@ -90,3 +91,34 @@ def test_a_refused_file_is_never_scored_and_the_stored_rows_stay(tmp_path):
     later = vix.loc["2021-07-01":, "value"]
     assert (later.dropna() == 15.0).all()  # 1500 never reached a score: the last good value, then none
     assert later.isna().any() and (vix.loc[later.isna()[later.isna()].index, "status"] == "no_data").all()
+
+
+def test_a_window_rescaled_by_one_factor_is_told_from_a_revision():
+    spy = get_series("SPY")
+    days = pd.bdate_range("2024-01-02", periods=8)
+    stored = pd.DataFrame({"date": days, "value": [400.0 + i for i in range(8)]})
+    split = stored.assign(value=stored["value"] / 4)  # a 4:1 split applied to the whole history after the fact
+    revised = stored.assign(value=stored["value"] + [0, 0.5, 0, 0, 1.2, 0, 0, 0])
+    assert rescaled_by(spy, stored, split) == pytest.approx(0.25)
+    assert rescaled_by(spy, stored, revised) is None and rescaled_by(spy, stored, stored) is None
+    assert rescaled_by(spy, stored.head(3), split.head(3)) is None  # too little overlap to call it
+
+
+@pytest.mark.graph
+def test_a_fetch_that_rescales_stored_history_is_refused_and_the_table_keeps_one_scale(tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    days = pd.bdate_range("2021-01-01", "2021-06-30")
+    prices = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": [380.0 + i % 7 for i in range(len(days))]})
+    prices.to_csv(folder / "SPY.csv", index=False)
+    path = tmp_path / "csv.duckdb"
+    settings = settings_for(path, source="csv", csv_dir=str(folder), history_start=date(2021, 1, 1))
+    assert run(path, "2021", "2021", source=CsvFolderSource(directory=str(folder)), settings=settings).success
+    stored = tables(path)["raw.spy"]
+
+    prices.assign(close=prices["close"] / 4).to_csv(folder / "SPY.csv", index=False)  # re-exported after a split
+    result = run(path, "2021", "2021", source=CsvFolderSource(directory=str(folder)), settings=settings)
+    check = next(e for e in result.get_asset_check_evaluations()
+                 if e.asset_key.path[-1] == "spy" and e.check_name == "fetch_succeeded")
+    assert not check.passed and "changed by the same factor ×0.25" in check.metadata["error"].value
+    pd.testing.assert_frame_equal(tables(path)["raw.spy"], stored)

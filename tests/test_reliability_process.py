@@ -46,7 +46,7 @@ SENTINEL = "SENTINEL-fred-key-7f3a9c"
 
 
 def test_a_live_run_leaves_no_trace_of_the_fred_key_anywhere(httpserver, tmp_path):
-    fake = FakeProviders(httpserver, seed=5, as_of=str(pd.Timestamp.now(tz="UTC").date()))
+    fake = FakeProviders(httpserver, seed=5, as_of=str(pd.Timestamp.now(tz="UTC").date()), fred_key=SENTINEL)
     # One FRED answer is an error page that echoes the request, key included, as some servers do.
     httpserver.expect_oneshot_request("/fred/series/observations").respond_with_handler(
         lambda request: __import__("werkzeug").Response(f"bad request: {request.query_string.decode()}", status=400))

@@ -18,6 +18,7 @@ import pandas as pd
 
 from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
 from mac_assets.derived.frames import metric_rows, prior, same_date
+from mac_assets.pointintime import newest_first_published
 
 Frames = dict[str, pd.DataFrame]
 
@@ -155,7 +156,7 @@ def fed_bs_gdp_pct(f: Frames) -> pd.DataFrame:
     BEA has released it, about four months after the quarter starts.
     """
     walcl = f["WALCL"].sort_values("available_date")
-    gdp = f["GDP"][["available_date", "value"]].rename(columns={"value": "gdp"}).sort_values("available_date")
+    gdp = newest_first_published(f["GDP"])[["available_date", "value"]].rename(columns={"value": "gdp"})
     m = pd.merge_asof(walcl, gdp, on="available_date", direction="backward")
     return metric_rows(m.assign(value=m["value"] / 1000 / m["gdp"] * 100))
 

@@ -205,8 +205,9 @@ def write_frame(
                         con.execute(f'alter table {table} add column "{c}" {_sql_type(c, frame[c].dtype)}')
             con.register("incoming_frame", frame)
             if upsert_keys:
+                # A key may be missing (a version start on a source without versions): missing matches missing.
                 match = " and ".join(
-                    f'cast(i."{k}" as date) = t."{k}"' if k == DATE_COLUMN else f'i."{k}" = t."{k}"'
+                    f'cast(i."{k}" as date) = t."{k}"' if k == DATE_COLUMN else f'i."{k}" is not distinct from t."{k}"'
                     for k in upsert_keys
                 )
                 con.execute(f"delete from {table} t where exists (select 1 from incoming_frame i where {match})")

@@ -24,8 +24,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
-from mac_assets.derived.registry import METRICS_BY_NAME
+from mac_assets.catalog import PILLARS, SERIES
+from mac_assets.derived.registry import metric_input_series
 from mac_assets.infra.warehouse import StorageError, connect
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
@@ -63,9 +63,12 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "date": "business day", "indicator": "indicator name", "pillar": "pillar", "tier": "data tier 1-3",
         "value": "value known that day, in `units`", "units": "units of value and anchors",
         "score": "score 0-1", "status": "status band", "obs_date": "observation date of the value",
-        "publication_date": "day the value became public (observation date + publication lag)",
+        "publication_date": "day the value became public (observation date + publication lag, or the day "
+                            "the provider released that version)",
         "metric": "derived metric or raw series the value comes from",
         "sources": "providers of the metric's raw series (fred, cboe, cftc, yahoo, binance, …)",
+        "delivered_by": "who actually delivered the stored rows, per input series (a fallback shows as "
+                        "e.g. fred:CBBTCUSD, a CSV drop as csv)",
         "shape": "anchors, range or breakpoints",
         "direction": "lower_is_better, higher_is_better or two_sided", "anchors": "the scoring anchors, readable",
         "methodology_version": "methodology version"}),
@@ -75,7 +78,9 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "publication_lag_days": "days from observation to publication",
         "stale_after_days": "largest normal age of the newest observation",
         "newest_observation": "newest observation date stored", "age_days": "days from it to the publication day",
-        "rows": "observations stored", "loaded_from": "source of the rows (demo, live, csv)",
+        "rows": "observations stored (a revised series: one per version)",
+        "loaded_from": "source of the rows (demo, live, csv)",
+        "delivered_by": "providers that delivered the stored rows (the catalog's, a fallback, csv)",
         "freshness": "fresh, stale, discontinued or no_data"}),
     "methodology": ("The thresholds table: how each indicator is scored and why.", {
         "indicator": "indicator name", "pillar": "pillar", "metric": "input metric",
@@ -129,8 +134,13 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
 
 def metric_sources(metric: str) -> str:
     """The providers behind a metric: its raw series' source, or those of a derived metric's inputs."""
-    series = METRICS_BY_NAME[metric].input_series if metric in METRICS_BY_NAME else (SERIES_BY_ID[metric],)
-    return ", ".join(sorted({s.provider for s in series}))
+    return ", ".join(sorted({s.provider for s in metric_input_series(metric)}))
+
+
+def metric_inputs_frame() -> pd.DataFrame:
+    """(metric, series_id, table_name) for every scored metric: joins a score to the raw rows behind it."""
+    return pd.DataFrame([{"metric": t.metric, "series_id": s.id, "table_name": s.asset_name}
+                         for t in THRESHOLDS for s in metric_input_series(t.metric)]).drop_duplicates()
 
 
 def methodology_frame() -> pd.DataFrame:
@@ -164,9 +174,13 @@ def _headline_pillars(con: duckdb.DuckDBPyConnection, src: str) -> pd.DataFrame:
     return headline_pillars(mac1, mac2)
 
 
-def _raw_tables(con: duckdb.DuckDBPyConnection, src: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = ? and schema_name = 'raw'", [src]).fetchall()]
+def _raw_tables(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, bool]:
+    """Raw table name → whether its rows record the provider that delivered them."""
+    return dict(con.execute(
+        "select t.table_name, count(c.column_name) > 0 from duckdb_tables() t left join duckdb_columns() c "
+        "on c.database_name = t.database_name and c.schema_name = t.schema_name and c.table_name = t.table_name "
+        "and c.column_name = 'provider' where t.database_name = ? and t.schema_name = 'raw' group by t.table_name",
+        [src]).fetchall())
 
 
 @contextmanager
@@ -179,6 +193,7 @@ def _working(working_db: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]
     with connect(working_db, read_only=True) as con:
         con.register("methodology_frame", methodology_frame())
         con.register("catalog_frame", catalog_frame())
+        con.register("metric_inputs_frame", metric_inputs_frame())
         yield con, con.execute("select current_database()").fetchone()[0]
 
 
@@ -201,14 +216,17 @@ def _has_extension(con: duckdb.DuckDBPyConnection, src: str) -> bool:
                             "and schema_name = 'extension' and table_name = 'mac_extended'", [src]).fetchone()[0])
 
 
-def _statements(src: str, raw_tables: list[str], extension: bool = False, headline: str = "") -> dict[str, str]:
+def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, headline: str = "") -> dict[str, str]:
     """SQL for each published table; `src` is the catalog name of the working database, `headline` the
     day `scores.compute.headline_days` picks for bi.mac_latest (none: an empty mac_latest)."""
     src = _ident(src)
+    delivered = {name: "string_agg(distinct provider, ', ' order by provider)" if has_provider else "null::varchar"
+                 for name, has_provider in raw_tables.items()}
     freshness_union = " union all ".join(
-        f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from "
-        f"from {src}.raw.{name}" for name in raw_tables) or \
-        "select null::varchar as table_name, null::date as newest, 0 as n, null::varchar as loaded_from where false"
+        f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from, "
+        f"{delivered[name]} as delivered_by from {src}.raw.{name}" for name in raw_tables) or \
+        "select null::varchar as table_name, null::date as newest, 0 as n, null::varchar as loaded_from, " \
+        "null::varchar as delivered_by where false"
     return {
         "mac_history": f"""
             select c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac,
@@ -220,16 +238,22 @@ def _statements(src: str, raw_tables: list[str], extension: bool = False, headli
                       "select * from bi.mac_history where false",
         "pillar_scores": f"select * from {src}.scores.pillar_scores order by date, pillar",
         "indicator_detail": f"""
+            with stored as ({freshness_union}),
+            delivery as (
+                select mi.metric, string_agg(mi.series_id || ': ' || coalesce(s.delivered_by, 'nothing stored'),
+                                             '; ' order by mi.series_id) as delivered_by
+                from metric_inputs_frame mi left join stored s using (table_name) group by mi.metric)
             select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
-                   i.available_date as publication_date, m.metric, m.sources, m.shape, m.direction, m.anchors,
-                   i.methodology_version
+                   i.available_date as publication_date, m.metric, m.sources, d.delivered_by, m.shape, m.direction,
+                   m.anchors, i.methodology_version
             from {src}.scores.indicator_scores i join methodology_frame m using (indicator)
+                 left join delivery d on d.metric = m.metric
             order by i.date, i.indicator""",
         "series_freshness": f"""
             with stored as ({freshness_union})
             select c.series_id, c.title, c.provider, c.tier, c.frequency, c.units, c.publication_lag_days,
                    c.stale_after_days, s.newest as newest_observation,
-                   (current_date - s.newest) as age_days, coalesce(s.n, 0) as rows, s.loaded_from,
+                   (current_date - s.newest) as age_days, coalesce(s.n, 0) as rows, s.loaded_from, s.delivered_by,
                    case when c.discontinued then 'discontinued'
                         when s.newest is null then 'no_data'
                         when current_date - s.newest > c.stale_after_days then 'stale'

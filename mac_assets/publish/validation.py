@@ -191,6 +191,8 @@ def metrics(inputs: Inputs, periods: tuple[str, ...] = ("train", "test")) -> pd.
 def beats(table: pd.DataFrame, challenger: str, incumbent: str) -> tuple[bool, list[str]]:
     """The pre-registered headline rule: the challenger is better on at least three of the five headline
     test metrics (a tie is not better). Returns the verdict and the metrics it won."""
+    if table.empty:  # nothing to judge (no benchmark rows in the test years)
+        return False, []
     test = table[table["period"] == "test"].set_index("series")
     if challenger not in test.index or incumbent not in test.index:
         return False, []

@@ -34,8 +34,8 @@ from mac_assets.infra.io_manager import UPSERT_KEYS, Warehouse
 from mac_assets.infra.settings import DEFAULT_DUCKDB_NAME, default_path
 from mac_assets.pointintime import utc_today
 from mac_assets.policy import layer_asset_args
-from mac_assets.raw.quality import longest_gap, validity_problems
-from mac_assets.sources.base import SourceError, empty_frame, validate_fetch
+from mac_assets.raw.quality import longest_gap, rescaled_by, validity_problems
+from mac_assets.sources.base import MalformedPayload, SourceError, empty_frame, validate_fetch
 
 FETCH_CHECK = "fetch_succeeded"
 IS_VALID = "is_valid"
@@ -54,7 +54,7 @@ def series_metadata(series: Series) -> dict:
         "publication_lag_days": series.lag_days,
         "stale_after_days": series.stale_after_days,
         "reference": MetadataValue.url(series.reference),
-        UPSERT_KEYS: ["date", *series.keys],
+        UPSERT_KEYS: list(series.row_key),
     }
 
 
@@ -101,6 +101,25 @@ def refuse_other_sources(db: Warehouse, series: Series, label: str) -> None:
             f"own file (the default, {default_path(label, DEFAULT_DUCKDB_NAME)}) or set MAC_DUCKDB_PATH to another file.")
 
 
+def refuse_a_rescale(db: Warehouse, series: Series, frame: pd.DataFrame, provider: str) -> None:
+    """A fetch that rescaled stored history would mix two scales in one table: refuse it, keep the rows.
+
+    Versioned rows are exempt: a rebased version is stored beside the old one, not over it."""
+    table = f"raw.{series.asset_name}"
+    if series.columns != ("value",) or frame.empty or not db.has_table(table):
+        return
+    if series.vintages and frame["realtime_start"].notna().any():
+        return
+    stored = db.query(f"select date, value from {table} where date >= ? and date <= ?",
+                      [frame["date"].min().date(), frame["date"].max().date()])
+    factor = rescaled_by(series, stored, frame)
+    if factor is not None:
+        raise MalformedPayload(
+            f"{provider}/{series.id}: every stored value in the window changed by the same factor ×{factor:.6g} "
+            "(a split, or prices adjusted after the fact): refused, so the table does not mix two scales. If "
+            "the new scale is right, move the table aside and re-materialize the full history.")
+
+
 def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
     @asset(
         name=series.asset_name,
@@ -117,15 +136,22 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
         refuse_other_sources(db, series, source.label)
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
-        error, requests = "", 0
+        error, requests, provider, notes = "", 0, series.provider, ()
         try:
             fetched = source.fetch(series, start, end)
             frame, requests = validate_fetch(source.label, series, fetched.frame, start, end), fetched.requests
+            provider, notes = fetched.provider or source.label, fetched.notes
+            refuse_a_rescale(db, series, frame, provider)
         except SourceError as exc:
             error, frame = str(exc), empty_frame(series)
             context.log.error(f"{exc} — stored rows are kept; scores lose this series once it is stale")
-        frame = frame.assign(source=source.label, fetched_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
-        metadata = {"data_source": source.label, "rows_fetched": len(frame), "requests": requests}
+        for text in notes:
+            context.log.warning(f"{source.label}/{series.id}: {text}")
+        # Every row says which source wrote it and which provider delivered it (a fallback is recorded).
+        frame = frame.assign(source=source.label, provider=provider,
+                             fetched_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
+        metadata = {"data_source": source.label, "provider": provider, "rows_fetched": len(frame),
+                    "requests": requests, "notes": "; ".join(notes) or "none"}
         if len(frame):
             metadata |= {"first_date": str(frame["date"].min().date()), "latest_date": str(frame["date"].max().date())}
         yield Output(frame, metadata=metadata)

@@ -8,10 +8,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from mac_assets.catalog import Series
-
-# Provenance columns a source may add besides the catalog's value columns (FRED's vintage start).
-OPTIONAL_COLUMNS = ("realtime_start",)
+from mac_assets.catalog import VINTAGE_COLUMNS, Series
 
 
 class SourceError(RuntimeError):
@@ -31,7 +28,11 @@ class GeoBlocked(SeriesUnavailable):
 
 
 class ProviderError(SourceError):
-    """The provider answered with an error status after all retries, or not at all."""
+    """The provider answered with an error status after all retries, or not at all (`status` None)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class MalformedPayload(SourceError):
@@ -40,10 +41,13 @@ class MalformedPayload(SourceError):
 
 @dataclass(frozen=True)
 class Fetched:
-    """What one fetch returned, and how many HTTP requests it took (retries and pages included)."""
+    """What one fetch returned: the rows, how many HTTP requests it took (retries and pages included),
+    which provider delivered them (None: the series' own), and notes on what was left out and why."""
 
     frame: pd.DataFrame
     requests: int = 0
+    provider: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 class SeriesSource(Protocol):
@@ -63,7 +67,12 @@ def empty_frame(series: Series) -> pd.DataFrame:
     columns = {"date": pd.Series(dtype="datetime64[ns]")}
     columns |= {k: pd.Series(dtype=str) for k in series.keys}
     columns |= {c: pd.Series(dtype=float) for c in series.columns}
+    columns |= {c: pd.Series(dtype="datetime64[ns]") for c in _vintage_columns(series)}
     return pd.DataFrame(columns)
+
+
+def _vintage_columns(series: Series) -> tuple[str, ...]:
+    return VINTAGE_COLUMNS if series.vintages else ()
 
 
 def validate_fetch(label: str, series: Series, frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
@@ -72,14 +81,14 @@ def validate_fetch(label: str, series: Series, frame: pd.DataFrame, start: date,
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise MalformedPayload(f"{label}/{series.id}: response lacks columns {missing} (got {list(frame.columns)})")
-    out = frame[expected + [c for c in OPTIONAL_COLUMNS if c in frame.columns]].copy()
+    out = frame[expected].copy()
     try:
         out["date"] = pd.to_datetime(out["date"]).dt.normalize()
-        # Optional columns are dates too; typed even when empty, or the first (empty) write would
-        # create the column with the wrong type and every later write would fail to cast into it.
-        for c in OPTIONAL_COLUMNS:
-            if c in out.columns:
-                out[c] = pd.to_datetime(out[c])
+        # A versioned series always has its vintage columns (missing where the source keeps no versions:
+        # demo, CSV), typed even when empty, or the first write would create them with the wrong type.
+        for c in _vintage_columns(series):
+            out[c] = pd.to_datetime(frame[c]) if c in frame.columns else pd.Series(pd.NaT, index=out.index,
+                                                                                     dtype="datetime64[ns]")
         for c in series.columns:
             out[c] = pd.to_numeric(out[c], errors="raise").astype(float)
     except (ValueError, TypeError) as exc:
@@ -87,8 +96,8 @@ def validate_fetch(label: str, series: Series, frame: pd.DataFrame, start: date,
     for k in series.keys:
         out[k] = out[k].astype(str)
     out = out[(out["date"] >= pd.Timestamp(start)) & (out["date"] < pd.Timestamp(end))]
-    duplicated = out.duplicated(["date", *series.keys])
+    duplicated = out.duplicated(list(series.row_key))
     if duplicated.any():
         first = out.loc[duplicated, "date"].iloc[0].date()
         raise MalformedPayload(f"{label}/{series.id}: duplicate observations, first on {first}")
-    return out.sort_values(["date", *series.keys]).reset_index(drop=True)
+    return out.sort_values(list(series.row_key)).reset_index(drop=True)

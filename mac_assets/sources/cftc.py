@@ -56,10 +56,12 @@ class CftcClient(HttpSource):
             if len(page) < self.page_size:
                 break
             offset += self.page_size
-        return parse_rows(series, rows)
+        return parse_rows(series, rows, self.note)
 
 
-def parse_rows(series: Series, rows: list[dict]) -> pd.DataFrame:
+def parse_rows(series: Series, rows: list[dict], note=lambda text: None) -> pd.DataFrame:
+    """Socrata leaves null fields out of a row: a row without a required value is left out (and noted), a
+    row without an optional one keeps a missing value; a field missing from *every* row is schema drift."""
     if not rows:
         return pd.DataFrame(columns=["date", "contract_code", *FIELDS])
     raw = pd.DataFrame(rows)
@@ -79,11 +81,11 @@ def parse_rows(series: Series, rows: list[dict]) -> pd.DataFrame:
         for other in present[1:]:
             values = values.fillna(raw[other])
         out[column] = pd.to_numeric(values, errors="coerce")
-        if column in REQUIRED and out[column].isna().any():
-            bad = out[out[column].isna()].iloc[0]
-            raise MalformedPayload(
-                f"cftc/{series.id}: row {bad['date']:%Y-%m-%d}/{bad['contract_code']} has no numeric {column}"
-            )
     if out["date"].isna().any():
         raise MalformedPayload(f"cftc/{series.id}: rows without a readable {DATE_FIELD}")
-    return out
+    incomplete = out[list(REQUIRED)].isna().any(axis=1)
+    if incomplete.any():
+        first = out[incomplete].iloc[0]
+        note(f"{int(incomplete.sum())} report rows without a numeric {'/'.join(REQUIRED)} were left out "
+             f"(first: {first['date']:%Y-%m-%d}/{first['contract_code']})")
+    return out[~incomplete].reset_index(drop=True)

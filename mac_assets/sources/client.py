@@ -29,6 +29,7 @@ class HttpSource(BaseModel):
                                                          "skipped for the rest of the run (0 = never).")
 
     _http: HttpClient | None = PrivateAttr(default=None)
+    _notes: list[str] = PrivateAttr(default_factory=list)
 
     provider: ClassVar[str] = "http"
     extra_retryable: ClassVar[tuple[int, ...]] = ()
@@ -57,9 +58,13 @@ class HttpSource(BaseModel):
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
-    def json(self, url: str, series: str, params: dict | None = None):
+    def note(self, text: str) -> None:
+        """Record something the read left out (a row without a value …): it reaches the asset's metadata."""
+        self._notes.append(text)
+
+    def json(self, url: str, series: str, params: dict | None = None, headers: dict | None = None):
         """GET and decode JSON; a body that is not JSON is a MalformedPayload naming the series."""
-        response = self.http.get(url, series, params)
+        response = self.http.get(url, series, params, headers)
         try:
             return response.json()
         except ValueError as exc:
@@ -68,8 +73,9 @@ class HttpSource(BaseModel):
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         """The client's `read`, with the HTTP requests it took (retries and pages included) counted."""
         before = self.http.requests_made
+        self._notes = []
         frame = self.read(series, start, end)
-        return Fetched(frame, self.http.requests_made - before)
+        return Fetched(frame, self.http.requests_made - before, self.provider, tuple(self._notes))
 
 
 def _head(text: str, limit: int = 120) -> str:

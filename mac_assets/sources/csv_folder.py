@@ -65,7 +65,7 @@ class CsvFolderSource(BaseModel):
             raise SeriesUnavailable(f"csv/{series.id}: no file {series.id}.csv in {self.directory}{hint}")
         if not path.resolve().is_relative_to(Path(self.directory).resolve()):
             raise MalformedPayload(f"csv/{series.id}: {path.name} links to {path.resolve()}, outside the folder; refused")
-        return Fetched(read_series_csv(series, path, start, end))
+        return Fetched(read_series_csv(series, path, start, end), provider="csv")
 
     def unknown_files(self) -> list[str]:
         """Files in the folder that no catalog series reads, each with the ids it may have been meant for."""

@@ -354,4 +354,4 @@ class DemoSource(BaseModel):
         stop = min(pd.Timestamp(end), last.normalize() + pd.Timedelta(days=1))
         frame = frames[series.id]
         window = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] < stop)]
-        return Fetched(window.reset_index(drop=True))
+        return Fetched(window.reset_index(drop=True), provider="demo")

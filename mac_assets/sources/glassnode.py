@@ -21,20 +21,22 @@ class GlassnodeClient(HttpSource):
     def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         if not self.api_key:
             raise SeriesUnavailable(f"glassnode/{series.id}: no GLASSNODE_API_KEY; supply the series as a CSV file instead")
-        body = self.json(self.url(f"v1/metrics/{series.remote_id}"), series.id, {
-            "a": "BTC", "i": "24h", "s": _epoch(start), "u": _epoch(end) - 1, "api_key": self.api_key,
-        })
+        # The key travels in Glassnode's documented header, not the URL, so it stays out of proxy logs.
+        body = self.json(self.url(f"v1/metrics/{series.remote_id}"), series.id,
+                         {"a": "BTC", "i": "24h", "s": _epoch(start), "u": _epoch(end) - 1},
+                         headers={"X-Api-Key": self.api_key})
         try:
-            if not isinstance(body, list):
-                raise TypeError(f"a JSON {type(body).__name__}")
+            if not isinstance(body, list) or any(not isinstance(r, dict) or "t" not in r for r in body):
+                raise TypeError("not a list of {t, v} objects")
             rows = pd.DataFrame(body, columns=["t", "v"])
-            if rows.isna().any().any():
-                raise KeyError("t/v")
             frame = pd.DataFrame({"date": pd.to_datetime(pd.to_numeric(rows["t"]), unit="s").dt.normalize(),
                                   "value": pd.to_numeric(rows["v"])})
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedPayload(f"glassnode/{series.id}: expected [{{t, v}}, ...] ({exc!r})") from exc
-        return frame
+        missing = frame["value"].isna()
+        if missing.any():
+            self.note(f"{int(missing.sum())} days without a value were left out (first: {frame['date'][missing].iloc[0]:%Y-%m-%d})")
+        return frame[~missing].reset_index(drop=True)
 
 
 def _epoch(d: date) -> int:

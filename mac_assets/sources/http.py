@@ -152,14 +152,15 @@ class HttpClient:
         self.session = curl.Session(curl_options=options, impersonate=self.impersonate,
                                     headers=None if self.impersonate else {"User-Agent": USER_AGENT})
 
-    def get(self, url: str, series: str, params: dict[str, Any] | None = None) -> HttpResponse:
+    def get(self, url: str, series: str, params: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> HttpResponse:
         """GET with retries; returns a 2xx response or raises a typed SourceError."""
-        return self.request("GET", url, series, params=params)
+        return self.request("GET", url, series, params=params, headers=headers)
 
     def request(self, method: str, url: str, series: str, params: dict[str, Any] | None = None,
-                json: Any = None) -> HttpResponse:
+                json: Any = None, headers: dict[str, str] | None = None) -> HttpResponse:
         where = f"{self.provider}/{series}: {method} {urlsplit(url).path}"
-        last_problem, made = "no attempt made", 0
+        last_problem, last_status, made = "no attempt made", None, 0
         for attempt in range(self.max_retries + 1):
             if self.breaker.is_open:
                 if attempt:  # this call's own failures opened it: report them
@@ -171,7 +172,7 @@ class HttpClient:
             self.requests_made += 1
             made += 1
             try:
-                response = self._follow(method, url, params, json, where)
+                response = self._follow(method, url, params, json, headers, where)
             except CurlRequestError as exc:
                 # The exception text names the host and URL; keep only what kind of failure it was.
                 kind = "timeout" if isinstance(exc, CurlTimeout) else type(exc).__name__
@@ -182,24 +183,27 @@ class HttpClient:
                 if response.status_code < 300:
                     self.breaker.record(ok=True)
                     return response
+                body = _snippet(response, _secrets(params) + _secrets(headers))
                 if response.status_code == 451:
-                    raise GeoBlocked(f"{where} answered HTTP 451: unavailable from this location")
-                last_problem = f"HTTP {response.status_code}"
+                    raise GeoBlocked(f"{where} answered HTTP 451: unavailable from this location ({body[:160]})")
                 if response.status_code not in RETRYABLE_STATUS | set(self.extra_retryable):
-                    raise ProviderError(f"{where} answered {last_problem}: {_snippet(response, _secrets(params))}")
+                    raise ProviderError(f"{where} answered HTTP {response.status_code}: {body}",
+                                        status=response.status_code)
+                last_problem, last_status = f"HTTP {response.status_code} ({body[:120]})", response.status_code
                 self.breaker.record(ok=response.status_code < 500)
                 retry_after = _retry_after_seconds(response)
                 pause = retry_after if retry_after is not None else self.backoff_s * 2**attempt
             if attempt < self.max_retries and not self.breaker.is_open:
                 time.sleep(pause)
         opened = f"; {self.provider}'s circuit is now open" if self.breaker.is_open else ""
-        raise ProviderError(f"{where} failed after {made} attempts, last: {last_problem}{opened}")
+        raise ProviderError(f"{where} failed after {made} attempts, last: {last_problem}{opened}", status=last_status)
 
-    def _follow(self, method: str, url: str, params, json, where: str) -> HttpResponse:
-        """One attempt, following redirects only while they stay on the same scheme, host and port."""
+    def _follow(self, method: str, url: str, params, json, headers, where: str) -> HttpResponse:
+        """One attempt, following redirects only while they stay on the same scheme, host and port (so
+        neither a key in the query nor one in a header ever reaches another host)."""
         origin = _origin(url)
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._once(method, url, params, json, where)
+            response = self._once(method, url, params, json, headers, where)
             location = response.headers.get("location")
             if response.status_code not in (301, 302, 303, 307, 308) or not location:
                 return response
@@ -214,7 +218,7 @@ class HttpClient:
                 method, json = "GET", None
         raise ProviderError(f"{where} redirected more than {MAX_REDIRECTS} times")
 
-    def _once(self, method: str, url: str, params, json, where: str) -> HttpResponse:
+    def _once(self, method: str, url: str, params, json, headers, where: str) -> HttpResponse:
         received, parts = [0], []
 
         def collect(chunk: bytes) -> int:
@@ -225,8 +229,8 @@ class HttpClient:
             return len(chunk)
 
         try:
-            response = self.session.request(method, url, params=params, json=json, timeout=self.timeout_s,
-                                            allow_redirects=False, content_callback=collect)
+            response = self.session.request(method, url, params=params, json=json, headers=headers,
+                                            timeout=self.timeout_s, allow_redirects=False, content_callback=collect)
         except (BodyTooLarge, CurlRequestError) as exc:
             # libcurl enforces the cap on the wire and on the decoded body, in its own words; our counter
             # catches what it lets through.
@@ -257,7 +261,7 @@ def _retry_after_seconds(response: HttpResponse) -> float | None:
 
 
 def _secrets(params: dict[str, Any] | None) -> list[str]:
-    """Query values that are credentials (api_key, token …): a provider may echo them in an error page."""
+    """Query or header values that are credentials (api_key, X-Api-Key, token …): a provider may echo them."""
     return [str(v) for k, v in (params or {}).items()
             if v and any(word in k.lower() for word in ("key", "token", "secret"))]
 

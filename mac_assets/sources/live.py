@@ -1,18 +1,21 @@
 """The live source (MAC_SOURCE=live): each catalog series goes to the client of its provider.
 
-Series whose provider has no public API (ETF issuer assets), or whose client is unavailable here (no
-key, geo-blocked), are read from the CSV folder when one is set (`MAC_CSV_DIR`) and holds the file;
-otherwise they are unavailable and lower coverage.
+When that provider refuses (an HTTP error after retries, a geo-block, no key, an unreadable answer),
+the series' catalog fallback is asked (`Series.fallback`, the same quantity from another provider),
+then the CSV folder (`MAC_CSV_DIR`) if it holds the series' file. The rows say which provider delivered
+them, and the fetch's notes say why the first one did not. Series whose provider has no public API
+(ETF issuer assets) are read from the CSV folder only; without it they are unavailable.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from pydantic import BaseModel, Field
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, SeriesUnavailable
+from mac_assets.sources.base import Fetched, SeriesUnavailable, SourceError
 from mac_assets.sources.client import HttpSource
 from mac_assets.sources.csv_folder import CsvFolderSource
 
@@ -35,7 +38,21 @@ class LiveSource(BaseModel):
             return folder.fetch(series, start, end)
         try:
             return client.fetch(series, start, end)
-        except SeriesUnavailable:
-            if folder is not None and folder.has(series):
-                return folder.fetch(series, start, end)
+        except SourceError as refused:
+            for provider, substitute, reader in self._fallbacks(series, folder):
+                try:
+                    got = reader.fetch(substitute, start, end)
+                except SourceError:
+                    continue
+                why = f"{series.provider} refused ({refused}); delivered by {provider}"
+                return replace(got, provider=provider, notes=(why, *got.notes))
             raise
+
+    def _fallbacks(self, series: Series, folder: CsvFolderSource | None):
+        """(provider, series as that provider names it, reader) to try after the series' own provider."""
+        if series.fallback and series.fallback[0] in self.clients:
+            provider, remote = series.fallback
+            yield f"{provider}:{remote}", replace(series, provider=provider, remote=remote), self.clients[provider]
+        if folder is not None and folder.has(series):
+            yield "csv", series, folder
+

@@ -1,9 +1,15 @@
 """Yahoo Finance chart endpoint (v8) for daily closes: SPY, BTC-USD and other tickers.
 
-The endpoint is unofficial and throttles datacenter traffic: 401 (crumb) and 429 are retried with
-backoff like 5xx. When Yahoo stays closed the raw table keeps what it had, the asset's
-`fetch_succeeded` check fails, and scores lose the series' coverage until it recovers; a CSV folder
-(`MAC_CSV_DIR`) can fill the gap with a vendor file.
+The endpoint is unofficial and refuses clients that do not look like a browser: since 2025 it answers
+a non-browser User-Agent or TLS fingerprint with HTTP 429 and a plain "Too Many Requests". The client
+therefore impersonates Chrome through curl_cffi (the library yfinance moved to for the same reason),
+and 401 (crumb) and 429 are retried with backoff like 5xx. When Yahoo stays closed the raw table keeps
+what it had, and the catalog's fallback provider (FRED's Coinbase series for bitcoin) is asked instead.
+
+The stored value is the close adjusted for splits only (`quote.close`), not the dividend-adjusted
+`adjclose`: Yahoo rescales the whole adjusted history at every ex-dividend date, so windows fetched on
+different days would not fit together and returns would jump at the seams. A retroactive rescale of
+the close itself (a split) is refused by the raw asset (`raw/quality.py`, `rescaled_by`).
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from mac_assets.sources.client import HttpSource
 class YahooClient(HttpSource):
     provider: ClassVar[str] = "yahoo"
     extra_retryable: ClassVar[tuple[int, ...]] = (401,)
+    impersonate: ClassVar[str | None] = "chrome"
     base_url: str = "https://query1.finance.yahoo.com"
 
     def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         body = self.json(self.url(f"v8/finance/chart/{series.remote_id}"), series.id, {
-            "period1": _epoch(start), "period2": _epoch(end), "interval": "1d", "includeAdjustedClose": "true",
+            "period1": _epoch(start), "period2": _epoch(end), "interval": "1d",
         })
         return parse_chart(series, body)
 
@@ -35,7 +42,8 @@ def _epoch(d: date) -> int:
 
 
 def parse_chart(series: Series, body: dict) -> pd.DataFrame:
-    """Dates in the exchange's own time zone (gmtoffset); adjusted close where Yahoo gives it."""
+    """Closes by the exchange's own date (gmtoffset). A window without bars (a holiday) is zero rows;
+    when Yahoo adds a second bar for the same day (today's live one), the later one is kept."""
     try:
         chart = body["chart"]
         if chart.get("error"):
@@ -43,12 +51,13 @@ def parse_chart(series: Series, body: dict) -> pd.DataFrame:
         result = chart["result"][0]
         stamps = result.get("timestamp") or []
         offset = int(result.get("meta", {}).get("gmtoffset", 0))
-        indicators = result["indicators"]
-        adjusted = indicators.get("adjclose") or [{}]
-        closes = adjusted[0].get("adjclose") or indicators["quote"][0]["close"]
+        quote = result["indicators"]["quote"][0]
+        # A window without bars sends no timestamps and `quote: [{}]`; closes without timestamps are drift.
+        closes = quote["close"] if stamps else quote.get("close") or []
     except (KeyError, IndexError, TypeError) as exc:
         raise MalformedPayload(f"yahoo/{series.id}: not a v8 chart response ({exc!r})") from exc
     if len(closes) != len(stamps):
         raise MalformedPayload(f"yahoo/{series.id}: {len(stamps)} timestamps but {len(closes)} closes")
     dates = pd.to_datetime(pd.Series(stamps, dtype="int64") + offset, unit="s").dt.normalize()
-    return pd.DataFrame({"date": dates, "value": pd.to_numeric(pd.Series(closes, dtype=object), errors="coerce")}).dropna()
+    frame = pd.DataFrame({"date": dates, "value": pd.to_numeric(pd.Series(closes, dtype=object), errors="coerce")})
+    return frame.dropna().drop_duplicates("date", keep="last").reset_index(drop=True)
