@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: run test test-fast lint ui bench install browser clean restore doctor
+.PHONY: run test test-fast lint ui bench install browser clean restore doctor prune
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -28,6 +28,10 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## One request per live provider: reachable, key missing, refused or geo-blocked, and the coverage that leaves.
 doctor: $(STAMP)
 	$(BIN)/python -m mac_assets.doctor
+
+## Delete runs older than MAC_RETENTION_DAYS (failed: MAC_RETENTION_FAILED_DAYS) from the instance; safe beside the UI.
+prune: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m mac_assets.prune
 
 ## Rebuild a damaged working file's raw tables from the newest verified backup (the damaged file is kept).
 restore: $(STAMP)

@@ -1,6 +1,7 @@
 """When things run: refresh jobs and their schedules, and the failed-run alert.
 
-Jobs and schedules: daily, weekly (COT) and slow (quarterly and Tier 3) refreshes.
+Jobs and schedules: daily, weekly (COT) and slow (quarterly and Tier 3) refreshes, and the daily
+instance maintenance that deletes old runs (infra/retention.py says what it keeps).
 
 Every scheduled run materializes the current *and the previous* year: a value published in January
 for late December, or a Z.1 quarter published in March, belongs to last year's partition. Scores of
@@ -22,12 +23,15 @@ from dagster import (
     ScheduleEvaluationContext,
     TimeWindowPartitionsDefinition,
     define_asset_job,
+    job,
+    op,
     run_failure_sensor,
     schedule,
 )
 
 from mac_assets.catalog import SERIES
 from mac_assets.infra.alerts import emit
+from mac_assets.infra.retention import prune
 
 TIMEZONE = "America/New_York"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -84,6 +88,32 @@ def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition)
         return RunRequest(run_key=f"quarterly_review:{context.scheduled_execution_time:%Y-%m-%d}", partition_key=last)
 
     return [*jobs, review_job], [*schedules, _review]
+
+
+MAINTENANCE_CRON = "30 5 * * *"  # 05:30 New York: before the daily refresh, when nothing else runs
+
+
+def build_maintenance(keep_days: int, keep_failed_days: int):
+    """The maintenance job (prune old runs with the configured horizons) and its daily schedule."""
+
+    @op(name="prune_old_runs", description=f"Deletes runs that ended over {keep_days} days ago (failed or canceled: "
+                                           f"{keep_failed_days}), except those holding an asset's latest state.")
+    def prune_old_runs(context):
+        result = prune(context.instance, keep_days, keep_failed_days)
+        context.log.info(result.line())
+        return len(result.deleted)
+
+    @job(name="instance_maintenance_job", description="Retention: deletes old runs, their event logs and check rows.")
+    def maintenance_job():
+        prune_old_runs()
+
+    @schedule(name="instance_maintenance", cron_schedule=MAINTENANCE_CRON, execution_timezone=TIMEZONE,
+              job=maintenance_job, default_status=DefaultScheduleStatus.RUNNING,
+              description="05:30 New York daily: retention of runs, before the daily refresh")
+    def _maintenance(context: ScheduleEvaluationContext):
+        return RunRequest(run_key=f"instance_maintenance:{context.scheduled_execution_time:%Y-%m-%d}")
+
+    return maintenance_job, _maintenance
 
 
 @run_failure_sensor(name="failed_run_alert", default_status=DefaultSensorStatus.RUNNING,

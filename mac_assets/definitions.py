@@ -7,9 +7,11 @@ settings (run.py, tests and the bench call it), and `defs` is the lazy entry poi
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, definitions
+from functools import cache
 
-from mac_assets.automation import build_refresh_jobs_and_schedules, failed_run_alert
+from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job, definitions
+
+from mac_assets.automation import build_maintenance, build_refresh_jobs_and_schedules, failed_run_alert
 from mac_assets.checks.assets import SCORE_CHECKS, build_freshness_checks, build_freshness_sensor
 from mac_assets.derived.assets import build_derived_assets
 from mac_assets.infra.io_manager import DuckDBFrameIOManager, Warehouse
@@ -35,14 +37,15 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
         assets += build_extension_assets(partitions)
     freshness = build_freshness_checks()
     refresh_jobs, schedules = build_refresh_jobs_and_schedules(partitions)
+    maintenance_job, maintenance_schedule = build_maintenance(settings.retention_days, settings.retention_failed_days)
     warehouse = Warehouse(path=settings.duckdb_path)
     return Definitions(
         assets=assets,
         asset_checks=[*freshness, *SCORE_CHECKS],
         jobs=[define_asset_job(FULL_GRAPH_JOB, selection=AssetSelection.all(),
                                description="Raw → derived → scores for the selected years, in one run."),
-              *refresh_jobs],
-        schedules=schedules,
+              *refresh_jobs, maintenance_job],
+        schedules=[*schedules, maintenance_schedule],
         sensors=[build_freshness_sensor(freshness), failed_run_alert, stale_run_sweeper],
         resources={
             IO_MANAGER_KEY: DuckDBFrameIOManager(warehouse=warehouse),
@@ -56,7 +59,18 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
     )
 
 
+@cache
+def environment_definitions() -> Definitions:
+    """The definitions for the environment's settings, built once per process."""
+    return build_definitions(load_settings())
+
+
 @definitions
 def defs() -> Definitions:
     """The code location for the environment's settings (MAC_SOURCE, MAC_DUCKDB_PATH, …)."""
-    return build_definitions(load_settings())
+    return environment_definitions()
+
+
+def full_graph_job() -> JobDefinition:
+    """The whole-graph job as a reconstructable target: `make run` executes it with Dagster's `execute_job`."""
+    return environment_definitions().resolve_job_def(FULL_GRAPH_JOB)

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import warnings
 
-from dagster import BackfillPolicy, BetaWarning, TimeWindowPartitionsDefinition, in_process_executor
+from dagster import (
+    AssetExecutionContext,
+    AssetObservation,
+    BackfillPolicy,
+    BetaWarning,
+    TimeWindowPartitionsDefinition,
+    in_process_executor,
+)
 
 # Single-run backfills are the reason a full rebuild is one short run; their `backfill_policy`
 # parameter is marked beta in Dagster 1.13. We accept that and keep the warning out of every log.
@@ -36,3 +43,20 @@ def layer_asset_args(layer: str, partitions: TimeWindowPartitionsDefinition) -> 
         key_prefix=[layer], group_name=layer, partitions_def=partitions, backfill_policy=SINGLE_RUN,
         pool=POOL, io_manager_key=IO_MANAGER_KEY,
     )
+
+
+def with_latest(context: AssetExecutionContext, metadata: dict, latest: dict) -> dict:
+    """Materialization metadata that is worth its bytes in the instance.
+
+    Dagster copies an output's metadata onto the materialization of *every* partition a run covers, so
+    a full backfill would store the newest values, previews and tables once per year of history.
+    `metadata` (rows, date range: what describes the run's window) goes on every materialization;
+    `latest` (the newest values, previews) describes the state after the run: on a one-partition run
+    (the daily update) it joins the materialization, on a backfill it is recorded once, as an
+    observation of the last partition.
+    """
+    keys = context.partition_keys if context.has_partition_key_range else []
+    if len(keys) <= 1 or not latest:
+        return metadata | latest
+    context.log_event(AssetObservation(asset_key=context.asset_key, partition=keys[-1], metadata=latest))
+    return metadata

@@ -19,10 +19,10 @@ import sys
 import time
 
 import pandas as pd
-from dagster import DagsterInstance
+from dagster import DagsterInstance, execute_job, reconstructable
 
 from mac_assets.automation import range_tags
-from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
+from mac_assets.definitions import FULL_GRAPH_JOB, environment_definitions, full_graph_job
 from mac_assets.infra.runs import blocking_runs, sweep_stale_runs, worker_tags
 from mac_assets.infra.settings import load_settings
 from mac_assets.infra.warehouse import StorageError, check_openable, connect
@@ -41,13 +41,28 @@ class Refused(Exception):
         self.status = status
 
 
+def run_options(first: str, last: str, log_level: str) -> dict:
+    return {"tags": range_tags(first, last) | worker_tags(), "raise_on_error": False,
+            "run_config": {"loggers": {"console": {"config": {"log_level": log_level}}}}}
+
+
 def materialize_years(defs, first: str, last: str, instance: DagsterInstance, log_level: str = "WARNING"):
-    """One run over the partition range first..last (inclusive), every asset and check."""
-    job = defs.resolve_job_def(FULL_GRAPH_JOB)
-    return job.execute_in_process(
-        instance=instance, tags=range_tags(first, last) | worker_tags(), raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    """One run of `defs`' whole-graph job over the partition range first..last (inclusive), every asset and check.
+
+    For callers that need the step outputs afterwards (tests inspect them): `execute_in_process` keeps
+    every output in memory until the run ends, which is why `make run` uses `materialize_environment`.
+    """
+    return defs.resolve_job_def(FULL_GRAPH_JOB).execute_in_process(instance=instance, **run_options(first, last, log_level))
+
+
+def materialize_environment(first: str, last: str, instance: DagsterInstance, log_level: str = "WARNING"):
+    """The same run for the environment's settings, through `execute_job`: outputs are not held in memory.
+
+    Only the events are kept (the step outputs live in DuckDB), so peak memory is that of the
+    largest step, not the sum of every asset's frame over the whole history.
+    """
+    with execute_job(reconstructable(full_graph_job), instance=instance, **run_options(first, last, log_level)) as result:
+        return result
 
 
 def year_range(keys: list[str], first: str | None, last: str | None) -> tuple[str, str]:
@@ -174,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings()
         except ValueError as exc:
             raise Refused(str(exc), 2) from None
-        defs = build_definitions(settings)
-        job = defs.resolve_job_def(FULL_GRAPH_JOB)
+        job = environment_definitions().resolve_job_def(FULL_GRAPH_JOB)
         first, last = year_range(job.partitions_def.get_partition_keys(), args.first, args.last)
         persistent = bool(os.environ.get("DAGSTER_HOME"))
         instance = DagsterInstance.get() if persistent else DagsterInstance.ephemeral()
@@ -190,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {first}..{last} "
               f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)
         started = time.perf_counter()
-        result = materialize_years(defs, first, last, instance, log_level="CRITICAL")
+        result = materialize_environment(first, last, instance, log_level="CRITICAL")
         elapsed = time.perf_counter() - started
         problems = failures(result)
         for line in problems:

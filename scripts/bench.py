@@ -8,9 +8,11 @@ server (the one the tests use), never the network.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,6 +133,63 @@ def bi_latency(bi_path: str, repeats: int = 200) -> tuple[float, float]:
     return statistics.median(times), statistics.quantiles(times, n=20)[-1]
 
 
+def instance_mb(env: dict) -> float:
+    home = Path(env["DAGSTER_HOME"])
+    return sum(f.stat().st_size for f in home.rglob("*") if f.is_file()) / 1e6
+
+
+def simulated_year(tmp: Path, last: str) -> list[tuple[str, str]]:
+    """A year of the shipped schedules replayed through Dagster's storage API, with and without retention.
+
+    scripts/simulated_year.py says how; the two years are replayed side by side in two processes.
+    """
+    from mac_assets.infra.settings import DEFAULT_RETENTION_DAYS as KEEP
+    from mac_assets.infra.settings import DEFAULT_RETENTION_FAILED_DAYS as KEEP_FAILED
+
+    env = workspace(tmp, "year")
+    run_pipeline(env)
+    full = instance_mb(env)
+    run_pipeline(env, "--from", last, "--to", last)  # the template of every replayed refresh
+    per_run = instance_mb(env) - full
+    homes = {mode: tmp / "year" / f"home_{mode}" for mode in ("with", "without")}
+    for home in homes.values():
+        shutil.copytree(env["DAGSTER_HOME"], home)
+    started = time.perf_counter()
+    children = {mode: subprocess.Popen([sys.executable, str(ROOT / "scripts" / "simulated_year.py"), str(home), str(KEEP),
+                                        str(KEEP_FAILED), mode], cwd=ROOT, env=env | {"DAGSTER_HOME": str(home)},
+                                       stdout=subprocess.PIPE, text=True) for mode, home in homes.items()}
+    years = {mode: json.loads(child.communicate()[0]) for mode, child in children.items()}
+    replay = time.perf_counter() - started
+    if any(child.returncode for child in children.values()):
+        raise RuntimeError("a simulated year failed")
+    rows = [("instance after one full backfill", f"{full:.1f} MB"),
+            ("instance bytes added by one incremental run", f"{per_run:.2f} MB ({years['with']['refresh_events']} events)")]
+    for mode, year in years.items():
+        sizes = ", ".join(f"day {day}: {mb:.0f} MB" for day, mb in year["sizes"].items())
+        rows.append((f"simulated year {mode} retention ({year['runs']} runs, {year['stored']} kept)", sizes))
+    with_r, without = years["with"]["sizes"]["365"], years["without"]["sizes"]["365"]
+    rows.append(("… growth per day from day 90 to day 365, with / without retention",
+                 f"{(with_r - years['with']['sizes']['90']) / 275:.2f} / {(without - years['without']['sizes']['90']) / 275:.2f} MB"
+                 f" (replayed in {replay:.0f} s; last prune: {years['with']['last_prune']})"))
+
+    fresh_env = workspace(tmp, "fresh")
+    run_pipeline(fresh_env)
+    run_pipeline(fresh_env, "--from", last, "--to", last)
+    envs = {"fresh": fresh_env} | {f"after a year {mode} retention": env | {"DAGSTER_HOME": str(home)}
+                                   for mode, home in homes.items()}
+    timings = {name: sorted(run_pipeline(e, "--from", last, "--to", last)[0] for _ in range(3))[1] for name, e in envs.items()}
+    rows.append(("incremental update, median of 3: " + " / ".join(envs), " / ".join(f"{t:.1f} s" for t in timings.values())))
+    from scripts.simulated_year import ui_latency
+
+    latency = {name: ui_latency(e) for name, e in envs.items()}
+    for page in ("asset page", "runs list"):
+        fresh = latency["fresh"][page]
+        rows.append((f"UI GraphQL {page} (median ms): " + " / ".join(envs),
+                     " / ".join(f"{v[page]:.0f}" for v in latency.values())
+                     + "  (" + ", ".join(f"{v[page] / fresh:.2f}×" for v in list(latency.values())[1:]) + " fresh)"))
+    return rows
+
+
 def main() -> None:
     from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
     from mac_assets.infra.settings import load_settings
@@ -173,6 +232,8 @@ def main() -> None:
 
         median, p95 = bi_latency(env["MAC_BI_PATH"])
         lines.append(("BI read latency (open + query, 200 reads)", f"median {median:.1f} ms, p95 {p95:.1f} ms"))
+        print("simulating a year of daily operation ...", flush=True)
+        lines += simulated_year(tmp, keys[-1])
 
     lines.append(("CPU reference (10M-step Python loop), before / after", f"{reference_before:.2f} s / "
                   f"{cpu_reference_seconds():.2f} s (lower is a faster machine at the time)"))

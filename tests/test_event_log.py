@@ -13,18 +13,13 @@ from pathlib import Path
 
 import pytest
 from dagster import (
-    AssetCheckResult,
-    AssetExecutionContext,
     AssetKey,
-    BackfillPolicy,
     DagsterEventType,
     DagsterInstance,
-    StaticPartitionsDefinition,
-    asset,
-    asset_check,
     materialize,
 )
 from dagster._core.instance.ref import InstanceRef
+from instance_helpers import yearly, yearly_is_fine
 
 from mac_assets.automation import range_tags
 from mac_assets.infra import event_log
@@ -33,19 +28,6 @@ from mac_assets.infra.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStora
 pytestmark = pytest.mark.graph
 
 REPO = Path(__file__).resolve().parent.parent
-YEARS = StaticPartitionsDefinition(["2024", "2025", "2026"])
-
-
-@asset(partitions_def=YEARS, backfill_policy=BackfillPolicy.single_run())
-def yearly(context: AssetExecutionContext) -> None:
-    context.log.info(f"years {context.partition_keys}")
-
-
-@asset_check(asset=yearly)
-def yearly_is_fine() -> AssetCheckResult:
-    return AssetCheckResult(passed=True)
-
-
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A DAGSTER_HOME with the repository's dagster.yaml, the instance users get."""

@@ -172,12 +172,18 @@ def test_run_summary_reports_latest_composite_and_every_pillar(built):
     assert "Build-up reading" in text and f"Seed methodology ({METHODOLOGY_VERSION}" in text
 
 
-def test_the_compression_index_shows_its_workings_in_the_asset_metadata(built):
+def test_the_compression_index_shows_its_workings_once_on_the_last_partition(built):
     _, result = built
-    meta = {e.asset_key.path[-1]: e.event_specific_data.materialization.metadata
-            for e in result.get_asset_materialization_events()}["compression_index"]
+    materialized = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+                    if e.asset_key.path[-1] == "compression_index"]
+    observed = [e.event_specific_data.asset_observation for e in result.all_events
+                if e.is_asset_observation and e.asset_key.path[-1] == "compression_index"]
+    # A two-year run: each year's materialization says what it wrote; the newest workings are stored once.
+    assert [m.partition for m in materialized] == ["2019", "2020"] and all(set(m.metadata) == {
+        "rows", "dagster/row_count"} for m in materialized)
+    assert [o.partition for o in observed] == ["2020"]
     assert {"latest_value", "latest_compression_raw", "latest_shock", "latest_deleveraging",
-            "latest_basis_trade_bn_13w_change_pct", "latest_hf_leverage_ratio_13w_change_pct"} <= set(meta)
+            "latest_basis_trade_bn_13w_change_pct", "latest_hf_leverage_ratio_13w_change_pct"} <= set(observed[0].metadata)
     spec = build_definitions(settings_for("unused.duckdb")).resolve_asset_graph().get(
         AssetKey(["derived", "compression_index"]))
     assert "VIX" in spec.metadata["inputs"] and "FPF-BORROW_REPO_SUM" in spec.metadata["inputs"]

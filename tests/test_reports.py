@@ -68,7 +68,7 @@ def test_html_report_holds_the_reading_pillars_charts_and_freshness():
     assert "liquidity" in page and "STLFSI4" in page and "VIX" in page
 
 
-def test_the_graph_writes_every_report_and_shows_the_chart_in_the_ui(tmp_path):
+def test_the_graph_writes_every_report_and_names_the_files_in_the_metadata(tmp_path):
     path = tmp_path / "mac.duckdb"
     result = run(path, "2019", "2020")
     assert result.success
@@ -80,6 +80,12 @@ def test_the_graph_writes_every_report_and_shows_the_chart_in_the_ui(tmp_path):
     assert all(b in validation for b in ("STLFSI4", "NFCI", "ANFCI"))
     events = {e.asset_key.path[-1]: e for e in (x.event_specific_data.materialization
                                                  for x in result.get_asset_materialization_events())}
-    assert events["mac_report"].metadata["preview"].value.startswith("![MAC history](data:image/png;base64,")
+    # The charts stay in their files: the instance keeps their paths and the headline, never the images,
+    # once for the run (on its last partition), not on each year's materialization.
+    assert dict(events["mac_report"].metadata) == {}
+    report = next(e.event_specific_data.asset_observation.metadata for e in result.all_events
+                  if e.is_asset_observation and e.asset_key.path[-1] == "mac_report")
+    assert report["MAC history"].value.endswith("mac_history.png") and report["html"].value.endswith("mac_report.html")
+    assert report["headline"].value.endswith("on 2020-12-31") and len(str(dict(report))) < 2000
     review = (folder / "quarterly_review.md").read_text()
     assert "Threshold anchors against history" in review and "basis_trade" in review

@@ -106,7 +106,7 @@ def test_schedules_and_sensors_are_loaded_and_running(ui):
     repo = data["repositoriesOrError"]["nodes"][0]
     assert {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]} == {
         "daily_refresh": "RUNNING", "weekly_cot_refresh": "RUNNING", "quarterly_refresh": "RUNNING",
-        "quarterly_review": "RUNNING"}
+        "quarterly_review": "RUNNING", "instance_maintenance": "RUNNING"}
     assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
         "freshness_checks_sensor": "RUNNING", "failed_run_alert": "RUNNING", "stale_run_sweeper": "RUNNING"}
 

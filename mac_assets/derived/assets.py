@@ -13,7 +13,7 @@ from mac_assets.derived.registry import EXTENSION_METRIC_NAMES, METRICS
 from mac_assets.infra.io_manager import input_with_lookback
 from mac_assets.infra.partitions import in_window
 from mac_assets.pointintime import with_availability
-from mac_assets.policy import layer_asset_args
+from mac_assets.policy import layer_asset_args, with_latest
 
 
 def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
@@ -34,15 +34,15 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
             s.id: with_availability(inputs[s.asset_name], s) for s in metric.input_series
         }
         out = in_window(metric.compute(frames), context)
-        metadata = {"rows": len(out)}
+        latest = {}
         if len(out):
             last = out.iloc[-1]
-            metadata |= {"latest_date": str(last["date"].date()), "latest_value": float(last["value"])}
+            latest = {"latest_date": str(last["date"].date()), "latest_value": float(last["value"])}
             # Metrics that keep their workings as columns (compression's state and every leverage
             # change, the pairwise correlations) show the latest of each, so a reading can be explained.
-            metadata |= {f"latest_{c}": float(last[c]) for c in out.columns
-                         if c not in ("date", "value", "available_date") and pd.notna(last[c])}
-        return Output(out, metadata=metadata)
+            latest |= {f"latest_{c}": float(last[c]) for c in out.columns
+                       if c not in ("date", "value", "available_date") and pd.notna(last[c])}
+        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
 
     return _derived
 

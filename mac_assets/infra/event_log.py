@@ -14,7 +14,8 @@ What differs from the stock storage, and nothing else does:
 - a batch of events (Dagster sends per-partition materializations and planned events as batches
   when `DAGSTER_EVENT_BATCH_SIZE` is set, which this storage sets unless the user did) is written
   in one transaction per file instead of one each;
-- `has_table` answers from memory once a table was seen (tables are only ever added).
+- `has_table` answers from memory once a table was seen (tables are only ever added);
+- deleting a run's events (retention, `mac_assets/infra/retention.py`) also removes the run's file.
 
 Runs, schedules, file layout, schema and queries are Dagster's own: `dagster.yaml` points the
 `storage` at `$DAGSTER_HOME` exactly as Dagster's default does, and the stock storage reads what
@@ -118,6 +119,19 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         finally:
             self._batch.connections = None
             self._batch.stack = None
+
+    def delete_events(self, run_id: str) -> None:
+        """Dagster's deletion, then the run's own file: the stock storage leaves an emptied file behind."""
+        super().delete_events(run_id)
+        with self._db_lock:
+            engine = self._engines.pop(run_id, None)
+            if engine is not None:
+                engine.dispose()
+            self._initialized_dbs.discard(run_id)
+            path = self.path_for_shard(run_id)
+            for leftover in (path, f"{path}-wal", f"{path}-shm"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
 
     def has_table(self, table_name: str) -> bool:
         if table_name not in self._known_tables and super().has_table(table_name):

@@ -75,7 +75,7 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
         newest = warehouse.write_frame(self.warehouse.path, table, obj, window,
                                        list(upsert_keys) if upsert_keys else None)
-        metadata = {"dagster/row_count": len(obj), "table": table}
+        metadata = {"dagster/row_count": len(obj)}
         if upsert_keys:
             # Dagster's freshness checks read this key: for raw tables "last updated" means the newest
             # observation stored, so the check measures data lag, not how recently a run happened. An

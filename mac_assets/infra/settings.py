@@ -42,6 +42,9 @@ ENV_VARS: dict[str, str] = {
     ),
     "MAC_BACKUP_DIR": "Folder of the raw-schema backups made after every run (default `backups/<file stem>` beside the working file).",
     "MAC_BACKUP_KEEP": "How many backups to keep, newest first (default 7).",
+    "MAC_RETENTION_DAYS": ("Days a finished run and its event log are kept before the daily maintenance job (or "
+                           "`make prune`) deletes it (default 30); runs holding an asset's latest materialization stay."),
+    "MAC_RETENTION_FAILED_DAYS": "Days a failed or canceled run is kept (default 90; at least MAC_RETENTION_DAYS).",
     "MAC_ALERT_WEBHOOK_URL": "Optional URL that receives each alert as a JSON POST (band crossings, failed runs).",
     "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
 }
@@ -53,6 +56,8 @@ DEFAULT_BI_NAME = "mac_bi.duckdb"
 DEFAULT_HISTORY_START = "2007-01-01"
 EARLIEST_HISTORY_START = date(1900, 1, 1)
 DEFAULT_BACKUP_KEEP = 7
+DEFAULT_RETENTION_DAYS = 30
+DEFAULT_RETENTION_FAILED_DAYS = 90
 DEFAULT_SOURCE = "demo"
 SOURCES = ("demo", "live", "csv")
 
@@ -72,6 +77,8 @@ class Settings:
     extension: bool = True
     backup_dir: str = ""
     backup_keep: int = DEFAULT_BACKUP_KEEP
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    retention_failed_days: int = DEFAULT_RETENTION_FAILED_DAYS
 
     @property
     def backup_root(self) -> Path:
@@ -103,6 +110,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     min_pillars = _int(env, "MAC_MIN_PILLARS", DEFAULT_MIN_PILLARS)
     if not 1 <= min_pillars <= len(PILLARS):
         raise ValueError(f"MAC_MIN_PILLARS={min_pillars} must lie between 1 and {len(PILLARS)} (the number of pillars)")
+    retention_days = _positive(env, "MAC_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
+    retention_failed_days = _positive(env, "MAC_RETENTION_FAILED_DAYS", max(DEFAULT_RETENTION_FAILED_DAYS, retention_days))
+    if retention_failed_days < retention_days:
+        raise ValueError(f"MAC_RETENTION_FAILED_DAYS={retention_failed_days} must be at least "
+                         f"MAC_RETENTION_DAYS={retention_days}: failed runs are kept longer, not shorter")
     return Settings(
         duckdb_path=duckdb_path,
         source=source,
@@ -117,6 +129,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         extension=_switch(env, "MAC_EXTENSION", True),
         backup_dir=env.get("MAC_BACKUP_DIR", ""),
         backup_keep=_positive(env, "MAC_BACKUP_KEEP", DEFAULT_BACKUP_KEEP),
+        retention_days=retention_days,
+        retention_failed_days=retention_failed_days,
     )
 
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 DATE_COLUMN = "date"
@@ -88,13 +89,17 @@ def _open(path: str, read_only: bool, retry: bool = True) -> duckdb.DuckDBPyConn
     pauses = (*LOCK_RETRY_SECONDS, None) if retry else (None,)
     for pause in pauses:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return duckdb.connect(path, read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         except duckdb.Error as exc:
             if pause is None or not _is_lock(exc):
                 raise explain(path, exc) from exc
             time.sleep(pause)
 
 
+# DuckDB's own operators (the BI snapshot's joins and aggregates over every score row) may take up to
+# 80 % of the machine's memory by default; bounded, they spill to disk instead, and a run of any
+# history length stays within its memory budget (docs/performance.md).
+MEMORY_LIMIT = "256MB"
 RESTORE_COMMAND = "make restore"
 _CORRUPT = ("corrupt", "not a valid duckdb database", "could not read enough bytes", "checksum")
 
@@ -151,18 +156,21 @@ def _sql_type(name: str, dtype) -> str:
     return "VARCHAR"
 
 
-def existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
-    """The table's columns in order, or None when it does not exist.
+def column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """The table's columns and their DuckDB types, in order; empty when it does not exist.
 
     duckdb_columns() of the current database rather than information_schema, which grows slow with the
     number of tables; no error is raised for a missing table, since that would abort a transaction.
     """
     schema, name = table.split(".")
-    rows = con.execute(
-        "select column_name from duckdb_columns() where database_name = current_database() "
-        "and schema_name = ? and table_name = ? order by column_index", [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows] or None
+    return dict(con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index", [schema, name]).fetchall())
+
+
+def existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    """The table's columns in order, or None when it does not exist."""
+    return list(column_types(con, table)) or None
 
 
 def write_frame(
@@ -234,7 +242,7 @@ def write_frame(
 
 
 def read_frame(path: str, table: str, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
-    """Rows with since <= date < until (either bound optional), ordered by date."""
+    """Rows with since <= date < until (either bound optional), ordered by date (then as written)."""
     clauses, params = [], []
     if since is not None:
         clauses.append(f'"{DATE_COLUMN}" >= ?')
@@ -244,9 +252,13 @@ def read_frame(path: str, table: str, since: datetime | None = None, until: date
         params.append(until.date())
     where = f"where {' and '.join(clauses)}" if clauses else ""
     with connect(path) as con:
-        if existing_columns(con, table) is None:
-            raise StorageError(f"{table} does not exist in {path}: materialize it first")
-        frame = con.execute(f'select * from {table} {where} order by "{DATE_COLUMN}"', params).fetchdf()
+        try:
+            rows = con.execute(f"select count(*) from {table} {where}", params).fetchone()[0]
+        except duckdb.CatalogException:
+            raise StorageError(f"{table} does not exist in {path}: materialize it first") from None
+        # rowid: rows of one date keep the order they were written in, read after read.
+        sql = f'select * from {table} {where} order by "{DATE_COLUMN}", rowid'
+        frame = fetch(con, sql, params) if rows > LARGE_READ_ROWS else con.execute(sql, params).fetchdf()
     for c in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[c]):
             frame[c] = frame[c].astype("datetime64[ns]")
@@ -257,6 +269,34 @@ def query(path: str, sql: str, params: list | None = None) -> pd.DataFrame:
     """A read-only query as a frame."""
     with connect(path, read_only=True) as con:
         return con.execute(sql, params or []).fetchdf()
+
+
+# Reads of more rows than this go through `fetch`, which costs a few queries more and saves the memory
+# of a Python string per cell; smaller ones are read directly.
+LARGE_READ_ROWS = 100_000
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.DataFrame:
+    """The query's result as a frame, text columns read as positions in their lists of distinct values.
+
+    `fetchdf` makes a new Python string for every cell: a score table of a century of days (a million
+    rows of a few dozen indicator, pillar and status names) would take most of a gigabyte. Here DuckDB
+    hands over integers, and every cell of a text column points at one string per distinct value; the
+    frame is the same (object columns, None for NULL), in the query's order.
+    """
+    result = con.sql(sql, params=params) if params else con.sql(sql)
+    text = [c for c, kind in zip(result.columns, result.types) if str(kind) == "VARCHAR"]
+    if not text:
+        return result.df()
+    source = f"({sql})"
+    words = {c: [r[0] for r in con.execute(f'select distinct "{c}" from {source} where "{c}" is not null',
+                                            params).fetchall()] for c in text}
+    columns = ", ".join(f'coalesce(list_position(?, "{c}"), 0)::integer as "{c}"' if c in words else f'"{c}"'
+                        for c in result.columns)
+    frame = con.execute(f"select {columns} from {source}", [words[c] for c in text] + params).fetchdf()
+    for c in text:
+        frame[c] = np.array([None, *words[c]], dtype=object).take(frame[c].to_numpy())
+    return frame
 
 
 def has_table(path: str, table: str) -> bool:

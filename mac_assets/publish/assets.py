@@ -5,19 +5,26 @@ whole tables (they are about the full history, not one partition), write files t
 and summarise each file in the asset's metadata in the UI.
 """
 
-import base64
 import time
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetKey, AssetsDefinition, ConfigurableResource, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    ConfigurableResource,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from pydantic import Field
 
 from mac_assets.catalog import BENCHMARKS, SERIES
 from mac_assets.episodes import EPISODES
 from mac_assets.infra.backup import backup_raw
 from mac_assets.infra.io_manager import Warehouse
-from mac_assets.policy import layer_asset_args
+from mac_assets.policy import layer_asset_args, with_latest
 from mac_assets.publish import reports, validation
 from mac_assets.publish.bi import STORAGE_VERSION, publish, series_freshness
 from mac_assets.scores.compute import headline_days, no_headline_reason
@@ -66,12 +73,10 @@ def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefin
         description="Read-only snapshot for BI tools: the `bi` schema (docs/bi.md), swapped in atomically "
                     f"after every run, in DuckDB storage format {STORAGE_VERSION} so 1.x readers can open it.",
     )
-    def bi_snapshot(bi: BiPublisher) -> MaterializeResult:
+    def bi_snapshot(context: AssetExecutionContext, bi: BiPublisher) -> MaterializeResult:
         rows = publish(bi.warehouse.path, bi.bi_path)
-        return MaterializeResult(metadata={
-            "path": bi.bi_path, "storage_version": STORAGE_VERSION,
-            "rows": MetadataValue.json(rows), "dagster/row_count": rows["mac_history"],
-        })
+        return MaterializeResult(metadata=with_latest(context, {"dagster/row_count": rows["mac_history"]}, {
+            "path": bi.bi_path, "storage_version": STORAGE_VERSION, "rows": MetadataValue.json(rows)}))
 
     @asset(
         name="raw_backup",
@@ -82,13 +87,11 @@ def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefin
                     "raw history some providers no longer serve exists only here and in the working file. "
                     "Restore with `make restore`.",
     )
-    def raw_backup(raw_backups: RawBackups) -> MaterializeResult:
+    def raw_backup(context: AssetExecutionContext, raw_backups: RawBackups) -> MaterializeResult:
         started = time.perf_counter()
         made = backup_raw(raw_backups.warehouse.path, Path(raw_backups.root), raw_backups.keep)
-        return MaterializeResult(metadata={
-            "path": str(made.path), "tables": len(made.tables), "dagster/row_count": made.rows,
-            "seconds": round(time.perf_counter() - started, 2),
-        })
+        return MaterializeResult(metadata=with_latest(context, {"dagster/row_count": made.rows}, {
+            "path": str(made.path), "tables": len(made.tables), "seconds": round(time.perf_counter() - started, 2)}))
 
     return [bi_snapshot, raw_backup]
 
@@ -119,7 +122,8 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
            description="Does MAC measure stress, out of sample? The pre-registered train (to 2014) / test (2015 on) "
                        "table for mac-1.x, both mac-2.0 readings, the extended MAC, STLFSI4 and NFCI; the headline "
                        "rule's verdict; every frozen choice; rank correlations and MAC's lowest readings.")
-    def validation_report(warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
+    def validation_report(context: AssetExecutionContext, warehouse: Warehouse,
+                          report_files: ReportsFolder) -> MaterializeResult:
         composite, pillars, benchmarks = _load(warehouse)
         mac1 = warehouse.query("select * from scores.mac1_composite order by date")
         mac2 = warehouse.query("select * from scores.mac2_readings order by date")
@@ -127,11 +131,13 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                     if warehouse.has_table("extension.mac_extended") else None)
         spy = warehouse.query("select date, value from raw.spy order by date")
         text = f"# MAC validation ({METHODOLOGY_VERSION}, {MAC2_VERSION})\n\n"
-        table = pd.DataFrame()
+        table, verdict = pd.DataFrame(), "not judged: no benchmark or SPY rows"
         if {"STLFSI4", "NFCI"} <= set(benchmarks) and len(spy):
             table = validation.metrics(validation.Inputs(validation.readings(mac1, mac2, extended),
                                                          benchmarks["STLFSI4"], benchmarks["NFCI"], spy))
             wins, won = validation.beats(table, validation.MAC2_STRESS, validation.MAC1)
+            verdict = (f"mac-2.0 stress {'beats' if wins else 'does not beat'} mac-1.x on this data "
+                       f"({len(won)} of 5 test metrics)")
             text += (f"## Out of sample: train to 2014, test from 2015\n\n{validation.__doc__.split(chr(10) * 2, 1)[1]}\n"
                      f"{_md(table)}\n\n**Headline rule on this data:** mac-2.0's stress reading is better than mac-1.x "
                      f"on {len(won)} of 5 test metrics ({', '.join(won) or 'none'}), so it "
@@ -144,13 +150,15 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                  f"falls when stress rises)\n\n{_md(correlations)}\n\nMAC in the weeks the benchmark was in its top "
                  f"decile\n\n{_md(deciles)}\n\nLowest readings (one per 30 days)\n\n{_md(lowest)}\n")
         path = reports.write(report_files.file("validation.md"), text)
-        return MaterializeResult(metadata={"report": MetadataValue.md(text), "path": str(path),
-                                           "series_judged": int(table["series"].nunique()) if len(table) else 0})
+        # The report itself is the file; the instance keeps where it is and its verdict, not a copy per run.
+        return MaterializeResult(metadata=with_latest(context, {}, {
+            "path": str(path), "verdict": verdict,
+            "series_judged": int(table["series"].nunique()) if len(table) else 0}))
 
     @asset(name="mac_report", deps=SCORES + [AssetKey(["publish", "validation_report"])], **common,
            description="Charts (history with status bands and stress episodes, stacked pillar contributions, "
                        "pillar heatmap) and a one-page static HTML report.")
-    def mac_report(warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
+    def mac_report(context: AssetExecutionContext, warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
         composite, pillars, benchmarks = _load(warehouse)
         scored = composite.dropna(subset=["mac"])
         freshness = series_freshness(warehouse.path)[["series_id", "provider", "tier", "newest_observation",
@@ -160,8 +168,8 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
             reason = no_headline_reason(composite)
             page = reports.render_no_composite(freshness, METHODOLOGY_VERSION, reason)
             html_path = reports.write(report_files.file("mac_report.html"), page)
-            return MaterializeResult(metadata={"preview": MetadataValue.md(f"No headline: {reason}."),
-                                               "html": str(html_path)})
+            return MaterializeResult(metadata=with_latest(context, {}, {"headline": f"none: {reason}",
+                                                                      "html": str(html_path)}))
         charts = reports.charts(scored, pillars)
         files = {name: reports.write(report_files.file(name.lower().replace(" ", "_") + ".png"), png)
                  for name, png in charts.items()}
@@ -170,15 +178,16 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
         page = reports.render_html(latest, day_pillars, freshness, charts, str(latest["methodology_version"]),
                                    reports.correlation_table(composite, pillars, benchmarks))
         html_path = reports.write(report_files.file("mac_report.html"), page)
-        thumbnail = base64.b64encode(charts["MAC history"]).decode()
-        preview = (f"![MAC history](data:image/png;base64,{thumbnail})\n\n"
-                   + "\n".join(f"- {name}: `{path}`" for name, path in files.items()) + f"\n- HTML report: `{html_path}`")
-        return MaterializeResult(metadata={"preview": MetadataValue.md(preview), "html": str(html_path)})
+        # Charts stay in their files (an embedded image would be stored again with every run).
+        headline = f"{latest['mac']:.3f} ({latest['status']}) on {latest['date'].date()}"
+        return MaterializeResult(metadata=with_latest(context, {}, {
+            "headline": headline, "html": str(html_path), **{name: str(path) for name, path in files.items()}}))
 
     @asset(name="quarterly_review", deps=SCORES, **common,
            description="Quarterly review (seed spec): which Tier 2/3 sources are live, where every threshold "
                        "anchor sits in its indicator's history, each pillar in the worst periods, pillar map.")
-    def quarterly_review(warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
+    def quarterly_review(context: AssetExecutionContext, warehouse: Warehouse,
+                         report_files: ReportsFolder) -> MaterializeResult:
         composite, pillars, _ = _load(warehouse)
         indicators = warehouse.query("select indicator, value from scores.indicator_scores")
         sources = series_freshness(warehouse.path)
@@ -193,7 +202,7 @@ def build_report_assets(partitions) -> list[AssetsDefinition]:
                 f"## 3. Pillars on the composite's lowest days\n\n{_md(worst)}\n\n"
                 f"## 4. Pillar assignments\n\n{_md(assignment)}\n")
         path = reports.write(report_files.file("quarterly_review.md"), text)
-        return MaterializeResult(metadata={"review": MetadataValue.md(text), "path": str(path)})
+        return MaterializeResult(metadata=with_latest(context, {}, {"path": str(path)}))
 
     return [validation_report, mac_report, quarterly_review]
 

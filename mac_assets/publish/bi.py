@@ -26,7 +26,7 @@ import pandas as pd
 
 from mac_assets.catalog import PILLARS, SERIES
 from mac_assets.derived.registry import metric_input_series
-from mac_assets.infra.warehouse import StorageError, connect
+from mac_assets.infra.warehouse import StorageError, connect, fetch
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
 from mac_assets.scores.headline import headline_pillars
@@ -168,9 +168,9 @@ def _pivot_columns() -> str:
 
 def _headline_pillars(con: duckdb.DuckDBPyConnection, src: str) -> pd.DataFrame:
     """The headline methodology's pillar rows (scores.headline), registered for bi.mac_history."""
-    mac1 = con.execute(f"select date, pillar, score, weight, contribution, coverage, status "
-                       f"from {_ident(src)}.scores.pillar_scores").fetchdf()
-    mac2 = con.execute(f"select * from {_ident(src)}.scores.mac2_pillar_scores").fetchdf()
+    mac1 = fetch(con, f"select date, pillar, score, weight, contribution, coverage, status "
+                      f"from {_ident(src)}.scores.pillar_scores", [])
+    mac2 = fetch(con, f"select * from {_ident(src)}.scores.mac2_pillar_scores", [])
     return headline_pillars(mac1, mac2)
 
 

@@ -150,8 +150,9 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
         # Every row says which source wrote it and which provider delivered it (a fallback is recorded).
         frame = frame.assign(source=source.label, provider=provider,
                              fetched_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
-        metadata = {"data_source": source.label, "provider": provider, "rows_fetched": len(frame),
-                    "requests": requests, "notes": "; ".join(notes) or "none"}
+        metadata = {"provider": provider, "requests": requests}  # the IO manager adds dagster/row_count
+        if notes:
+            metadata["notes"] = "; ".join(notes)
         if len(frame):
             metadata |= {"first_date": str(frame["date"].min().date()), "latest_date": str(frame["date"].max().date())}
         yield Output(frame, metadata=metadata)

@@ -25,7 +25,7 @@ from mac_assets.infra.alerts import emit
 from mac_assets.infra.io_manager import input_with_lookback
 from mac_assets.infra.partitions import in_window, window_bounds
 from mac_assets.pointintime import utc_today
-from mac_assets.policy import layer_asset_args
+from mac_assets.policy import layer_asset_args, with_latest
 from mac_assets.scores.changes import ALERT_RECENT_DAYS, recent, status_changes
 from mac_assets.scores.compute import (
     metric_frames,
@@ -105,9 +105,9 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
         description="The seed methodology's composite (mac-1.x) per business day: the sum of pillar "
                     "contributions, its status band and coverage (share of methodology weight with data).",
     )
-    def mac1_composite(pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
+    def mac1_composite(context: AssetExecutionContext, pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_composite(pillar_scores, min_pillars)
-        return Output(out, metadata={"rows": len(out), **_latest(out, ["mac", "status", "coverage"])})
+        return Output(out, metadata=with_latest(context, {"rows": len(out)}, _latest(out, ["mac", "status", "coverage"])))
 
     @asset(
         name="mac_composite",
@@ -119,10 +119,11 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
                     "pre-registered out-of-sample test (thresholds.HEADLINE_METHODOLOGY): its score, the sum of its "
                     "pillar contributions, status and coverage; `seed_mac` is mac-1.x beside it.",
     )
-    def mac_composite(mac1_composite: pd.DataFrame, mac2_readings: pd.DataFrame,
+    def mac_composite(context: AssetExecutionContext, mac1_composite: pd.DataFrame, mac2_readings: pd.DataFrame,
                       mac2_pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = headline_composite(mac1_composite, mac2_readings, mac2_pillar_scores)
-        return Output(out, metadata={"rows": len(out), **_latest(out, ["mac", "status", "coverage", "seed_mac"])})
+        return Output(out, metadata=with_latest(context, {"rows": len(out)},
+                                                _latest(out, ["mac", "status", "coverage", "seed_mac"])))
 
     @asset(
         name="status_changes",
@@ -182,9 +183,10 @@ def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[Assets
     @asset(name="mac2_readings", ins={"pillars": AssetIn(key=["scores", "mac2_pillar_scores"])}, **common,
            description="mac-2.0, one row per business day: the stress reading (what markets price now) and the "
                        "build-up reading (slow vulnerabilities), each with status, coverage and imputed share.")
-    def mac2_readings(pillars: pd.DataFrame) -> Output[pd.DataFrame]:
+    def mac2_readings(context: AssetExecutionContext, pillars: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_mac2_readings(pillars)
-        return Output(out, metadata={"rows": len(out), **_latest(out, ["stress_mac", "buildup_mac", "stress_status"])})
+        return Output(out, metadata=with_latest(context, {"rows": len(out)},
+                                                _latest(out, ["stress_mac", "buildup_mac", "stress_status"])))
 
     return [mac2_indicator_scores, mac2_pillar_scores, mac2_readings]
 
@@ -200,12 +202,10 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
         out = score_indicators(metric_frames(inputs, (t.metric for t in EXTENSION_THRESHOLDS)), score_calendar(*window_bounds(context)),
                                EXTENSION_THRESHOLDS, VERSION)
         latest = out.dropna(subset=["score"]).drop_duplicates("indicator", keep="last")
-        return Output(out, metadata={
-            "rows": len(out),
-            "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
-            "latest": MetadataValue.md("```\n" + (latest[["indicator", "date", "value", "score"]].to_string(index=False)
-                                                 if len(latest) else "no data") + "\n```"),
-        })
+        table = latest[["indicator", "date", "value", "score"]].to_string(index=False) if len(latest) else "no data"
+        return Output(out, metadata=with_latest(context, {
+            "rows": len(out), "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
+        }, {"latest": MetadataValue.md(f"```\n{table}\n```")}))
 
     @asset(name="systemic_stress",
            ins={"pillar_scores": input_with_lookback(["scores", "pillar_scores"], CORRELATION_LOOKBACK_DAYS),
@@ -217,23 +217,22 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
     def systemic_stress(context: AssetExecutionContext, pillar_scores: pd.DataFrame,
                         extension_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = in_window(systemic_term(pillar_scores, extension_scores), context)
-        return Output(out, metadata={"rows": len(out), **_latest(out, ["correlation_share", "ciss",
-                                                                       "avg_stress_correlation"])})
+        latest = _latest(out, ["correlation_share", "ciss", "avg_stress_correlation"])
+        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
 
     @asset(name="mac_extended",
            ins={"mac_composite": AssetIn(key=["scores", "mac1_composite"]),
                 "pillar_scores": AssetIn(key=["scores", "pillar_scores"]),
                 "extension_scores": AssetIn(key=["extension", "extension_scores"]),
                 "systemic_stress": AssetIn(key=["extension", "systemic_stress"])},
-           **common,
+           **common, metadata={"contributions": ", ".join(EXTENDED_CONTRIBUTIONS)},
            description="The MAC with and without the extension, side by side: `mac` is the seven-pillar "
                        "composite, `mac_extended` adds yen carry and cross-asset correlation as components, then "
                        "the correlation and compression contributions. Contributions add up to `mac_extended`.")
-    def mac_extended(mac_composite: pd.DataFrame, pillar_scores: pd.DataFrame, extension_scores: pd.DataFrame,
-                     systemic_stress: pd.DataFrame) -> Output[pd.DataFrame]:
+    def mac_extended(context: AssetExecutionContext, mac_composite: pd.DataFrame, pillar_scores: pd.DataFrame,
+                     extension_scores: pd.DataFrame, systemic_stress: pd.DataFrame) -> Output[pd.DataFrame]:
         out = extended_composite(mac_composite, pillar_scores, extension_scores, systemic_stress)
-        meta = {"rows": len(out), "contributions": ", ".join(EXTENDED_CONTRIBUTIONS),
-                **_latest(out, ["mac_extended", "mac", "status", "correlation_contribution", "compression_contribution"])}
-        return Output(out, metadata=meta)
+        latest = _latest(out, ["mac_extended", "mac", "status", "correlation_contribution", "compression_contribution"])
+        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
 
     return [extension_scores, systemic_stress, mac_extended]

@@ -41,5 +41,6 @@ def status_band(scores: Sequence[float] | np.ndarray | pd.Series, bands: Sequenc
     """Label each score with the first band whose floor it reaches; `bands` run from best to worst."""
     s = np.asarray(scores, dtype=float)
     conditions = [s >= floor for floor, _ in bands]
-    labels = [label for _, label in bands]
-    return np.select(conditions, labels, default=missing).astype(object) if len(s) else np.array([], object)
+    # Positions into one array of labels, so a million rows share a handful of strings.
+    labels = np.array([label for _, label in bands] + [missing], dtype=object)
+    return labels.take(np.select(conditions, range(len(bands)), default=len(bands))) if len(s) else np.array([], object)
