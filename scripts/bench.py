@@ -211,6 +211,11 @@ def main() -> None:
         lines.append(("incremental update (latest partition, all assets)",
                       f"{incremental[1]:.1f} s median of 3 ({', '.join(f'{t:.1f}' for t in incremental)})"))
 
+        long_env = workspace(tmp, "from_1900") | {"MAC_HISTORY_START": "1900-01-01"}
+        long_wall, long_rss = run_pipeline(long_env)
+        lines.append((f"full backfill from MAC_HISTORY_START=1900-01-01 ({int(keys[-1]) - 1899} partitions)",
+                      f"{long_wall:.1f} s, peak RSS {long_rss:.0f} MB"))
+
         sample = keys[-4:-1]
         per_run = [run_pipeline(workspace(tmp, f"one_{k}"), "--from", k, "--to", k)[0] for k in sample]
         extrapolated = statistics.mean(per_run) * len(keys)

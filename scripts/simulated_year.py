@@ -159,7 +159,8 @@ def main(argv: list[str]) -> None:
         maintenance = None
         if mode == "with":
             job = build_definitions(load_settings()).resolve_job_def("instance_maintenance_job")
-            maintenance = capture(instance, job.execute_in_process(instance=instance).run_id)
+            quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+            maintenance = capture(instance, job.execute_in_process(instance=instance, run_config=quiet).run_id)
     result = simulate_year(home, refresh, maintenance, keep, keep_failed)
     last = result.pop("last_prune")
     print(json.dumps(result | {"refresh_events": len(refresh.events),

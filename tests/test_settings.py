@@ -32,3 +32,13 @@ def test_an_unknown_source_lists_the_choices():
 def test_a_bi_file_named_like_its_schema_is_refused():
     with pytest.raises(ValueError, match="'bi' would clash with the bi schema"):
         load_settings({"MAC_BI_PATH": "exports/bi.duckdb"})
+
+
+def test_retention_keeps_failed_runs_at_least_as_long_as_the_others():
+    s = load_settings({})
+    assert (s.retention_days, s.retention_failed_days) == (30, 90)
+    assert load_settings({"MAC_RETENTION_DAYS": "120"}).retention_failed_days == 120  # follows a longer horizon
+    with pytest.raises(ValueError, match="MAC_RETENTION_DAYS=0 must be at least 1"):
+        load_settings({"MAC_RETENTION_DAYS": "0"})
+    with pytest.raises(ValueError, match="MAC_RETENTION_FAILED_DAYS=7 must be at least MAC_RETENTION_DAYS=30"):
+        load_settings({"MAC_RETENTION_FAILED_DAYS": "7"})
