@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# Dagster stores the per-partition events of one asset as one batch of at most this many when it is set in
+# the environment of the process running the steps (make run, the UI's run workers): more than the yearly
+# partitions of any history the settings allow, so each asset's events are one transaction.
+export DAGSTER_EVENT_BATCH_SIZE ?= 200
 
-.PHONY: run test test-fast lint ui bench install browser clean restore doctor prune
+.PHONY: run test test-fast lint ui bench install browser postgres clean restore doctor prune
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -46,6 +50,15 @@ browser:
 	    || echo "Could not install chromium: the browser test will skip."; \
 	else echo "chromium is not installed and this is not root: the browser test will skip."; fi
 
+## PostgreSQL for the team-deployment tests (they start their own server on a free port): installed with apt as root.
+postgres:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's postgresql for the team-deployment tests (once) ..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	    || echo "Could not install postgresql: the PostgreSQL tests will skip."; \
+	else echo "PostgreSQL is not installed and this is not root: the PostgreSQL tests will skip."; fi
+
 ## An older DuckDB (1.x) beside the venv, to prove BI tools with a bundled 1.x can open the published file.
 $(VENV)/duckdb1: $(STAMP)
 	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.4,<2'
@@ -53,7 +66,7 @@ $(VENV)/duckdb1: $(STAMP)
 FAST := not graph and not process and not ui and not real_data and not slow
 
 ## Lint (ruff), then the whole test suite: what CI runs.
-test: $(STAMP) browser $(VENV)/duckdb1 lint
+test: $(STAMP) browser postgres $(VENV)/duckdb1 lint
 	$(BIN)/python -m pytest
 
 ## The pure-logic tier only (no graph runs, child processes, UI, real data or timeouts): seconds.

@@ -4,6 +4,7 @@ It must stay a drop-in: the same files and records as the stock storage, readabl
 written whole or not at all, and a bounded number of files held open.
 """
 
+import inspect
 import os
 import shutil
 import sqlite3
@@ -19,11 +20,16 @@ from dagster import (
     materialize,
 )
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from instance_helpers import yearly, yearly_is_fine
 
 from mac_assets.automation import range_tags
-from mac_assets.infra import event_log
-from mac_assets.infra.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStorage
+from mac_assets.infra.event_log import (
+    DAGSTER_MEMBERS_RELIED_ON,
+    OPEN_RUN_FILES,
+    PooledSqliteEventLogStorage,
+    event_logs_directory,
+)
 
 pytestmark = pytest.mark.graph
 
@@ -33,7 +39,7 @@ def home(tmp_path, monkeypatch):
     """A DAGSTER_HOME with the repository's dagster.yaml, the instance users get."""
     shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    monkeypatch.delenv(event_log.BATCH_SIZE_VARIABLE, raising=False)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "200")  # as the Makefile and deploy/ set it for every service
     return tmp_path
 
 
@@ -135,3 +141,21 @@ def test_a_process_that_never_disposes_its_instance_leaves_plain_sqlite_files(ho
     assert done.returncode == 0, done.stderr[-2000:]
     files = sorted(p.name for p in (home / "history" / "runs").iterdir())
     assert "index.db" in files and len(files) == 2, files  # the index and the run, no -wal/-shm left over
+
+
+def test_every_dagster_member_the_storage_relies_on_is_still_there(tmp_path):
+    """Fails on a Dagster upgrade that renames or removes one, naming it (the storage subclasses private classes)."""
+    from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+
+    stock = {SqliteEventLogStorage: SqliteEventLogStorage(str(tmp_path / "events")),
+             DagsterSqliteStorage: DagsterSqliteStorage.from_local(str(tmp_path / "home"))}
+    missing = [f"{cls.__name__}.{name}" for cls, names in DAGSTER_MEMBERS_RELIED_ON.items() for name in names
+               if not hasattr(stock[cls], name)]
+    assert missing == [], f"Dagster changed what mac_assets/infra/event_log.py relies on: {missing}"
+    assert list(inspect.signature(SqliteEventLogStorage._connect).parameters) == ["self", "shard"]
+    assert list(inspect.signature(SqliteEventLogStorage._initdb).parameters)[:2] == ["self", "engine"]
+    # The event log lands where Dagster's own SQLite storage puts it.
+    stock_dir = stock[DagsterSqliteStorage].event_log_storage._base_dir
+    assert Path(stock_dir) == Path(event_logs_directory(str(tmp_path / "home")))
+    for storage in stock.values():
+        storage.dispose()

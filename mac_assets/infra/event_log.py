@@ -12,15 +12,18 @@ What differs from the stock storage, and nothing else does:
   NORMAL cannot corrupt the database; a power cut may lose the last events before it, which only
   makes that run's history incomplete. The data itself lives in DuckDB, which commits on its own.
 - a batch of events (Dagster sends per-partition materializations and planned events as batches
-  when `DAGSTER_EVENT_BATCH_SIZE` is set, which this storage sets unless the user did) is written
+  when `DAGSTER_EVENT_BATCH_SIZE` is set in the environment of the process that runs them: the
+  Makefile and deploy/ set it for every service) is written
   in one transaction per file instead of one each;
 - `has_table` answers from memory once a table was seen (tables are only ever added);
 - deleting a run's events (retention, `mac_assets/infra/retention.py`) also removes the run's file.
 
 Runs, schedules, file layout, schema and queries are Dagster's own: `dagster.yaml` points the
 `storage` at `$DAGSTER_HOME` exactly as Dagster's default does, and the stock storage reads what
-this writes. Dagster is pinned to 1.13.x in pyproject.toml because this builds on the storage's
-`_connect` hook; tests/test_event_log.py exercises it end to end.
+this writes. Dagster exports no public path to its SQLite storages, so this subclasses them from
+`dagster._core` and relies on the members in `DAGSTER_MEMBERS_RELIED_ON`; Dagster is pinned to 1.13.x
+in pyproject.toml, and tests/test_event_log.py checks every one of those members, so an upgrade that
+changes them fails there, naming the member, instead of at run time.
 """
 
 from __future__ import annotations
@@ -34,22 +37,25 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from sqlalchemy import create_engine
 from sqlalchemy import event as sqlalchemy_event
 
 # Run databases kept open besides the index: a run writes to one; the UI reads a few at a time.
 OPEN_RUN_FILES = 8
 BUSY_TIMEOUT_SECONDS = 30
-BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
-# Per-partition events of one asset arrive as one batch of at most this many: more than the yearly
-# partitions of any history the settings allow, so an asset's events are one transaction.
-DEFAULT_BATCH_SIZE = "200"
+# Members of Dagster's SQLite storages this module uses beyond their public interface: methods it calls or
+# overrides, and instance attributes it reads or replaces.
+DAGSTER_MEMBERS_RELIED_ON = {
+    SqliteEventLogStorage: ("_connect", "_initdb", "conn_string_for_shard", "path_for_shard", "delete_events",
+                            "has_table", "store_event", "dispose", "_initialized_dbs", "_db_lock", "_base_dir"),
+    DagsterSqliteStorage: ("from_local", "_event_log_storage"),
+}
 
 
-def enable_event_batches() -> None:
-    """Ask Dagster to hand per-partition events over in batches, unless the user chose a size."""
-    os.environ.setdefault(BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE)
+def event_logs_directory(base_dir: str) -> str:
+    """Where Dagster's SQLite storage keeps the event log under DAGSTER_HOME (its default layout)."""
+    return os.path.join(base_dir, "history", "runs", "")
 
 
 def _set_pragmas(dbapi_connection, _record) -> None:
@@ -71,7 +77,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         # Closing the last connection folds SQLite's write-ahead log back into each file, so a process
         # that never disposes of its instance still leaves plain .db files behind (safe to copy alone).
         atexit.register(lambda: (storage := alive()) and storage._close_engines())
-        enable_event_batches()
 
     def _engine(self, shard: str):
         engine = self._engines.get(shard)
@@ -160,7 +165,7 @@ class PooledSqliteStorage(DagsterSqliteStorage):
 
     def __init__(self, base_dir: str, inst_data=None):
         super().__init__(base_dir, inst_data=inst_data)
-        self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._event_log_storage = PooledSqliteEventLogStorage(event_logs_directory(base_dir))
 
     @classmethod
     def from_config_value(cls, inst_data, config_value):

@@ -38,7 +38,7 @@ from sqlalchemy import text
 DAY_SECONDS = 86_400
 SUCCEEDED = (DagsterRunStatus.SUCCESS,)
 FAILED = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
-# Runs are read and deleted in pages of this many, so a prune after a long pause stays light.
+# Run records and event ids are read in pages of this many, so no query grows with the history.
 PAGE = 500
 # Dagster's index table of asset-check executions: `delete_run` leaves its rows behind.
 CHECK_EXECUTIONS = "asset_check_executions"

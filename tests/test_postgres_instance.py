@@ -1,0 +1,87 @@
+"""The Dagster instance on PostgreSQL (deploy/dagster.postgres.yaml), against a real server the tests start.
+
+The team deployment switches the instance by configuration only: the same graph, runs, checks and
+retention, on Dagster's own PostgreSQL storage.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import AssetKey, DagsterInstance, materialize
+from instance_helpers import yearly, yearly_is_fine
+from postgres_server import postgres_server
+from sqlalchemy import text
+
+from mac_assets.automation import range_tags
+from mac_assets.infra.retention import DAY_SECONDS, prune
+
+REPO = Path(__file__).resolve().parent.parent
+TEAM_INSTANCE = REPO / "deploy" / "dagster.postgres.yaml"
+
+
+def test_the_team_instance_differs_from_the_local_one_only_in_its_storage():
+    local, team = (yaml.safe_load(path.read_text()) for path in (REPO / "dagster.yaml", TEAM_INSTANCE))
+    assert local.pop("storage") != team.pop("storage")
+    assert team == local
+    database = yaml.safe_load(TEAM_INSTANCE.read_text())["storage"]["postgres"]["postgres_db"]
+    assert database["scheme"] == "postgresql+psycopg2"  # psycopg 3's NOTIFY fails on every event write
+    assert all(set(value) == {"env"} for key, value in database.items() if key != "scheme")  # no secret in the file
+
+
+@pytest.fixture(scope="module")
+def server():
+    with postgres_server() as variables:
+        yield variables
+
+
+@pytest.fixture
+def team_home(tmp_path, monkeypatch, server):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(TEAM_INSTANCE, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    for name, value in server.items():
+        monkeypatch.setenv(name, value)
+    with DagsterInstance.get() as instance:
+        instance.wipe()  # each test starts from an empty instance on the shared server
+    return home
+
+
+@pytest.mark.process
+def test_runs_checks_and_retention_work_on_postgres(team_home):
+    with DagsterInstance.get() as instance:
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        old, new = (materialize([yearly, yearly_is_fine], instance=instance, tags=range_tags("2024", "2026")).run_id
+                    for _ in range(2))
+        assert instance.get_materialized_partitions(AssetKey("yearly")) == {"2024", "2025", "2026"}
+
+        result = prune(instance, 30, 90, now=time.time() + 40 * DAY_SECONDS)
+
+        assert result.deleted == (old,)
+        assert instance.get_run_by_id(old) is None and instance.get_latest_materialization_event(
+            AssetKey("yearly")).run_id == new
+        with instance.event_log_storage.index_connection() as conn:
+            left = conn.execute(text("select count(*) from asset_check_executions where run_id = :r"), {"r": old})
+            assert left.scalar() == 0
+
+
+@pytest.mark.process
+def test_make_run_materializes_the_graph_into_a_postgres_instance(team_home, tmp_path):
+    env = os.environ | {"MAC_HISTORY_START": "2024-01-01", "MAC_SOURCE": "demo",
+                        "MAC_DUCKDB_PATH": str(tmp_path / "mac.duckdb"), "MAC_BI_PATH": str(tmp_path / "mac_bi.duckdb"),
+                        "MAC_REPORTS_DIR": str(tmp_path / "reports"), "DAGSTER_EVENT_BATCH_SIZE": "200"}
+    done = subprocess.run([sys.executable, "-m", "mac_assets.run"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "MAC on " in done.stdout
+    with DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        assert run.is_success
+        assert instance.get_latest_materialization_event(AssetKey(["scores", "mac_composite"])).run_id == run.run_id
+    assert not (team_home / "history").exists()  # nothing went to SQLite files
