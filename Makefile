@@ -50,14 +50,15 @@ browser:
 	    || echo "Could not install chromium: the browser test will skip."; \
 	else echo "chromium is not installed and this is not root: the browser test will skip."; fi
 
-## PostgreSQL for the team-deployment tests (they start their own server on a free port): installed with apt as root.
+## PostgreSQL and PgBouncer for the team-deployment tests (they start their own servers on free ports): apt, as root.
 postgres:
-	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	@if (command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) \
+	    && (command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]); then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "Installing Debian's postgresql for the team-deployment tests (once) ..."; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
-	    || echo "Could not install postgresql: the PostgreSQL tests will skip."; \
-	else echo "PostgreSQL is not installed and this is not root: the PostgreSQL tests will skip."; fi
+	  echo "Installing Debian's postgresql and pgbouncer for the team-deployment tests (once) ..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql pgbouncer >/dev/null) \
+	    || echo "Could not install postgresql/pgbouncer: the PostgreSQL tests will skip."; \
+	else echo "PostgreSQL or PgBouncer is not installed and this is not root: the PostgreSQL tests will skip."; fi
 
 ## An older DuckDB (1.x) beside the venv, to prove BI tools with a bundled 1.x can open the published file.
 $(VENV)/duckdb1: $(STAMP)

@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL server for tests: its own cluster on a free 127.0.0.1 port, stopped afterwards.
+"""A throwaway PostgreSQL server for tests, and PgBouncer in front of it, each on a free 127.0.0.1 port.
 
-PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user Debian's package
-creates (`make postgres` installs it). Without the binaries the tests that need a server skip.
+PostgreSQL and PgBouncer refuse to run as root, so as root both run as the `postgres` user Debian's
+package creates (`make postgres` installs them). Without the binaries the tests that need them skip.
+Everything started here is stopped, and its files removed, when the context ends.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +30,18 @@ def binaries() -> Path | None:
     return Path(versions[-1]).parent if versions else None
 
 
+def as_owner() -> list[str]:
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def scratch_dir(prefix: str) -> Path:
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    if as_owner():
+        shutil.chown(root, "postgres")
+    return root
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,19 +54,16 @@ def postgres_server():
     bin_dir = binaries()
     if bin_dir is None:
         pytest.skip("PostgreSQL is not installed (make test installs it when run as root)")
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="mac-pg-"))
-    root.chmod(0o755)
+    owner, root = as_owner(), scratch_dir("mac-pg-")
     data, sockets, password_file = root / "data", root / "sockets", root / "password"
     sockets.mkdir()
     password_file.write_text(PASSWORD)
-    if as_owner:
-        shutil.chown(root, "postgres")
+    if owner:
         shutil.chown(sockets, "postgres")
         shutil.chown(password_file, "postgres")
 
     def run(*args: str) -> None:
-        subprocess.run([*as_owner, *args], check=True, capture_output=True, timeout=120)
+        subprocess.run([*owner, *args], check=True, capture_output=True, timeout=120)
 
     port = free_port()
     run(str(bin_dir / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={password_file}", "-A", "scram-sha-256",
@@ -60,12 +71,59 @@ def postgres_server():
     run(str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(root / "server.log"), "-o",
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start")
     try:
-        env = {"PGPASSWORD": PASSWORD} | os.environ
-        subprocess.run([*as_owner, "env", f"PGPASSWORD={PASSWORD}", str(bin_dir / "createdb"), "-h", "127.0.0.1",
+        env = os.environ | {"PGPASSWORD": PASSWORD}
+        subprocess.run([*owner, "env", f"PGPASSWORD={PASSWORD}", str(bin_dir / "createdb"), "-h", "127.0.0.1",
                         "-p", str(port), "-U", USER, DATABASE], check=True, capture_output=True, timeout=60, env=env)
         yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USERNAME": USER,
                "DAGSTER_PG_PASSWORD": PASSWORD, "DAGSTER_PG_DB": DATABASE}
     finally:
-        subprocess.run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+        subprocess.run([*owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
                        capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def pgbouncer_in_front(server: dict):
+    """PgBouncer in session mode (Dagster's event log listens for notifications) before `server`."""
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        pytest.skip("PgBouncer is not installed (make test installs it when run as root)")
+    owner, root = as_owner(), scratch_dir("mac-pgbouncer-")
+    port = free_port()
+    config, users = root / "pgbouncer.ini", root / "userlist.txt"
+    users.write_text(f'"{USER}" "{PASSWORD}"\n')
+    config.write_text(f"""[databases]
+{DATABASE} = host={server["DAGSTER_PG_HOST"]} port={server["DAGSTER_PG_PORT"]} dbname={DATABASE}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {users}
+pool_mode = session
+max_client_conn = 400
+default_pool_size = 50
+logfile = {root / "pgbouncer.log"}
+""")
+    if owner:
+        for path in (config, users):
+            shutil.chown(path, "postgres")
+    process = subprocess.Popen([*owner, binary, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"PgBouncer did not start: {(root / 'pgbouncer.log').read_text()[-2000:]}") from None
+                time.sleep(0.2)
+        yield server | {"DAGSTER_PG_PORT": str(port)}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
         shutil.rmtree(root, ignore_errors=True)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance, materialize
 from instance_helpers import yearly, yearly_is_fine
-from postgres_server import postgres_server
+from postgres_server import pgbouncer_in_front, postgres_server
 from sqlalchemy import text
 
 from mac_assets.automation import range_tags
@@ -35,13 +35,15 @@ def test_the_team_instance_differs_from_the_local_one_only_in_its_storage():
 
 
 @pytest.fixture(scope="module")
-def server():
-    with postgres_server() as variables:
-        yield variables
+def servers():
+    """PostgreSQL, and PgBouncer in front of it as the deployment docs say: the DAGSTER_PG_* of each route."""
+    with postgres_server() as direct, pgbouncer_in_front(direct) as pooled:
+        yield {"direct": direct, "pgbouncer": pooled}
 
 
-@pytest.fixture
-def team_home(tmp_path, monkeypatch, server):
+@pytest.fixture(params=["pgbouncer", "direct"])
+def team_home(request, tmp_path, monkeypatch, servers):
+    server = servers[request.param]
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(TEAM_INSTANCE, home / "dagster.yaml")
@@ -72,6 +74,7 @@ def test_runs_checks_and_retention_work_on_postgres(team_home):
 
 
 @pytest.mark.process
+@pytest.mark.parametrize("team_home", ["pgbouncer"], indirect=True)
 def test_make_run_materializes_the_graph_into_a_postgres_instance(team_home, tmp_path):
     env = os.environ | {"MAC_HISTORY_START": "2024-01-01", "MAC_SOURCE": "demo",
                         "MAC_DUCKDB_PATH": str(tmp_path / "mac.duckdb"), "MAC_BI_PATH": str(tmp_path / "mac_bi.duckdb"),

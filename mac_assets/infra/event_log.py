@@ -16,7 +16,8 @@ What differs from the stock storage, and nothing else does:
   Makefile and deploy/ set it for every service) is written
   in one transaction per file instead of one each;
 - `has_table` answers from memory once a table was seen (tables are only ever added);
-- deleting a run's events (retention, `mac_assets/infra/retention.py`) also removes the run's file.
+- deleting a run's events (retention, `mac_assets/infra/retention.py`) also removes the run's file once
+  no other process has it open.
 
 Runs, schedules, file layout, schema and queries are Dagster's own: `dagster.yaml` points the
 `storage` at `$DAGSTER_HOME` exactly as Dagster's default does, and the stock storage reads what
@@ -29,6 +30,7 @@ changes them fails there, naming the member, instead of at run time.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import weakref
@@ -128,15 +130,32 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def delete_events(self, run_id: str) -> None:
         """Dagster's deletion, then the run's own file: the stock storage leaves an emptied file behind."""
         super().delete_events(run_id)
+        self.remove_run_file(run_id)
+
+    def remove_run_file(self, run_id: str) -> bool:
+        """Unlink the file of a deleted run, unless another process still has it open; True if it is gone.
+
+        In WAL mode SQLite removes a file's -wal and -shm when its last connection closes, so once this
+        process has closed its own, their presence means another process (the webserver, say) still
+        reads the file: removing files under an open connection breaks that reader's next statement.
+        Such a file is left for a later prune (`run_file_ids` lists what is on disk).
+        """
         with self._db_lock:
             engine = self._engines.pop(run_id, None)
             if engine is not None:
                 engine.dispose()
             self._initialized_dbs.discard(run_id)
             path = self.path_for_shard(run_id)
-            for leftover in (path, f"{path}-wal", f"{path}-shm"):
-                if os.path.exists(leftover):
-                    os.remove(leftover)
+            if any(os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm")):
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+            return True
+
+    def run_file_ids(self) -> set[str]:
+        """Run ids that have a file in the event-log directory."""
+        return {name[:-3] for name in os.listdir(self._base_dir)
+                if name.endswith(".db") and name[:-3] != INDEX_SHARD_NAME}
 
     def has_table(self, table_name: str) -> bool:
         if table_name not in self._known_tables and super().has_table(table_name):

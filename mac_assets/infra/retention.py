@@ -107,7 +107,22 @@ def prune(instance: DagsterInstance, keep_days: float, keep_failed_days: float, 
     deleted = [run_id for run_id in succeeded + failed if run_id not in holders]
     for run_id in deleted:
         delete_run(instance, run_id)
+    remove_orphaned_run_files(instance)
     return PruneResult(tuple(deleted), len(succeeded) + len(failed) - len(deleted), young + young_failed)
+
+
+def remove_orphaned_run_files(instance: DagsterInstance) -> None:
+    """Files of runs deleted earlier that another process still had open then (SQLite storage only).
+
+    Files are listed before run ids: a run's record exists before its first event, so a run that
+    starts meanwhile is among the ids and its file is never taken for an orphan.
+    """
+    storage = instance.event_log_storage
+    if not hasattr(storage, "run_file_ids"):
+        return
+    on_disk = storage.run_file_ids()
+    for run_id in on_disk - set(instance.get_run_ids()):
+        storage.remove_run_file(run_id)
 
 
 def delete_run(instance: DagsterInstance, run_id: str) -> None:
