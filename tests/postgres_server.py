@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from instance_helpers import free_port
 
 USER, PASSWORD, DATABASE = "mac", "mac-test-password", "dagster"
 
@@ -40,12 +41,6 @@ def scratch_dir(prefix: str) -> Path:
     if as_owner():
         shutil.chown(root, "postgres")
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -7,7 +7,6 @@ config, the workspace, the code location), and the code-server wiring is run for
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import DagsterInstance
+from instance_helpers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -98,8 +98,3 @@ def test_the_code_location_is_served_over_grpc_as_the_deployment_loads_it(tmp_pa
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

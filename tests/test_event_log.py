@@ -6,7 +6,6 @@ written whole or not at all, and a bounded number of files held open.
 
 import inspect
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,13 +16,11 @@ from dagster import (
     AssetKey,
     DagsterEventType,
     DagsterInstance,
-    materialize,
 )
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from instance_helpers import yearly, yearly_is_fine
+from instance_helpers import run_yearly, use_instance_config, yearly_is_fine
 
-from mac_assets.automation import range_tags
 from mac_assets.infra.event_log import (
     DAGSTER_MEMBERS_RELIED_ON,
     OPEN_RUN_FILES,
@@ -37,14 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A DAGSTER_HOME with the repository's dagster.yaml, the instance users get."""
-    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "200")  # as the Makefile and deploy/ set it for every service
-    return tmp_path
-
-
-def run_all_years(instance: DagsterInstance):
-    return materialize([yearly, yearly_is_fine], instance=instance, tags=range_tags("2024", "2026"))
+    return use_instance_config(tmp_path, monkeypatch)
 
 
 def stock_instance(home: Path, tmp_path: Path) -> DagsterInstance:
@@ -65,7 +55,7 @@ def test_the_shipped_instance_keeps_its_event_log_where_dagster_would(home):
 
 def test_a_run_written_with_open_connections_reads_the_same_through_dagsters_stock_storage(home, tmp_path):
     with DagsterInstance.get() as instance:
-        result = run_all_years(instance)
+        result = run_yearly(instance)
         assert result.success
         written = [(e.dagster_event_type, e.step_key) for e in instance.all_logs(result.run_id)]
     with stock_instance(home, tmp_path) as stock:
@@ -85,7 +75,7 @@ def test_per_partition_events_reach_the_storage_as_batches(home, monkeypatch):
                         lambda self, events: (batches.append(sorted(e.dagster_event_type.value for e in events)),
                                               original(self, events))[1])
     with DagsterInstance.get() as instance:
-        assert run_all_years(instance).success
+        assert run_yearly(instance).success
     # Three partitions: the run's plan (one per partition, and the check) at creation, then the materializations.
     assert batches == [["ASSET_CHECK_EVALUATION_PLANNED"] + ["ASSET_MATERIALIZATION_PLANNED"] * 3,
                        ["ASSET_MATERIALIZATION"] * 3]
@@ -93,7 +83,7 @@ def test_per_partition_events_reach_the_storage_as_batches(home, monkeypatch):
 
 def test_a_batch_that_fails_part_way_stores_none_of_its_events(home, monkeypatch):
     with DagsterInstance.get() as instance:
-        run_id = run_all_years(instance).run_id
+        run_id = run_yearly(instance).run_id
         storage = instance.event_log_storage
         events = [e for e in instance.all_logs(run_id) if e.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION]
         before = len(instance.all_logs(run_id))
@@ -117,7 +107,7 @@ def test_a_batch_that_fails_part_way_stores_none_of_its_events(home, monkeypatch
 
 def test_connections_are_in_wal_mode_with_normal_sync(home):
     with DagsterInstance.get() as instance:
-        run_id = run_all_years(instance).run_id
+        run_id = run_yearly(instance).run_id
         with instance.event_log_storage.run_connection(run_id) as conn:
             journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
             synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
@@ -126,7 +116,7 @@ def test_connections_are_in_wal_mode_with_normal_sync(home):
 
 def test_only_the_index_and_the_most_recent_runs_files_stay_open(home):
     with DagsterInstance.get() as instance:
-        run_ids = [run_all_years(instance).run_id for _ in range(OPEN_RUN_FILES + 3)]
+        run_ids = [run_yearly(instance).run_id for _ in range(OPEN_RUN_FILES + 3)]
         storage = instance.event_log_storage
         assert set(storage._engines) == {"index", *run_ids[-OPEN_RUN_FILES:]}
         # A closed file reopens on demand.
@@ -134,8 +124,8 @@ def test_only_the_index_and_the_most_recent_runs_files_stay_open(home):
 
 
 def test_a_process_that_never_disposes_its_instance_leaves_plain_sqlite_files(home):
-    script = ("from dagster import DagsterInstance; import test_event_log as t; "
-              "t.run_all_years(DagsterInstance.get())")  # no dispose, no context manager: as a script would
+    script = ("from dagster import DagsterInstance; import instance_helpers as h; "
+              "h.run_yearly(DagsterInstance.get())")  # no dispose, no context manager: as a script would
     done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent, capture_output=True, text=True,
                           env=os.environ | {"DAGSTER_HOME": str(home)}, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

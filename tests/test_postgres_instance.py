@@ -5,7 +5,6 @@ retention, on Dagster's own PostgreSQL storage.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,12 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dagster import AssetKey, DagsterInstance, materialize
-from instance_helpers import yearly, yearly_is_fine
+from dagster import AssetKey, DagsterInstance
+from instance_helpers import run_yearly, use_instance_config
 from postgres_server import pgbouncer_in_front, postgres_server
 from sqlalchemy import text
 
-from mac_assets.automation import range_tags
 from mac_assets.infra.retention import DAY_SECONDS, prune
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,10 +42,7 @@ def servers():
 @pytest.fixture(params=["pgbouncer", "direct"])
 def team_home(request, tmp_path, monkeypatch, servers):
     server = servers[request.param]
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(TEAM_INSTANCE, home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    home = use_instance_config(tmp_path / "dagster_home", monkeypatch, TEAM_INSTANCE)
     for name, value in server.items():
         monkeypatch.setenv(name, value)
     with DagsterInstance.get() as instance:
@@ -59,8 +54,7 @@ def team_home(request, tmp_path, monkeypatch, servers):
 def test_runs_checks_and_retention_work_on_postgres(team_home):
     with DagsterInstance.get() as instance:
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
-        old, new = (materialize([yearly, yearly_is_fine], instance=instance, tags=range_tags("2024", "2026")).run_id
-                    for _ in range(2))
+        old, new = (run_yearly(instance).run_id for _ in range(2))
         assert instance.get_materialized_partitions(AssetKey("yearly")) == {"2024", "2025", "2026"}
 
         result = prune(instance, 30, 90, now=time.time() + 40 * DAY_SECONDS)

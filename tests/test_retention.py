@@ -5,7 +5,6 @@ Runs here are real Dagster runs of a three-partition asset and its check on the 
 """
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,9 +21,8 @@ from dagster import (
     asset,
     materialize,
 )
-from instance_helpers import yearly, yearly_is_fine
+from instance_helpers import run_yearly, use_instance_config, yearly_is_fine
 
-from mac_assets.automation import range_tags
 from mac_assets.definitions import build_definitions
 from mac_assets.infra.retention import DAY_SECONDS, prune
 from mac_assets.infra.settings import load_settings
@@ -42,14 +40,13 @@ def fragile() -> None:
 
 @pytest.fixture
 def instance(tmp_path, monkeypatch):
-    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    use_instance_config(tmp_path, monkeypatch)
     with DagsterInstance.get() as instance:
         yield instance
 
 
 def run_years(instance, first="2024", last="2026") -> str:
-    result = materialize([yearly, yearly_is_fine], instance=instance, tags=range_tags(first, last))
+    result = run_yearly(instance, first, last)
     assert result.success
     return result.run_id
 

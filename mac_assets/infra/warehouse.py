@@ -289,8 +289,8 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.DataFram
     if not text:
         return result.df()
     source = f"({sql})"
-    words = {c: [r[0] for r in con.execute(f'select distinct "{c}" from {source} where "{c}" is not null',
-                                            params).fetchall()] for c in text}
+    distinct = ", ".join(f'list(distinct "{c}") filter (where "{c}" is not null)' for c in text)
+    words = dict(zip(text, (values or [] for values in con.execute(f"select {distinct} from {source}", params).fetchone())))
     columns = ", ".join(f'coalesce(list_position(?, "{c}"), 0)::integer as "{c}"' if c in words else f'"{c}"'
                         for c in result.columns)
     frame = con.execute(f"select {columns} from {source}", [words[c] for c in text] + params).fetchdf()
