@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m mac_assets.infra.lake
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -60,9 +61,9 @@ postgres:
 	    || echo "Could not install postgresql/pgbouncer: the PostgreSQL tests will skip."; \
 	else echo "PostgreSQL or PgBouncer is not installed and this is not root: the PostgreSQL tests will skip."; fi
 
-## An older DuckDB (1.x) beside the venv, to prove BI tools with a bundled 1.x can open the published file.
+## An older DuckDB (1.1, released a year before the project's 1.5) beside the venv, to prove BI tools that bundle it can open the published file.
 $(VENV)/duckdb1: $(STAMP)
-	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.4,<2'
+	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.1,<1.2'
 
 FAST := not graph and not process and not ui and not real_data and not slow
 
@@ -78,7 +79,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check mac_assets tests scripts
 
 ## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads.
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	$(BIN)/python -m scripts.bench
 
 ## Start the Dagster UI on http://127.0.0.1:3000

@@ -30,8 +30,10 @@ from dagster import (
 )
 
 from mac_assets.catalog import SERIES
+from mac_assets.infra import lake, warehouse
 from mac_assets.infra.alerts import emit
 from mac_assets.infra.retention import prune
+from mac_assets.infra.settings import Settings
 
 TIMEZONE = "America/New_York"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -93,8 +95,9 @@ def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition)
 MAINTENANCE_CRON = "30 5 * * *"  # 05:30 New York: before the daily refresh, when nothing else runs
 
 
-def build_maintenance(keep_days: int, keep_failed_days: int):
-    """The maintenance job (prune old runs with the configured horizons) and its daily schedule."""
+def build_maintenance(settings: Settings):
+    """The maintenance job and its daily schedule: prune old runs; on a DuckLake also compact and expire snapshots."""
+    keep_days, keep_failed_days = settings.retention_days, settings.retention_failed_days
 
     @op(name="prune_old_runs", description=f"Deletes runs that ended over {keep_days} days ago (failed or canceled: "
                                            f"{keep_failed_days}), except those holding an asset's latest state.")
@@ -103,13 +106,27 @@ def build_maintenance(keep_days: int, keep_failed_days: int):
         context.log.info(result.line())
         return len(result.deleted)
 
-    @job(name="instance_maintenance_job", description="Retention: deletes old runs, their event logs and check rows.")
+    @op(name="maintain_lake", required_resource_keys={"warehouse"},
+        description=f"DuckLake: merges small adjacent Parquet files, expires snapshots older than "
+                    f"{settings.lake_snapshot_days} days and deletes the files only they used.")
+    def maintain_lake(context, _pruned: int):
+        done = warehouse.maintain_lake(context.resources.warehouse.path, settings.lake_snapshot_days)
+        context.log.info(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items()))
+        context.add_output_metadata(done)
+
+    on_lake = lake.is_lake(settings.duckdb_path)
+
+    @job(name="instance_maintenance_job",
+         description="Retention: deletes old runs, their event logs and check rows"
+                     + ("; compacts the DuckLake and expires its old snapshots." if on_lake else "."))
     def maintenance_job():
-        prune_old_runs()
+        pruned = prune_old_runs()
+        if on_lake:
+            maintain_lake(pruned)
 
     @schedule(name="instance_maintenance", cron_schedule=MAINTENANCE_CRON, execution_timezone=TIMEZONE,
               job=maintenance_job, default_status=DefaultScheduleStatus.RUNNING,
-              description="05:30 New York daily: retention of runs, before the daily refresh")
+              description="05:30 New York daily: retention of runs (and lake compaction), before the daily refresh")
     def _maintenance(context: ScheduleEvaluationContext):
         return RunRequest(run_key=f"instance_maintenance:{context.scheduled_execution_time:%Y-%m-%d}")
 

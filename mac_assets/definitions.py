@@ -37,7 +37,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
         assets += build_extension_assets(partitions)
     freshness = build_freshness_checks()
     refresh_jobs, schedules = build_refresh_jobs_and_schedules(partitions)
-    maintenance_job, maintenance_schedule = build_maintenance(settings.retention_days, settings.retention_failed_days)
+    maintenance_job, maintenance_schedule = build_maintenance(settings)
     warehouse = Warehouse(path=settings.duckdb_path)
     return Definitions(
         assets=assets,

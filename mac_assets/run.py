@@ -23,6 +23,7 @@ from dagster import DagsterInstance, execute_job, reconstructable
 
 from mac_assets.automation import range_tags
 from mac_assets.definitions import FULL_GRAPH_JOB, environment_definitions, full_graph_job
+from mac_assets.infra.lake import is_lake
 from mac_assets.infra.runs import blocking_runs, sweep_stale_runs, worker_tags
 from mac_assets.infra.settings import load_settings
 from mac_assets.infra.warehouse import StorageError, check_openable, connect
@@ -139,7 +140,7 @@ def summary(database: str) -> str:
         f"lowest MAC {worst['mac']:.3f} on {worst['date'].date()}",
         "Days per status: " + ", ".join(f"{k} {v}" for k, v in bands.items()),
         "Tables: " + ", ".join(f"{schema} {n}" for schema, n in counts),
-        f"DuckDB file: {database}",
+        f"Warehouse: {database}",
     ]
     return "\n".join(lines)
 
@@ -151,9 +152,9 @@ def has_headline(database: str) -> tuple[bool, str]:
 
 
 def preflight(instance: DagsterInstance, database: str) -> str:
-    """Free what killed runs left, then refuse to start while another run or process holds the file."""
+    """Free what killed runs left, then refuse to start while another run or process holds the file (not a lake)."""
     swept = sweep_stale_runs(instance)
-    others = blocking_runs(instance)
+    others = [] if is_lake(database) else blocking_runs(instance)  # a lake takes concurrent writers
     if others:
         raise Refused(f"another run is in progress and holds the working file: {others[0]}; wait for it, or "
                       "terminate it in the UI (Runs) if it is stuck")

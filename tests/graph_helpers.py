@@ -4,12 +4,12 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 from dagster import DagsterInstance
 
 from mac_assets.definitions import build_definitions
 from mac_assets.infra.settings import Settings
+from mac_assets.infra.warehouse import connect
 from mac_assets.run import materialize_years
 from mac_assets.sources.demo import DemoSource
 
@@ -28,14 +28,15 @@ def run(path, first, last, source=None, settings=None):
 
 
 def tables(path) -> dict[str, pd.DataFrame]:
-    """Every table, sorted, without the fetch timestamp (the one column that must differ per run)."""
-    con = duckdb.connect(str(path), read_only=True)
-    names = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    """Every table of a DuckDB file or lake, sorted, without the fetch timestamp (the one column that must differ
+    per run) and without a lake's copy of the BI snapshot (a file keeps it in the snapshot file)."""
     out = {}
-    for (name,) in names:
-        df = con.execute(f"select * from {name}").fetchdf().drop(columns=["fetched_at"], errors="ignore")
-        out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    con.close()
+    with connect(str(path), read_only=True) as con:
+        names = con.execute("select table_schema || '.' || table_name from information_schema.tables "
+                            "where table_catalog = current_database() and table_schema != 'bi'").fetchall()
+        for (name,) in names:
+            df = con.execute(f"select * from {name}").fetchdf().drop(columns=["fetched_at"], errors="ignore")
+            out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
     return out
 
 

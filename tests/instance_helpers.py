@@ -1,10 +1,12 @@
 """Tests of the Dagster instance itself (event log, retention, PostgreSQL): the shipped instance, a tiny
-partitioned asset and its check, and free local ports for the servers tests start."""
+partitioned asset and its check, and the servers tests start (scripts/servers.py), skipping where they cannot."""
 
 import shutil
-import socket
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
+import pytest
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
@@ -45,7 +47,14 @@ def use_instance_config(home: Path, monkeypatch, config: Path = REPO / "dagster.
     return home
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextmanager
+def started(server: AbstractContextManager) -> Iterator:
+    """Enter a server of scripts/servers.py; the test skips, saying why, where this machine cannot start it."""
+    from servers import Unavailable  # here: child processes import this module with only tests/ on their path
+
+    with ExitStack() as stack:
+        try:
+            value = stack.enter_context(server)
+        except Unavailable as exc:
+            pytest.skip(str(exc))
+        yield value

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import DagsterInstance
-from instance_helpers import free_port
+from servers import free_port
+
+from mac_assets.infra import lake
+from mac_assets.infra.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -58,12 +61,42 @@ def test_the_webserver_and_daemon_load_the_code_server_the_compose_file_starts()
         assert image_path("deploy/workspace.yaml") in SERVICES[name]["command"]
 
 
-def test_only_the_code_server_writes_the_warehouse_and_secrets_come_from_the_environment():
+def test_the_runs_write_a_lake_in_the_instance_database_and_secrets_come_from_the_environment():
     writers = [name for name, service in SERVICES.items() if "MAC_DUCKDB_PATH" in service.get("environment", {})]
-    assert writers == ["user_code"]  # runs execute beside the code server: one writer of the DuckDB file
+    assert writers == ["user_code"]  # runs execute beside the code server
+    code = SERVICES["user_code"]["environment"]
+    settings = load_settings(code | {lake.DATA_PATH_VARIABLE: "/lake/data/"})
+    assert lake.is_lake(settings.duckdb_path) and "password" not in settings.duckdb_path  # printed in logs
+    database = dict(pair.split("=") for pair in lake.catalog(settings.duckdb_path).removeprefix("postgres:").split())
+    postgres = SERVICES["postgres"]["environment"]
+    assert (database["host"], database["user"], database["dbname"]) == ("postgres", postgres["POSTGRES_USER"],
+                                                                       postgres["POSTGRES_DB"])
+    assert code["PGPASSWORD"] == postgres["POSTGRES_PASSWORD"]
     text = (DEPLOY / "compose.yaml").read_text()
     assert "${DAGSTER_PG_PASSWORD:?" in text and "${FRED_API_KEY:?" in text
-    assert "pip install --no-cache-dir '.[postgres]'" in DOCKERFILE
+    assert "pip install --no-cache-dir '.[postgres,lake]' && python -m mac_assets.infra.lake" in DOCKERFILE
+
+
+def test_the_helm_values_define_the_team_instance_one_pod_per_run_and_the_code_servers_environment():
+    values = yaml.safe_load((DEPLOY / "helm-values.yaml").read_text())
+    team = yaml.safe_load((DEPLOY / "dagster.postgres.yaml").read_text())
+    database, postgres = team["storage"]["postgres"]["postgres_db"], values["postgresql"]
+    assert not postgres["enabled"] and postgres["postgresqlScheme"] == database["scheme"]
+    assert (postgres["postgresqlHost"], postgres["service"]["port"]) == (SERVICES["user_code"]["environment"]["DAGSTER_PG_HOST"],
+                                                                         int(SERVICES["user_code"]["environment"]["DAGSTER_PG_PORT"]))
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert queue["maxConcurrentRuns"] == team["concurrency"]["runs"]["max_concurrent_runs"]
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"  # one pod per run; the run executes in-process inside
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    args = deployment["dagsterApiGrpcArgs"]
+    assert args[args.index("--module-name") + 1] == SERVICES["user_code"]["command"][
+        SERVICES["user_code"]["command"].index("-m") + 1]
+    env = {item["name"]: item["value"] for item in deployment["env"]}
+    compose = SERVICES["user_code"]["environment"]
+    assert env["MAC_DUCKDB_PATH"] == compose["MAC_DUCKDB_PATH"] and env["MAC_DUCKDB_PATH"].startswith(lake.PREFIX)
+    assert "PGPASSWORD" not in env and "FRED_API_KEY" not in env  # secrets come from the mac-secrets Secret
+    assert {"name": "mac-secrets"} in values["runLauncher"]["config"]["k8sRunLauncher"]["envSecrets"]
+    assert load_settings(env).bi_path.startswith("/published/")
 
 
 @pytest.mark.process

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance
-from instance_helpers import run_yearly, use_instance_config
-from postgres_server import pgbouncer_in_front, postgres_server
+from instance_helpers import run_yearly, started, use_instance_config
+from servers import pgbouncer_in_front, postgres_server
 from sqlalchemy import text
 
 from mac_assets.infra.retention import DAY_SECONDS, prune
@@ -23,9 +23,11 @@ REPO = Path(__file__).resolve().parent.parent
 TEAM_INSTANCE = REPO / "deploy" / "dagster.postgres.yaml"
 
 
-def test_the_team_instance_differs_from_the_local_one_only_in_its_storage():
+def test_the_team_instance_differs_from_the_local_one_only_in_its_storage_and_concurrency():
     local, team = (yaml.safe_load(path.read_text()) for path in (REPO / "dagster.yaml", TEAM_INSTANCE))
     assert local.pop("storage") != team.pop("storage")
+    assert local.pop("concurrency") == {"runs": {"max_concurrent_runs": 1}, "pools": {"default_limit": 1}}  # one file
+    assert team.pop("concurrency") == {"runs": {"max_concurrent_runs": 4}, "pools": {"default_limit": 4}}  # a lake
     assert team == local
     database = yaml.safe_load(TEAM_INSTANCE.read_text())["storage"]["postgres"]["postgres_db"]
     assert database["scheme"] == "postgresql+psycopg2"  # psycopg 3's NOTIFY fails on every event write
@@ -35,7 +37,7 @@ def test_the_team_instance_differs_from_the_local_one_only_in_its_storage():
 @pytest.fixture(scope="module")
 def servers():
     """PostgreSQL, and PgBouncer in front of it as the deployment docs say: the DAGSTER_PG_* of each route."""
-    with postgres_server() as direct, pgbouncer_in_front(direct) as pooled:
+    with started(postgres_server()) as direct, started(pgbouncer_in_front(direct)) as pooled:
         yield {"direct": direct, "pgbouncer": pooled}
 
 

@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from mac_assets.infra.warehouse import StorageError, read_frame, write_frame
+from mac_assets.infra.warehouse import StorageError, explain, read_frame, write_frame
 
 Y2020 = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC))
 Y2021 = (datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
@@ -79,3 +79,12 @@ def test_reading_a_missing_table_names_it(db):
     write_frame(db, "raw.x", frame(["2020-05-01"], [1.0]), Y2020)
     with pytest.raises(StorageError, match="raw.nope does not exist"):
         read_frame(db, "raw.nope")
+
+
+def test_a_file_written_by_duckdb_2_says_how_to_rebuild_it_from_the_backups():
+    # DuckDB 1.5's own words for a file of mac-assets before the pin (DuckDB 2.0), as seen on this machine.
+    seen = duckdb.IOException("IO Error: Trying to read a database file with version number 999, but we can only "
+                              "read versions between 64 and 68.\nThe database file was created with an newer version "
+                              "of DuckDB.")
+    message = str(explain("data/demo/mac.duckdb", seen))
+    assert "written by a newer DuckDB" in message and "`make restore`" in message and "Parquet" in message

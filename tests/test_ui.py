@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import DagsterInstance
-from instance_helpers import free_port
+from servers import free_port
 
 from mac_assets.catalog import SERIES
 

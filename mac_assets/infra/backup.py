@@ -8,7 +8,8 @@ and only then renames the folder into place, so a backup that exists is a verifi
 `keep` backups are kept; older ones are deleted (only folders this module made, by their name).
 
 Restore (`make restore`, i.e. `python -m mac_assets.restore`) moves the damaged working file
-aside (never deletes it), builds a new one from the newest verified backup and says what to run next.
+aside (never deletes it), builds a new one from the newest verified backup and says what to run next. On a DuckLake the raw
+tables are replaced in one new snapshot instead; the earlier snapshots keep the old rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from mac_assets.infra import lake
 from mac_assets.infra.warehouse import connect
 
 MANIFEST = "manifest.json"
@@ -52,6 +54,9 @@ def backup_raw(working_db: str, root: Path, keep: int) -> Backup:
     partial.mkdir()
     try:
         with connect(working_db, read_only=True) as con:
+            # One transaction: every table is copied and checked at the same snapshot, even while another
+            # run commits to a lake.
+            con.execute("begin transaction")
             names = [r[0] for r in con.execute(
                 "select table_name from duckdb_tables() where database_name = current_database() "
                 "and schema_name = 'raw' order by 1").fetchall()]
@@ -63,6 +68,7 @@ def backup_raw(working_db: str, root: Path, keep: int) -> Backup:
                 if _checksum(con, f"read_parquet('{file}')") != expected:
                     raise RuntimeError(f"backup of raw.{name} does not read back identically")
                 tables[name] = {"file": file.name, "rows": expected[0], "checksum": expected[1]}
+            con.execute("commit")
         (partial / MANIFEST).write_text(json.dumps({"created": stamp, "working_db": str(working_db),
                                                     "tables": tables}, indent=1))
         final = root / stamp
@@ -71,7 +77,10 @@ def backup_raw(working_db: str, root: Path, keep: int) -> Backup:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     for old in backups(root)[keep:]:
-        shutil.rmtree(old.path)
+        try:
+            shutil.rmtree(old.path)
+        except FileNotFoundError:
+            pass  # another run on the same lake pruned it first
     return Backup(final, tables)
 
 
@@ -105,6 +114,8 @@ def restore(working_db: str, root: Path) -> str:
     good = next((b for b in backups(root) if verified(b)), None)
     if good is None:
         raise RuntimeError(f"no verified backup under {root}: nothing to restore from")
+    if lake.is_lake(working_db):
+        return _restore_into_lake(working_db, good)
     target = Path(working_db)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = target.with_name(f".{target.name}.restoring")
@@ -127,4 +138,18 @@ def restore(working_db: str, root: Path) -> str:
     building.rename(target)
     kept = f"; the previous file is kept as {', '.join(moved)}" if moved else ""
     return (f"Restored {len(good.tables)} raw tables ({good.rows:,} rows) from {good.path} into {target}{kept}. "
+            "Now run `make run` to rebuild the derived tables and scores.")
+
+
+def _restore_into_lake(working_db: str, good: Backup) -> str:
+    """Replace a lake's raw tables with the backup's in one transaction; earlier snapshots keep the old rows."""
+    with connect(working_db) as con:
+        con.execute("begin transaction")
+        con.execute("create schema if not exists raw")
+        for name, entry in good.tables.items():
+            con.execute(f"create or replace table raw.{name} as select * from read_parquet('{good.path / entry['file']}')")
+        con.execute("commit")
+        snapshot = con.execute(f"select max(snapshot_id) from {lake.ALIAS}.snapshots()").fetchone()[0]
+    return (f"Restored {len(good.tables)} raw tables ({good.rows:,} rows) from {good.path} into the lake as snapshot "
+            f"{snapshot}; the rows before it stay readable with AT (VERSION => {snapshot - 1}) until snapshots expire. "
             "Now run `make run` to rebuild the derived tables and scores.")

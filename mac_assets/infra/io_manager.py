@@ -40,9 +40,9 @@ def table_name(asset_key_path: list[str]) -> str:
 
 
 class Warehouse(ConfigurableResource):
-    """The pipeline's DuckDB file (MAC_DUCKDB_PATH): SQL for checks, reports and publishing."""
+    """The pipeline's warehouse (MAC_DUCKDB_PATH): SQL for checks, reports and publishing."""
 
-    path: str = Field(description="Path of the DuckDB file (MAC_DUCKDB_PATH).")
+    path: str = Field(description="The DuckDB file, or a DuckLake as `ducklake:<catalog>` (MAC_DUCKDB_PATH).")
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return warehouse.query(self.path, sql, params)

@@ -12,12 +12,22 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from mac_assets.catalog import PILLARS
+from mac_assets.infra import lake
 from mac_assets.sources.demo import DEFAULT_SEED as DEFAULT_DEMO_SEED
 from mac_assets.sources.providers import LIVE_PROVIDERS
 from mac_assets.thresholds import DEFAULT_MIN_PILLARS
 
+DEFAULT_LAKE_SNAPSHOT_DAYS = 7
+
 ENV_VARS: dict[str, str] = {
-    "MAC_DUCKDB_PATH": "DuckDB file the pipeline writes (default `data/<source>/mac.duckdb`: one file per source).",
+    "MAC_DUCKDB_PATH": ("DuckDB file the pipeline writes (default `data/<source>/mac.duckdb`: one file per source), or a "
+                        "DuckLake for a team, `ducklake:postgres:dbname=… host=… user=…` (password in PGPASSWORD; README "
+                        "\"Deploying for a team\")."),
+    lake.DATA_PATH_VARIABLE: ("Where a DuckLake warehouse keeps its Parquet files: a folder or `s3://bucket/prefix` (S3 "
+                              "credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for MinIO and "
+                              "the like); needed when the lake is created, recorded in its catalog."),
+    "MAC_LAKE_SNAPSHOT_DAYS": ("Days the daily maintenance job keeps a DuckLake's old snapshots (time travel) and the "
+                               f"files only they use (default {DEFAULT_LAKE_SNAPSHOT_DAYS})."),
     "MAC_BI_PATH": ("Read-only snapshot BI tools open (default `data/<source>/mac_bi.duckdb`), replaced atomically "
                     "after each run; never the working file, never a file the pipeline did not publish."),
     "MAC_SOURCE": "Where raw series come from: `demo` (default), `live` (provider APIs) or `csv` (a folder).",
@@ -40,7 +50,8 @@ ENV_VARS: dict[str, str] = {
         "extended MAC; docs/extension.md). Off removes its derived and `extension` assets; the seven-pillar MAC is "
         "the same either way."
     ),
-    "MAC_BACKUP_DIR": "Folder of the raw-schema backups made after every run (default `backups/<file stem>` beside the working file).",
+    "MAC_BACKUP_DIR": ("Folder of the raw-schema backups made after every run (default `backups/<file stem>` beside the "
+                       "working file; for a DuckLake `data/<source>/backups/lake`)."),
     "MAC_BACKUP_KEEP": "How many backups to keep, newest first (default 7).",
     "MAC_RETENTION_DAYS": ("Days a finished run and its event log are kept before the daily maintenance job (or "
                            "`make prune`) deletes it (default 30); runs holding an asset's latest materialization stay."),
@@ -79,12 +90,17 @@ class Settings:
     backup_keep: int = DEFAULT_BACKUP_KEEP
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_failed_days: int = DEFAULT_RETENTION_FAILED_DAYS
+    lake_snapshot_days: int = DEFAULT_LAKE_SNAPSHOT_DAYS
 
     @property
     def backup_root(self) -> Path:
-        """Backups live beside the working file unless MAC_BACKUP_DIR says otherwise."""
+        """Backups live beside the working file (a lake's under the source's data folder) unless MAC_BACKUP_DIR says otherwise."""
+        if self.backup_dir:
+            return Path(self.backup_dir)
+        if lake.is_lake(self.duckdb_path):
+            return Path(default_path(self.source, "backups")) / lake.ALIAS
         working = Path(self.duckdb_path)
-        return Path(self.backup_dir) if self.backup_dir else working.parent / "backups" / working.stem
+        return working.parent / "backups" / working.stem
 
 
 def default_path(source: str, name: str) -> str:
@@ -105,6 +121,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ValueError(f"MAC_HISTORY_START={raw_start!r} must lie between {EARLIEST_HISTORY_START} and today ({today})")
     source = env.get("MAC_SOURCE", DEFAULT_SOURCE).strip().lower()
     duckdb_path = env.get("MAC_DUCKDB_PATH") or default_path(source, DEFAULT_DUCKDB_NAME)
+    if lake.is_lake(duckdb_path):
+        lake.check_spec(duckdb_path, env)
     bi_path = env.get("MAC_BI_PATH") or default_path(source, DEFAULT_BI_NAME)
     check_bi_path(bi_path, duckdb_path)
     min_pillars = _int(env, "MAC_MIN_PILLARS", DEFAULT_MIN_PILLARS)
@@ -131,6 +149,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         backup_keep=_positive(env, "MAC_BACKUP_KEEP", DEFAULT_BACKUP_KEEP),
         retention_days=retention_days,
         retention_failed_days=retention_failed_days,
+        lake_snapshot_days=_positive(env, "MAC_LAKE_SNAPSHOT_DAYS", DEFAULT_LAKE_SNAPSHOT_DAYS),
     )
 
 

@@ -5,10 +5,16 @@ failed write leaves the table as it was, new columns are added instead of failin
 column list cannot shift values between columns. Tables live at `<schema>.<table>`; every table has a
 `date` column. Errors say what is wrong with the file and what to do: who holds its lock, or which
 command restores a damaged file. `infra/io_manager.py` is the Dagster side of the same file.
+
+`path` is a DuckDB file or, for a team, a DuckLake (`ducklake:<catalog>`, `infra/lake.py`): the same
+functions and SQL serve both. A lake has concurrent writers, so a write whose commit conflicts with
+another's is retried from the start, as a whole transaction (`CONFLICT_RETRY_SECONDS`).
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import re
 import time
 from collections.abc import Iterator
@@ -20,9 +26,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from mac_assets.infra import lake
+
+logger = logging.getLogger(__name__)
+
 DATE_COLUMN = "date"
 # Pauses while another process holds DuckDB's lock (half a minute in all), then the explained error.
 LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)
+# Pauses (each stretched by up to half at random, so two writers do not collide again in step) before a
+# write whose commit conflicted with another writer's on a lake is tried again; then the StorageError.
+CONFLICT_RETRY_SECONDS = (0.05, 0.1, 0.2, 0.5, 1, 2, 4, 8)
 
 
 class StorageError(RuntimeError):
@@ -34,7 +47,7 @@ _HELD: dict[str, list] = {}
 
 
 def _key(path: str) -> str:
-    return str(Path(path).resolve())
+    return path if lake.is_lake(path) else str(Path(path).resolve())
 
 
 def hold_open(path: str) -> None:
@@ -72,7 +85,11 @@ def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConne
     While this process holds the file open (`hold_open`), every connection is read-write: DuckDB refuses
     a read-only connection to a file the same process has open for writing. Readers still only read.
     """
-    con = _open(path, read_only=read_only and not is_held(path))
+    held = _HELD.get(_key(path))
+    if held and lake.is_lake(path):  # an in-memory database per connection: share the run's attached lake
+        con = lake.use(held[0])
+    else:
+        con = _open(path, read_only=read_only and not held)
     try:
         yield con
     except duckdb.Error as exc:
@@ -84,6 +101,11 @@ def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConne
 
 
 def _open(path: str, read_only: bool, retry: bool = True) -> duckdb.DuckDBPyConnection:
+    if lake.is_lake(path):
+        try:
+            return lake.open_lake(path, read_only, MEMORY_LIMIT)
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot attach the DuckLake {path}: {str(exc).splitlines()[0]}") from exc
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     pauses = (*LOCK_RETRY_SECONDS, None) if retry else (None,)
@@ -121,6 +143,11 @@ def explain(path: str, exc: BaseException) -> StorageError:
         return StorageError(f"{path} is held open by {holder}. DuckDB lets one process at a time open it for "
                             "writing: wait for that process or stop it. BI tools and notebooks read the published "
                             "snapshot (MAC_BI_PATH), never the working file.")
+    if "newer version of duckdb" in text.lower():
+        return StorageError(f"{path} was written by a newer DuckDB than this one ({duckdb.__version__}, pinned for "
+                            f"DuckLake; mac-assets before it used DuckDB 2.0). Rebuild it from the raw backups, which "
+                            f"are Parquet and read by any version: `{RESTORE_COMMAND}` moves the file aside (kept) and "
+                            "restores raw history, then `make run` rebuilds everything else.")
     if _is_damage(exc):
         return StorageError(f"{path} is damaged and cannot be read ({text.splitlines()[0]}). Raw history is backed "
                             f"up after every successful run: restore it with `{RESTORE_COMMAND}` (python -m mac_assets.restore), "
@@ -139,8 +166,8 @@ def _command(pid: int) -> str:
 
 
 def check_openable(path: str) -> None:
-    """Open and close the working file once, without waiting: raises the explained StorageError."""
-    if Path(path).exists():
+    """Open and close the working file (or attach the lake) once, without waiting: raises the explained StorageError."""
+    if lake.is_lake(path) or Path(path).exists():
         _open(path, read_only=False, retry=False).close()
 
 
@@ -198,6 +225,31 @@ def write_frame(
                 f"{table}: {len(outside)} rows fall outside the partition window {start.date()}..{end.date()} "
                 f"(first: {pd.Timestamp(outside[DATE_COLUMN].iloc[0]).date()})"
             )
+    return retrying_conflicts(path, table, lambda: _replace(path, table, frame, window, upsert_keys))
+
+
+def retrying_conflicts(path: str, what: str, attempt):
+    """`attempt()` (one whole transaction), tried again after a pause while a lake's commit conflicts.
+
+    `attempt` raises StorageError from the database's error; only a conflict is retried, and only on a
+    lake (a DuckDB file has one writer).
+    """
+    pauses = (*CONFLICT_RETRY_SECONDS, None) if lake.is_lake(path) else (None,)
+    for number, pause in enumerate(pauses, start=1):
+        try:
+            return attempt()
+        except StorageError as exc:
+            if not lake.is_conflict(exc.__cause__):
+                raise
+            if pause is None:
+                raise StorageError(f"{what}: another writer committed to it first in each of {number} attempts; nothing was "
+                                   f"written (rolled back). Run again, or run fewer at once: {exc.__cause__}") from exc
+            logger.warning(f"{what}: commit conflicted with another writer (attempt {number}); retrying the transaction")
+            time.sleep(pause * (1 + random.random() / 2))
+
+
+def _replace(path: str, table: str, frame: pd.DataFrame, window, upsert_keys) -> date | None:
+    """One attempt at `write_frame`'s transaction."""
     schema = table.split(".")[0]
     with connect(path) as con:
         con.execute("begin transaction")
@@ -302,3 +354,9 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.DataFram
 def has_table(path: str, table: str) -> bool:
     with connect(path, read_only=True) as con:
         return existing_columns(con, table) is not None
+
+
+def maintain_lake(path: str, keep_days: int) -> dict[str, int]:
+    """Compact a DuckLake and expire its snapshots older than `keep_days` (`lake.maintain`)."""
+    with connect(path) as con:
+        return lake.maintain(con, keep_days)

@@ -26,7 +26,8 @@ import pandas as pd
 
 from mac_assets.catalog import PILLARS, SERIES
 from mac_assets.derived.registry import metric_input_series
-from mac_assets.infra.warehouse import StorageError, connect, fetch
+from mac_assets.infra.lake import is_lake
+from mac_assets.infra.warehouse import StorageError, connect, fetch, retrying_conflicts
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
 from mac_assets.scores.headline import headline_pillars
@@ -301,7 +302,35 @@ def publish(working_db: str, bi_path: str) -> dict[str, int]:
     os.replace(tmp, target)  # atomic: readers see the old snapshot or the new one, nothing between
     stat = target.stat()
     _owner_record(target).write_text(json.dumps({"device": stat.st_dev, "inode": stat.st_ino}))
+    if is_lake(working_db):
+        retrying_conflicts(working_db, "bi", lambda: _publish_into_lake(working_db, target))
     return rows
+
+
+def _publish_into_lake(working_db: str, snapshot: Path) -> None:
+    """Copy the snapshot's `bi` tables into the lake's `bi` schema in one transaction.
+
+    Readers that attach the lake read-only (README "Deploying for a team") then find the same tables,
+    with the same contract, as in the snapshot file, all from one commit.
+    """
+    with connect(working_db) as con:
+        con.execute(f"attach '{snapshot}' as bi_snapshot (read_only)")
+        try:
+            tables = [t for (t,) in con.execute("select table_name from duckdb_tables() where database_name = "
+                                                "'bi_snapshot' and schema_name = 'bi' order by 1").fetchall()]
+            con.execute("begin transaction")
+            con.execute("create schema if not exists bi")
+            for table in tables:
+                con.execute(f"create or replace table bi.{table} as select * from bi_snapshot.bi.{table}")
+            con.execute("commit")
+        except duckdb.Error as exc:
+            try:
+                con.execute("rollback")
+            except duckdb.Error:
+                pass  # a failed COMMIT has already ended the transaction
+            raise StorageError(f"bi: publishing into the lake failed and was rolled back: {exc}") from exc
+        finally:
+            con.execute("detach bi_snapshot")
 
 
 def _owner_record(target: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 from pathlib import Path
 
 import matplotlib
@@ -211,7 +212,7 @@ def render_no_composite(freshness: pd.DataFrame, methodology_version: str, reaso
 
 def write(path: Path, content: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: runs on a lake may write at once
     tmp.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     tmp.replace(path)
     return path
