@@ -182,6 +182,58 @@ def simulated_year(tmp: Path, last: str) -> list[tuple[str, str]]:
     return rows
 
 
+def concurrently(envs: list[dict], *args_per_run: tuple[str, ...]) -> float:
+    """Wall seconds for `python -m mac_assets.run` children started together, one per (env, args)."""
+    started = time.perf_counter()
+    children = [subprocess.Popen([sys.executable, "-m", "mac_assets.run", *args], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL) for env, args in zip(envs, args_per_run)]
+    if any(child.wait() for child in children):
+        raise RuntimeError("a concurrent run failed")
+    return time.perf_counter() - started
+
+
+def team_deployment(tmp: Path, keys: list[str]) -> list[tuple[str, str]]:
+    """The team set-ups beside the local default, measured in the same run: instance on PostgreSQL, warehouse on
+    a DuckLake (catalog in PostgreSQL; data in a folder or on S3), and two runs at once on the lake."""
+    from mac_assets.infra.lake import DATA_PATH_VARIABLE
+    from scripts.servers import Unavailable, create_database, lake_catalog, postgres_server, s3_server
+
+    try:
+        with postgres_server() as pg, s3_server() as s3:
+            def team(name: str, warehouse: str, data: str = "") -> dict:
+                env = workspace(tmp, name) | pg | {"PGPASSWORD": pg["DAGSTER_PG_PASSWORD"],
+                                                   "MAC_BACKUP_DIR": str(tmp / name / "backups")}
+                (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.postgres.yaml").read_text())
+                env |= create_database(pg, f"instance_{name}")
+                if warehouse == "lake":
+                    env |= {"MAC_DUCKDB_PATH": lake_catalog(create_database(pg, f"lake_{name}")), DATA_PATH_VARIABLE: data}
+                    env |= {k: v for k, v in s3.items() if k != "bucket"} if data.startswith("s3://") else {}
+                return env
+
+            setups = {"local (SQLite instance, DuckDB file)": workspace(tmp, "team_local"),
+                      "PostgreSQL instance, DuckDB file": team("pg_file", "file"),
+                      "PostgreSQL instance, DuckLake in a folder": team("pg_lake", "lake", str(tmp / "pg_lake" / "data")),
+                      "PostgreSQL instance, DuckLake on S3 (moto)": team("pg_s3", "lake", f"s3://{s3['bucket']}/lake/")}
+            full = {name: run_pipeline(env)[0] for name, env in setups.items()}
+            latest = ("--from", keys[-1], "--to", keys[-1])
+            incremental = {name: run_pipeline(env, *latest)[0] for name, env in setups.items()}
+            lake = setups["PostgreSQL instance, DuckLake in a folder"]
+            years = [("--from", k, "--to", k) for k in keys[-3:-1]]
+            one_after_another = sum(run_pipeline(lake, *span)[0] for span in years)
+            at_once = concurrently([lake, lake], *years)
+    except Unavailable as exc:
+        return [("team deployment", f"not measured: {exc}")]
+    local = next(iter(full))
+    rows = []
+    for name in setups:
+        rows.append((f"full backfill / incremental: {name}", f"{full[name]:.1f} s / {incremental[name]:.1f} s"
+                     + ("" if name == local else f" ({full[name] / full[local]:.1f}× / "
+                                                   f"{incremental[name] / incremental[local]:.1f}× local)")))
+    rows.append((f"two runs ({years[0][1]}, {years[1][1]}) on the DuckLake: one after another / at once",
+                 f"{one_after_another:.1f} s / {at_once:.1f} s ({one_after_another / at_once:.2f}× throughput)"))
+    return rows
+
+
 def main() -> None:
     from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
     from mac_assets.infra.settings import load_settings
@@ -229,6 +281,8 @@ def main() -> None:
 
         median, p95 = bi_latency(env["MAC_BI_PATH"])
         lines.append(("BI read latency (open + query, 200 reads)", f"median {median:.1f} ms, p95 {p95:.1f} ms"))
+        print("team deployment: PostgreSQL instance, DuckLake warehouse ...", flush=True)
+        lines += team_deployment(tmp, keys)
         print("simulating a year of daily operation ...", flush=True)
         lines += simulated_year(tmp, keys[-1])
 
