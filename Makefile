@@ -65,10 +65,14 @@ postgres:
 $(VENV)/duckdb1: $(STAMP)
 	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.1,<1.2'
 
+## The DuckDB of mac-assets before the 1.5 pin (2.0) beside the venv: its working files must say how to migrate.
+$(VENV)/duckdb2: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --target $(VENV)/duckdb2 'duckdb==2.0.1'
+
 FAST := not graph and not process and not ui and not real_data and not slow
 
 ## Lint (ruff), then the whole test suite: what CI runs.
-test: $(STAMP) browser postgres $(VENV)/duckdb1 lint
+test: $(STAMP) browser postgres $(VENV)/duckdb1 $(VENV)/duckdb2 lint
 	$(BIN)/python -m pytest
 
 ## The pure-logic tier only (no graph runs, child processes, UI, real data or timeouts): seconds.

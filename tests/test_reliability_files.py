@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -185,6 +187,39 @@ def test_a_damaged_working_file_names_the_restore_command_and_restore_brings_raw
     restored = tables(path)
     assert set(restored) == set(raw_before)
     assert all(restored[t].equals(raw_before[t]) for t in raw_before)
+
+
+DUCKDB2 = Path(__file__).resolve().parent.parent / ".venv" / "duckdb2"
+WRITE_WITH_DUCKDB2 = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); con.execute('create schema raw'); "
+                      "con.execute('create table raw.vix as select * from read_parquet(?)', [sys.argv[2]]); "
+                      "print(duckdb.__version__, con.execute('select count(*) from raw.vix').fetchone()[0])")
+
+
+@pytest.mark.process
+@pytest.mark.skipif(not DUCKDB2.is_dir(), reason="no DuckDB 2.0 beside the venv: `make test` installs it into .venv/duckdb2")
+def test_a_working_file_of_the_duckdb_2_build_names_restore_which_rebuilds_it_and_keeps_the_old_file(built, tmp_path):
+    root = tmp_path / "backups"
+    backup = backup_raw(str(built), root, keep=3)  # Parquet, as the earlier build made them
+    path = tmp_path / "mac.duckdb"
+    written = subprocess.run([sys.executable, "-c", WRITE_WITH_DUCKDB2, str(path), str(backup.path / "raw.vix.parquet")],
+                             capture_output=True, text=True, timeout=120, env=os.environ | {"PYTHONPATH": str(DUCKDB2)},
+                             check=True).stdout.split()
+    assert written[0].startswith("2.") and int(written[1]) > 100
+    with pytest.raises(StorageError, match=r"written by a newer DuckDB .*`make restore`"):
+        storage.check_openable(str(path))
+
+    message = restore(str(path), root)
+
+    assert "Now run `make run`" in message
+    restored = tables(path)
+    raw_before = {k: v for k, v in tables(built).items() if k.startswith("raw.")}
+    assert set(restored) == set(raw_before) and all(restored[t].equals(raw_before[t]) for t in raw_before)
+    (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("mac.duckdb.damaged-")]
+    reopened = subprocess.run([sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True)"
+                               ".execute('select count(*) from raw.vix').fetchone()[0])", str(aside)],
+                              capture_output=True, text=True, timeout=120, env=os.environ | {"PYTHONPATH": str(DUCKDB2)},
+                              check=True).stdout.split()
+    assert reopened == [written[1]]  # the old file is kept whole: DuckDB 2.0 still reads it
 
 
 def test_backups_are_verified_and_kept_n_deep(built, tmp_path):
