@@ -2,20 +2,18 @@
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import duckdb
 import pytest
 from graph_helpers import run
+from helpers import run_with_other_duckdb, with_other_duckdb
 
 from mac_assets.catalog import PILLARS
 from mac_assets.publish.bi import BI_CONTRACT, STORAGE_VERSION, publish
 
-DUCKDB1 = Path(__file__).resolve().parent.parent / ".venv" / "duckdb1"
 CONSISTENT = " + ".join(f"coalesce({p}_contribution, 0)" for p in PILLARS)
 
 READER = textwrap.dedent(f"""
@@ -77,13 +75,12 @@ def test_history_and_latest_reading_add_up(published):
     assert sources["vix"] == "cboe" and sources["basis_trade"] == "cftc" and sources["btc_spy_corr"] == "yahoo"
 
 
-@pytest.mark.skipif(not DUCKDB1.is_dir(), reason="no DuckDB 1.1 beside the venv: `make test` installs it into .venv/duckdb1")
+@with_other_duckdb("duckdb1")
 def test_a_reader_with_an_older_duckdb_can_open_the_published_file(published):
     _, bi = published
     code = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
             "print(duckdb.__version__, con.execute('select count(*) from bi.mac_history').fetchone()[0])")
-    out = subprocess.run([sys.executable, "-c", code, str(bi)], capture_output=True, text=True, timeout=60,
-                         env=os.environ | {"PYTHONPATH": str(DUCKDB1)}, check=True).stdout.split()
+    out = run_with_other_duckdb("duckdb1", code, str(bi))
     assert out[0].startswith("1.1.") and int(out[1]) > 500  # a BI tool's bundled DuckDB, older than the project's
     assert STORAGE_VERSION.startswith("v1.")
 

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance
 from graph_helpers import digest, tables
+from helpers import before_each_commit
 from instance_helpers import started
 from servers import create_database, lake_catalog, postgres_server, s3_server
 
@@ -122,35 +123,14 @@ def test_writers_that_conflict_are_retried_until_every_write_lands(new_lake, cap
 @pytest.fixture
 def rival_commit(new_lake, monkeypatch):
     """Makes another writer commit a change to the same table just before each of our next commits."""
-    real = warehouse.connect
 
-    class Racing:
-        def __init__(self, con):
-            self.con = con
-
-        def execute(self, sql, *args):
-            if sql == "commit":
-                rival = lake.open_lake(new_lake, read_only=False, memory_limit="256MB")
-                rival.execute(f"delete from {TABLE} where date < DATE '2020-02-01'")
-                rival.close()
-            return self.con.execute(sql, *args)
-
-        def __getattr__(self, name):
-            return getattr(self.con, name)
-
-    def connect(path, read_only=False):
-        context = real(path, read_only)
-
-        class Wrapped:
-            def __enter__(self):
-                return Racing(context.__enter__())
-
-            def __exit__(self, *exc):
-                return context.__exit__(*exc)
-        return Wrapped()
+    def rival(_con):
+        other = lake.open_lake(new_lake, read_only=False, memory_limit="256MB")
+        other.execute(f"delete from {TABLE} where date < DATE '2020-02-01'")
+        other.close()
 
     warehouse.write_frame(new_lake, TABLE, year_frame(2020, 0.0), year_window(2020))
-    monkeypatch.setattr(warehouse, "connect", connect)
+    before_each_commit(monkeypatch, rival)
     return new_lake
 
 

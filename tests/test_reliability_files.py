@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 from graph_helpers import run, settings_for, tables
+from helpers import before_each_commit, run_with_other_duckdb, with_other_duckdb
 
 from mac_assets.catalog import get_series
 from mac_assets.infra import warehouse as storage
@@ -131,32 +130,15 @@ def test_a_failed_commit_reports_the_table_not_the_rollbacks_own_error(tmp_path,
     window = (datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
     frame = pd.DataFrame({"date": pd.to_datetime(["2021-01-04"]), "value": [1.0]})
     write_frame(db, "raw.vix", frame, window)
-    real = storage.connect
 
-    class CommitFails:
-        def __init__(self, con):
-            self.con = con
+    def disk_full(con):  # as a full disk or a DuckLake conflict does: the transaction is gone
+        con.execute("rollback")
+        raise duckdb.TransactionException("TransactionContext Error: Failed to commit: disk full")
 
-        def execute(self, sql, *args):
-            if sql == "commit":  # as a full disk or a DuckLake conflict does: the transaction is gone
-                self.con.execute("rollback")
-                raise duckdb.TransactionException("TransactionContext Error: Failed to commit: disk full")
-            return self.con.execute(sql, *args)
-
-        def __getattr__(self, name):
-            return getattr(self.con, name)
-
-    from contextlib import contextmanager
-
-    @contextmanager
-    def failing(path, read_only=False):
-        with real(path, read_only) as con:
-            yield CommitFails(con)
-
-    monkeypatch.setattr(storage, "connect", failing)
+    before_each_commit(monkeypatch, disk_full)
     with pytest.raises(StorageError, match=r"raw.vix: write failed and was rolled back: .*disk full"):
         write_frame(db, "raw.vix", frame.assign(value=2.0), window)
-    monkeypatch.setattr(storage, "connect", real)
+    monkeypatch.undo()
     assert storage.read_frame(db, "raw.vix")["value"].tolist() == [1.0]
 
 
@@ -189,21 +171,18 @@ def test_a_damaged_working_file_names_the_restore_command_and_restore_brings_raw
     assert all(restored[t].equals(raw_before[t]) for t in raw_before)
 
 
-DUCKDB2 = Path(__file__).resolve().parent.parent / ".venv" / "duckdb2"
 WRITE_WITH_DUCKDB2 = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); con.execute('create schema raw'); "
                       "con.execute('create table raw.vix as select * from read_parquet(?)', [sys.argv[2]]); "
                       "print(duckdb.__version__, con.execute('select count(*) from raw.vix').fetchone()[0])")
 
 
 @pytest.mark.process
-@pytest.mark.skipif(not DUCKDB2.is_dir(), reason="no DuckDB 2.0 beside the venv: `make test` installs it into .venv/duckdb2")
+@with_other_duckdb("duckdb2")
 def test_a_working_file_of_the_duckdb_2_build_names_restore_which_rebuilds_it_and_keeps_the_old_file(built, tmp_path):
     root = tmp_path / "backups"
     backup = backup_raw(str(built), root, keep=3)  # Parquet, as the earlier build made them
     path = tmp_path / "mac.duckdb"
-    written = subprocess.run([sys.executable, "-c", WRITE_WITH_DUCKDB2, str(path), str(backup.path / "raw.vix.parquet")],
-                             capture_output=True, text=True, timeout=120, env=os.environ | {"PYTHONPATH": str(DUCKDB2)},
-                             check=True).stdout.split()
+    written = run_with_other_duckdb("duckdb2", WRITE_WITH_DUCKDB2, str(path), str(backup.path / "raw.vix.parquet"))
     assert written[0].startswith("2.") and int(written[1]) > 100
     with pytest.raises(StorageError, match=r"written by a newer DuckDB .*`make restore`"):
         storage.check_openable(str(path))
@@ -215,10 +194,8 @@ def test_a_working_file_of_the_duckdb_2_build_names_restore_which_rebuilds_it_an
     raw_before = {k: v for k, v in tables(built).items() if k.startswith("raw.")}
     assert set(restored) == set(raw_before) and all(restored[t].equals(raw_before[t]) for t in raw_before)
     (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("mac.duckdb.damaged-")]
-    reopened = subprocess.run([sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True)"
-                               ".execute('select count(*) from raw.vix').fetchone()[0])", str(aside)],
-                              capture_output=True, text=True, timeout=120, env=os.environ | {"PYTHONPATH": str(DUCKDB2)},
-                              check=True).stdout.split()
+    reopened = run_with_other_duckdb("duckdb2", "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True)"
+                                     ".execute('select count(*) from raw.vix').fetchone()[0])", str(aside))
     assert reopened == [written[1]]  # the old file is kept whole: DuckDB 2.0 still reads it
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 from mac_assets.infra import lake
-from mac_assets.infra.warehouse import connect
+from mac_assets.infra.warehouse import connect, transaction
 
 MANIFEST = "manifest.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
@@ -53,10 +53,9 @@ def backup_raw(working_db: str, root: Path, keep: int) -> Backup:
     partial = root / f".{stamp}.partial"
     partial.mkdir()
     try:
-        with connect(working_db, read_only=True) as con:
-            # One transaction: every table is copied and checked at the same snapshot, even while another
-            # run commits to a lake.
-            con.execute("begin transaction")
+        # One transaction: every table is copied and checked at the same snapshot, even while another run
+        # commits to a lake.
+        with connect(working_db, read_only=True) as con, transaction(con):
             names = [r[0] for r in con.execute(
                 "select table_name from duckdb_tables() where database_name = current_database() "
                 "and schema_name = 'raw' order by 1").fetchall()]
@@ -68,7 +67,6 @@ def backup_raw(working_db: str, root: Path, keep: int) -> Backup:
                 if _checksum(con, f"read_parquet('{file}')") != expected:
                     raise RuntimeError(f"backup of raw.{name} does not read back identically")
                 tables[name] = {"file": file.name, "rows": expected[0], "checksum": expected[1]}
-            con.execute("commit")
         (partial / MANIFEST).write_text(json.dumps({"created": stamp, "working_db": str(working_db),
                                                     "tables": tables}, indent=1))
         final = root / stamp
@@ -144,11 +142,10 @@ def restore(working_db: str, root: Path) -> str:
 def _restore_into_lake(working_db: str, good: Backup) -> str:
     """Replace a lake's raw tables with the backup's in one transaction; earlier snapshots keep the old rows."""
     with connect(working_db) as con:
-        con.execute("begin transaction")
-        con.execute("create schema if not exists raw")
-        for name, entry in good.tables.items():
-            con.execute(f"create or replace table raw.{name} as select * from read_parquet('{good.path / entry['file']}')")
-        con.execute("commit")
+        with transaction(con):
+            con.execute("create schema if not exists raw")
+            for name, entry in good.tables.items():
+                con.execute(f"create or replace table raw.{name} as select * from read_parquet('{good.path / entry['file']}')")
         snapshot = con.execute(f"select max(snapshot_id) from {lake.ALIAS}.snapshots()").fetchone()[0]
     return (f"Restored {len(good.tables)} raw tables ({good.rows:,} rows) from {good.path} into the lake as snapshot "
             f"{snapshot}; the rows before it stay readable with AT (VERSION => {snapshot - 1}) until snapshots expire. "

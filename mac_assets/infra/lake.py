@@ -72,14 +72,18 @@ def _package_file(name: str) -> Path:
 
 def install_extensions() -> list[str]:
     """Install every lake extension from its package into EXTENSION_DIR (offline, idempotent); names them."""
-    EXTENSION_DIR.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config=_config())
     try:
         for name in EXTENSIONS:
-            con.execute(f"install '{_package_file(name)}'")
+            _install(con, name)
     finally:
         con.close()
     return list(EXTENSIONS)
+
+
+def _install(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    EXTENSION_DIR.mkdir(parents=True, exist_ok=True)
+    con.execute(f"install '{_package_file(name)}'")
 
 
 def _config(memory_limit: str | None = None) -> dict:
@@ -92,8 +96,7 @@ def _load(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
         try:
             con.execute(f"load {name}")
         except duckdb.IOException:  # not yet installed in this environment: from its package, no download
-            EXTENSION_DIR.mkdir(parents=True, exist_ok=True)
-            con.execute(f"install '{_package_file(name)}'")
+            _install(con, name)
             con.execute(f"load {name}")
 
 

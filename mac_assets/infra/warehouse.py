@@ -252,45 +252,59 @@ def _replace(path: str, table: str, frame: pd.DataFrame, window, upsert_keys) ->
     """One attempt at `write_frame`'s transaction."""
     schema = table.split(".")[0]
     with connect(path) as con:
-        con.execute("begin transaction")
         try:
-            con.execute(f"create schema if not exists {schema}")
-            existing = existing_columns(con, table)
-            if existing is None:
-                cols = ", ".join(f'"{c}" {_sql_type(c, frame[c].dtype)}' for c in frame.columns)
-                con.execute(f"create table {table} ({cols})")
-            else:
-                for c in frame.columns:
-                    if c not in existing:
-                        con.execute(f'alter table {table} add column "{c}" {_sql_type(c, frame[c].dtype)}')
-            con.register("incoming_frame", frame)
-            if upsert_keys:
-                # A key may be missing (a version start on a source without versions): missing matches missing.
-                match = " and ".join(
-                    f'cast(i."{k}" as date) = t."{k}"' if k == DATE_COLUMN else f'i."{k}" is not distinct from t."{k}"'
-                    for k in upsert_keys
-                )
-                con.execute(f"delete from {table} t where exists (select 1 from incoming_frame i where {match})")
-            elif window is None:
-                con.execute(f"delete from {table}")
-            else:
-                con.execute(
-                    f'delete from {table} where "{DATE_COLUMN}" >= ? and "{DATE_COLUMN}" < ?',
-                    [window[0].date(), window[1].date()],
-                )
-            con.execute(f"insert into {table} by name select * from incoming_frame")
-            con.unregister("incoming_frame")
-            newest = con.execute(f'select max("{DATE_COLUMN}") from {table}').fetchone()[0]
-            con.execute("commit")
+            with transaction(con):
+                con.execute(f"create schema if not exists {schema}")
+                existing = existing_columns(con, table)
+                if existing is None:
+                    cols = ", ".join(f'"{c}" {_sql_type(c, frame[c].dtype)}' for c in frame.columns)
+                    con.execute(f"create table {table} ({cols})")
+                else:
+                    for c in frame.columns:
+                        if c not in existing:
+                            con.execute(f'alter table {table} add column "{c}" {_sql_type(c, frame[c].dtype)}')
+                con.register("incoming_frame", frame)
+                if upsert_keys:
+                    # A key may be missing (a version start on a source without versions): missing matches missing.
+                    match = " and ".join(
+                        f'cast(i."{k}" as date) = t."{k}"' if k == DATE_COLUMN else f'i."{k}" is not distinct from t."{k}"'
+                        for k in upsert_keys
+                    )
+                    con.execute(f"delete from {table} t where exists (select 1 from incoming_frame i where {match})")
+                elif window is None:
+                    con.execute(f"delete from {table}")
+                else:
+                    con.execute(
+                        f'delete from {table} where "{DATE_COLUMN}" >= ? and "{DATE_COLUMN}" < ?',
+                        [window[0].date(), window[1].date()],
+                    )
+                con.execute(f"insert into {table} by name select * from incoming_frame")
+                con.unregister("incoming_frame")
+                newest = con.execute(f'select max("{DATE_COLUMN}") from {table}').fetchone()[0]
         except Exception as exc:
-            try:
-                con.execute("rollback")
-            except duckdb.Error:
-                pass  # a failed COMMIT has already ended the transaction; the error below is the news
             if _is_damage(exc):
                 raise explain(path, exc) from exc
             raise StorageError(f"{table}: write failed and was rolled back: {exc}") from exc
     return newest
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT on `con`; on any failure a ROLLBACK, and the failure itself is raised.
+
+    A failed COMMIT (a full disk, a lake's conflict) has already ended the transaction, so the ROLLBACK's
+    own "no transaction is active" is swallowed: it would hide the error that names the cause.
+    """
+    con.execute("begin transaction")
+    try:
+        yield con
+        con.execute("commit")
+    except BaseException:
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass
+        raise
 
 
 def read_frame(path: str, table: str, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:

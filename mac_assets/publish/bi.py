@@ -27,7 +27,7 @@ import pandas as pd
 from mac_assets.catalog import PILLARS, SERIES
 from mac_assets.derived.registry import metric_input_series
 from mac_assets.infra.lake import is_lake
-from mac_assets.infra.warehouse import StorageError, connect, fetch, retrying_conflicts
+from mac_assets.infra.warehouse import StorageError, connect, fetch, retrying_conflicts, transaction
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
 from mac_assets.scores.headline import headline_pillars
@@ -318,16 +318,11 @@ def _publish_into_lake(working_db: str, snapshot: Path) -> None:
         try:
             tables = [t for (t,) in con.execute("select table_name from duckdb_tables() where database_name = "
                                                 "'bi_snapshot' and schema_name = 'bi' order by 1").fetchall()]
-            con.execute("begin transaction")
-            con.execute("create schema if not exists bi")
-            for table in tables:
-                con.execute(f"create or replace table bi.{table} as select * from bi_snapshot.bi.{table}")
-            con.execute("commit")
+            with transaction(con):
+                con.execute("create schema if not exists bi")
+                for table in tables:
+                    con.execute(f"create or replace table bi.{table} as select * from bi_snapshot.bi.{table}")
         except duckdb.Error as exc:
-            try:
-                con.execute("rollback")
-            except duckdb.Error:
-                pass  # a failed COMMIT has already ended the transaction
             raise StorageError(f"bi: publishing into the lake failed and was rolled back: {exc}") from exc
         finally:
             con.execute("detach bi_snapshot")
