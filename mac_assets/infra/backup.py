@@ -31,9 +31,14 @@ STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 STAMP = re.compile(r"^\d{8}T\d{12}Z$")
 
 
-def _checksum(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, int]:
-    rows, digest = con.execute(f"select count(*), coalesce(bit_xor(hash(t)), 0) from {relation} t").fetchone()
+def _checksum(con: duckdb.DuckDBPyConnection, relation: str, params: list | None = None) -> tuple[int, int]:
+    rows, digest = con.execute(f"select count(*), coalesce(bit_xor(hash(t)), 0) from {relation} t", params).fetchone()
     return int(rows), int(digest)
+
+
+def _file_checksum(con: duckdb.DuckDBPyConnection, file: Path) -> tuple[int, int]:
+    """Rows and row checksum of a Parquet file, its path bound as a parameter (paths never become SQL text)."""
+    return _checksum(con, "read_parquet(?)", [str(file)])
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,9 @@ def backup_raw(working_db: str, root: Path, keep: int) -> Backup:
             tables = {}
             for name in names:
                 file = partial / f"raw.{name}.parquet"
-                con.execute(f"copy (select * from raw.{name}) to '{file}' (format parquet)")
+                con.execute(f"copy (select * from raw.{name}) to ? (format parquet)", [str(file)])
                 expected = _checksum(con, f"raw.{name}")
-                if _checksum(con, f"read_parquet('{file}')") != expected:
+                if _file_checksum(con, file) != expected:
                     raise RuntimeError(f"backup of raw.{name} does not read back identically")
                 tables[name] = {"file": file.name, "rows": expected[0], "checksum": expected[1]}
         (partial / MANIFEST).write_text(json.dumps({"created": stamp, "working_db": str(working_db),
@@ -98,7 +103,7 @@ def verified(backup: Backup) -> bool:
     try:
         for entry in backup.tables.values():
             file = backup.path / entry["file"]
-            if not file.is_file() or _checksum(con, f"read_parquet('{file}')") != (entry["rows"], entry["checksum"]):
+            if not file.is_file() or _file_checksum(con, file) != (entry["rows"], entry["checksum"]):
                 return False
         return True
     except duckdb.Error:
@@ -122,7 +127,7 @@ def restore(working_db: str, root: Path) -> str:
     try:
         con.execute("create schema raw")
         for name, entry in good.tables.items():
-            con.execute(f"create table raw.{name} as select * from read_parquet('{good.path / entry['file']}')")
+            con.execute(f"create table raw.{name} as select * from read_parquet(?)", [str(good.path / entry["file"])])
         con.execute("checkpoint")
     finally:
         con.close()
@@ -145,7 +150,8 @@ def _restore_into_lake(working_db: str, good: Backup) -> str:
         with transaction(con):
             con.execute("create schema if not exists raw")
             for name, entry in good.tables.items():
-                con.execute(f"create or replace table raw.{name} as select * from read_parquet('{good.path / entry['file']}')")
+                con.execute(f"create or replace table raw.{name} as select * from read_parquet(?)",
+                            [str(good.path / entry["file"])])
         snapshot = con.execute(f"select max(snapshot_id) from {lake.ALIAS}.snapshots()").fetchone()[0]
     return (f"Restored {len(good.tables)} raw tables ({good.rows:,} rows) from {good.path} into the lake as snapshot "
             f"{snapshot}; the rows before it stay readable with AT (VERSION => {snapshot - 1}) until snapshots expire. "

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from mac_assets.infra.sql import literal
+
 PREFIX = "ducklake:"
 ALIAS = "lake"
 DATA_PATH_VARIABLE = "MAC_LAKE_DATA_PATH"
@@ -83,7 +85,7 @@ def install_extensions() -> list[str]:
 
 def _install(con: duckdb.DuckDBPyConnection, name: str) -> None:
     EXTENSION_DIR.mkdir(parents=True, exist_ok=True)
-    con.execute(f"install '{_package_file(name)}'")
+    con.install_extension(str(_package_file(name)))
 
 
 def _config(memory_limit: str | None = None) -> dict:
@@ -108,8 +110,7 @@ def _s3_secret(con: duckdb.DuckDBPyConnection, env) -> None:
     if endpoint:
         url = urlsplit(endpoint)
         options |= {"ENDPOINT": url.netloc, "URL_STYLE": "path", "USE_SSL": str(url.scheme == "https").lower()}
-    body = ", ".join(f"{k} {v}" if k == "USE_SSL" else f"{k} '{v.replace(chr(39), chr(39) * 2)}'"
-                     for k, v in options.items())
+    body = ", ".join(f"{k} {v}" if k == "USE_SSL" else f"{k} {literal(v)}" for k, v in options.items())
     con.execute(f"create or replace temporary secret mac_lake_s3 (TYPE s3, {body})")
 
 
@@ -126,9 +127,9 @@ def open_lake(path: str, read_only: bool, memory_limit: str, environ=None) -> du
             _s3_secret(con, env)
         elif data:
             Path(data).mkdir(parents=True, exist_ok=True)
-        options = [f"data_path '{data.replace(chr(39), chr(39) * 2)}'"] if data and not read_only else []
+        options = [f"data_path {literal(data)}"] if data and not read_only else []
         options += ["read_only"] if read_only else []
-        con.execute(f"attach '{path}' as {ALIAS}" + (f" ({', '.join(options)})" if options else ""))
+        con.execute(f"attach {literal(path)} as {ALIAS}" + (f" ({', '.join(options)})" if options else ""))
         con.execute(f"use {ALIAS}")
         return con
     except BaseException:

@@ -27,6 +27,7 @@ import pandas as pd
 from mac_assets.catalog import PILLARS, SERIES
 from mac_assets.derived.registry import metric_input_series
 from mac_assets.infra.lake import is_lake
+from mac_assets.infra.sql import identifier, literal
 from mac_assets.infra.warehouse import StorageError, connect, fetch, retrying_conflicts, transaction
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
@@ -170,8 +171,8 @@ def _pivot_columns() -> str:
 def _headline_pillars(con: duckdb.DuckDBPyConnection, src: str) -> pd.DataFrame:
     """The headline methodology's pillar rows (scores.headline), registered for bi.mac_history."""
     mac1 = fetch(con, f"select date, pillar, score, weight, contribution, coverage, status "
-                      f"from {_ident(src)}.scores.pillar_scores", [])
-    mac2 = fetch(con, f"select * from {_ident(src)}.scores.mac2_pillar_scores", [])
+                      f"from {identifier(src)}.scores.pillar_scores", [])
+    mac2 = fetch(con, f"select * from {identifier(src)}.scores.mac2_pillar_scores", [])
     return headline_pillars(mac1, mac2)
 
 
@@ -220,12 +221,12 @@ def _has_extension(con: duckdb.DuckDBPyConnection, src: str) -> bool:
 def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, headline: str = "") -> dict[str, str]:
     """SQL for each published table; `src` is the catalog name of the working database, `headline` the
     day `scores.compute.headline_days` picks for bi.mac_latest (none: an empty mac_latest)."""
-    src = _ident(src)
+    src = identifier(src)
     delivered = {name: "string_agg(distinct provider, ', ' order by provider)" if has_provider else "null::varchar"
                  for name, has_provider in raw_tables.items()}
     freshness_union = " union all ".join(
-        f"select '{name}' as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from, "
-        f"{delivered[name]} as delivered_by from {src}.raw.{name}" for name in raw_tables) or \
+        f"select {literal(name)} as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from, "
+        f"{delivered[name]} as delivered_by from {src}.raw.{identifier(name)}" for name in raw_tables) or \
         "select null::varchar as table_name, null::date as newest, 0 as n, null::varchar as loaded_from, " \
         "null::varchar as delivered_by where false"
     return {
@@ -235,7 +236,7 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
             from {src}.scores.mac_composite c left join headline_pillars_frame p using (date)
             group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac
             order by c.date""",
-        "mac_latest": f"select * from bi.mac_history where date = date '{headline}'" if headline else
+        "mac_latest": f"select * from bi.mac_history where date = date {literal(headline)}" if headline else
                       "select * from bi.mac_history where false",
         "pillar_scores": f"select * from {src}.scores.pillar_scores order by date, pillar",
         "indicator_detail": f"""
@@ -314,7 +315,7 @@ def _publish_into_lake(working_db: str, snapshot: Path) -> None:
     with the same contract, as in the snapshot file, all from one commit.
     """
     with connect(working_db) as con:
-        con.execute(f"attach '{snapshot}' as bi_snapshot (read_only)")
+        con.execute(f"attach {literal(snapshot)} as bi_snapshot (read_only)")
         try:
             tables = [t for (t,) in con.execute("select table_name from duckdb_tables() where database_name = "
                                                 "'bi_snapshot' and schema_name = 'bi' order by 1").fetchall()]
@@ -388,14 +389,14 @@ def _remove(path: Path) -> None:
 def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int]:
     """Create every `bi` table in a new file attached to the working database's connection."""
     # read_only false: on a read-only connection an attached file would be read-only too.
-    con.execute(f"attach '{tmp}' as out (storage_version '{STORAGE_VERSION}', read_only false)")
+    con.execute(f"attach {literal(tmp)} as out (storage_version {literal(STORAGE_VERSION)}, read_only false)")
     try:
         raw_tables = _raw_tables(con, src)
         con.execute("use out")
         con.execute("create schema bi")
         rows = {}
         con.register("headline_pillars_frame", _headline_pillars(con, src))
-        composite = con.execute(f"select date, mac, status, coverage from {_ident(src)}.scores.mac_composite").fetchdf()
+        composite = con.execute(f"select date, mac, status, coverage from {identifier(src)}.scores.mac_composite").fetchdf()
         days = headline_days(composite)
         headline = str(days["date"].iloc[-1].date()) if len(days) else ""
         statements = _statements(src, raw_tables, _has_extension(con, src), headline)
@@ -403,22 +404,14 @@ def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int
         for table in BI_CONTRACT:
             con.execute(f"create table bi.{table} as {statements[table]}")
             description, columns = BI_CONTRACT[table]
-            con.execute(f"comment on table bi.{table} is '{_quote(description)}'")
+            con.execute(f"comment on table bi.{table} is {literal(description)}")
             for column, comment in columns.items():
-                con.execute(f"comment on column bi.{table}.{column} is '{_quote(comment)}'")
+                con.execute(f"comment on column bi.{table}.{column} is {literal(comment)}")
             rows[table] = con.execute(f"select count(*) from bi.{table}").fetchone()[0]
         con.execute("checkpoint")
     finally:
-        con.execute(f"use {_ident(src)}")
+        con.execute(f"use {identifier(src)}")
         con.execute("detach out")
     return rows
 
-
-def _ident(name: str) -> str:
-    """A catalog name as a quoted SQL identifier (DuckDB names a database after its file, e.g. `my-db`)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
