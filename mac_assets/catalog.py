@@ -71,6 +71,9 @@ class Series:
     source asks when the first provider refuses (bitcoin: Coinbase's price on FRED); rows it delivers say
     so in their `provider` column. Only the same quantity qualifies: a table mixing two different series
     (an ETF and its index) would make returns jump where one provider takes over from the other.
+    `continued_by` is the provider's identifier of the *same* quantity published under another id after this
+    one stopped (the CP release's `RIFSPPFAAD90NB` carries `DCPF3M` on); dates after the series' last row in a
+    window whose rows have gone stale are read from it, and those rows say so in their `provider` column.
     `vintages` marks a series whose provider keeps every published version (ALFRED for revised FRED
     series: GDP, core PCE, the Z.1 levels, the Fed's balance sheet, the term premium). The live source
     stores each version with its real-time period, and a score for day D uses the version public on D;
@@ -103,6 +106,7 @@ class Series:
     weekday: int | None = None
     period_end: bool = False
     fallback: tuple[str, str] | None = None
+    continued_by: str = ""
     vintages: bool = False
 
     def __post_init__(self) -> None:
@@ -136,6 +140,13 @@ VINTAGE_KEY = ("realtime_start",)
 VINTAGE_COLUMNS = ("realtime_start", "realtime_end", "vintages_since")
 
 
+# Raw series and derived metrics are stored from this day whatever MAC_HISTORY_START says (the first yearly
+# partition reaches back to it), and every point-in-time percentile and recursion of the percentile
+# methodologies starts here, so a day's score does not depend on how far back a user backfilled. 1990 is
+# the first year of the oldest market-priced stress input, VIX (docs/preregistration-v2.md).
+REFERENCE_START = date(1990, 1, 1)
+
+
 def asset_name(series_id: str) -> str:
     """Dagster asset and DuckDB table name for a series id (`BTC-USD` → `btc_usd`)."""
     return re.sub(r"[^0-9a-z]+", "_", series_id.lower()).strip("_")
@@ -162,7 +173,7 @@ SERIES: tuple[Series, ...] = (
            first_date=_d("2008-10-09"), reference=FRED + "IOER", end_date=_d("2021-07-28"), valid=(-1, 25)),
     Series(id="DCPF3M", title="3-month AA financial commercial paper rate", provider="fred", tier=1,
            pillars=("liquidity",), frequency="business", units="percent", lag_days=1,
-           first_date=_d("1997-01-02"), reference=FRED + "DCPF3M", valid=(-1, 25)),
+           first_date=_d("1997-01-02"), reference=FRED + "DCPF3M", valid=(-1, 25), continued_by="RIFSPPFAAD90NB"),
     Series(id="DTB3", title="3-month Treasury bill, secondary market", provider="fred", tier=1,
            pillars=("liquidity",), frequency="business", units="percent", lag_days=1,
            first_date=_d("1954-01-04"), reference=FRED + "DTB3", valid=(-1, 25)),

@@ -13,14 +13,15 @@ from datetime import date
 
 import pandas as pd
 
-from mac_assets.catalog import SERIES, Series
+from mac_assets.catalog import REFERENCE_START, SERIES, Series
 from mac_assets.derived.registry import EXTENSION_METRIC_NAMES, METRICS
 from mac_assets.pointintime import with_availability
 from mac_assets.scores.compute import business_days, score_composite, score_indicators, score_pillars
 from mac_assets.scores.extension import VERSION as EXTENSION_SCORES_VERSION
 from mac_assets.scores.extension import extended_composite, systemic_term
 from mac_assets.scores.mac2 import MAC2_METRICS, compute_mac2
-from mac_assets.sources.base import SeriesSource, SourceError, empty_frame, validate_fetch
+from mac_assets.scores.mac3 import compute_mac3
+from mac_assets.sources.base import SeriesSource, SourceError, empty_frame, fetch_continued, validate_fetch
 from mac_assets.thresholds import (
     CORE_THRESHOLDS,
     DEFAULT_MIN_PILLARS,
@@ -41,6 +42,8 @@ class Computed:
     mac2_indicators: pd.DataFrame
     mac2_pillars: pd.DataFrame
     mac2_readings: pd.DataFrame
+    mac3_pillars: pd.DataFrame
+    mac3_readings: pd.DataFrame
     extension_indicators: pd.DataFrame | None = None
     systemic: pd.DataFrame | None = None
     extended: pd.DataFrame | None = None
@@ -52,7 +55,7 @@ def fetch_all(source: SeriesSource, start: date, end: date, series: tuple[Series
     frames = {}
     for s in series:
         try:
-            frames[s.id] = validate_fetch(source.label, s, source.fetch(s, start, end).frame, start, end)
+            frames[s.id] = validate_fetch(source.label, s, fetch_continued(source, s, start, end).frame, start, end)
         except SourceError:
             frames[s.id] = empty_frame(s)
     return frames
@@ -72,10 +75,18 @@ def compute_all(raw: dict[str, pd.DataFrame], start: pd.Timestamp, end_inclusive
     indicators = score_indicators(frames, days)
     pillars = score_pillars(indicators)
     composite = score_composite(pillars, min_pillars)
-    mac2 = compute_mac2(frames, days, mac2_exponent)
+    mac2 = compute_mac2(frames, business_days(pd.Timestamp(REFERENCE_START), end_inclusive), mac2_exponent)
+    mac3 = compute_mac3(mac2[1], mac2[2])
+    mac2, mac3 = tuple(_from(start, f) for f in mac2), tuple(_from(start, f) for f in mac3)
     if not extension:
-        return Computed(published, metrics, indicators, pillars, composite, *mac2)
+        return Computed(published, metrics, indicators, pillars, composite, *mac2, *mac3)
     extension_indicators = score_indicators(frames, days, EXTENSION_THRESHOLDS, EXTENSION_SCORES_VERSION)
     systemic = systemic_term(pillars, extension_indicators)
     extended = extended_composite(composite, pillars, extension_indicators, systemic)
-    return Computed(published, metrics, indicators, pillars, composite, *mac2, extension_indicators, systemic, extended)
+    return Computed(published, metrics, indicators, pillars, composite, *mac2, *mac3, extension_indicators, systemic,
+                    extended)
+
+
+def _from(start: pd.Timestamp, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a table computed from the reference start that fall in the scored range."""
+    return frame[frame["date"] >= start].reset_index(drop=True)

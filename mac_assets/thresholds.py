@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import pandas as pd
+
 from mac_assets.catalog import EXTENSION_COMPONENTS, PILLARS, ExtensionComponent, Pillar
 
 METHODOLOGY_VERSION = "mac-1.1"
@@ -31,8 +33,11 @@ MISSING_STATUS = "no_data"
 # The composite needs this many pillars with data (MAC_MIN_PILLARS overrides); below it, it is withheld.
 DEFAULT_MIN_PILLARS = 4
 INSUFFICIENT_STATUS = "insufficient_data"
-# A reading is headlined (run summary, bi.mac_latest, HTML report) only with this much weight backed by data.
-HEADLINE_MIN_COVERAGE = 0.5
+# The one withholding rule of the percentile readings: a reading is published (and headlined: run summary,
+# bi.mac_latest, the report) only when at least this share of its weight is backed by data.
+MIN_COVERAGE = 0.5
+# Validation's split (docs/preregistration-v2.md): choices are fitted on days before this, judged on days from it.
+TEST_START = pd.Timestamp("2015-01-01")
 
 # Equal pillar weights: no pillar has earned more weight in an out-of-sample test yet, and equal
 # weights keep every contribution readable. Missing pillars are dropped and the rest renormalised.
@@ -319,7 +324,7 @@ SYSTEMIC_CORRELATION_WINDOW = 60
 # nothing saturates and no knot is fitted on the episodes used to judge it. Two readings: `stress`, what
 # markets price now; `buildup`, the slow vulnerabilities (leverage, complacency, policy room) that store
 # stress for later. Pillars reuse the seven pillar names; a pillar can belong to both readings.
-MAC2_VERSION = "mac-2.0"
+MAC2_VERSION = "mac-2.1"
 Reading = Literal["stress", "buildup"]
 READINGS: tuple[Reading, ...] = ("stress", "buildup")
 StressWhen = Literal["high", "low", "extreme"]
@@ -406,13 +411,35 @@ MAC2_INDICATORS: tuple[Mac2Indicator, ...] = (
 # Choices of mac-2.0, each frozen before any test-period number was computed (docs/methodology.md).
 MAC2_MIN_HISTORY_DAYS = 250  # business days of an indicator's known values before it is scored (a year)
 MAC2_MISSING_PILLAR_STRESS = 0.5  # a pillar without any input: its historical median, by construction
-MAC2_MAX_IMPUTED_SHARE = 0.5  # a reading resting on more imputed than measured weight is withheld
 # Exponent of the stress-weighted (Lehmer) mean across pillars, w_i ∝ stress_i^q: larger q lets a pillar
 # in breach take more of the weight. q = 0 would be the plain mean, which lets calm pillars hide a
 # breach, so the grid starts at 1. Fitted on training years (2007-2014) by `scripts/fit_mac2.py`.
 MAC2_STRESS_WEIGHT_EXPONENT = 1.0
 MAC2_EXPONENT_GRID = (1.0, 2.0, 3.0)
-# Which methodology `scores.mac_composite` headlines: mac-2.0's stress reading only if it beats mac-1.x
-# by the pre-registered rule (publish/validation.py `beats`) on the test years of the real history.
-# Decided once, on ../shared/validation/raw (2007 to 2026): better on 4 of the 5 test metrics (README).
+
+# --- mac-3.0: the stress reading aggregated like portfolio risk, rarity bands, a quiet status, a 12-month risk ------
+# (scores/mac3.py; every choice below was pre-registered in docs/preregistration-v2.md and, where fitted, fitted on
+# training years by `scripts/fit_mac3.py`, which prints these lines.)
+MAC3_VERSION = "mac-3.0"
+# Candidate aggregations of the stress reading's pillars → the daily EWMA decay of their correlations (None: the
+# plain mean). The CISS paper's weekly λ = 0.93 is 0.93^(1/5) per business day; RiskMetrics' daily λ is 0.94.
+STRESS_AGGREGATIONS: dict[str, float | None] = {"linear": None, "ciss_paper": 0.93 ** (1 / 5), "ciss_riskmetrics": 0.94}
+# Status bands are rarity on training days: cut points at these quantiles of a reading's training distribution
+# of stress (ample below the first, breach above the last).
+MAC3_BAND_QUANTILES: tuple[float, ...] = (0.30, 0.70, 0.90, 0.98)
+QUIET_DAYS_GRID: tuple[int, ...] = (1, 2, 3, 5, 10, 15, 20)
+MAX_STATUS_CHANGES_A_YEAR = 12
+RISK_HORIZON_DAYS = 252
+RISK_FALL = 0.15
+# Fitted on training years (1997-2014, ../shared/validation/raw) by scripts/fit_mac3.py on 2026-12-04:
+MAC3_STRESS_AGGREGATION = "ciss_paper"  # no candidate won a pair on training weeks: the tie went to the paper's
+MAC3_BAND_STRESS_CUTS: dict[str, tuple[float, ...]] = {"stress": (0.2355, 0.3977, 0.6135, 0.7353),
+                                                       "buildup": (0.6226, 0.7586, 0.812, 0.8678)}
+MAC3_QUIET_DAYS = 3
+# (intercept, build-up MAC, stress MAC): build-up and stress together won the cross-validation.
+MAC3_RISK_COEFFICIENTS: tuple[float, float, float] = (1.5916, 3.7557, -7.121)
+MAC3_RISK_BASE_RATE = 0.1942
+
+# Which methodology `scores.mac_composite` headlines, by the pre-registered rule (publish/validation.py `beats`)
+# on the test years of the real history: mac-2.x's stress reading beat mac-1.x there (v1 protocol, README).
 HEADLINE_METHODOLOGY = MAC2_VERSION

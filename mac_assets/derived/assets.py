@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, Output, TimeWindowP
 from mac_assets.derived.metrics import DerivedMetric
 from mac_assets.derived.registry import EXTENSION_METRIC_NAMES, METRICS
 from mac_assets.infra.io_manager import input_with_lookback
-from mac_assets.infra.partitions import in_window
+from mac_assets.infra.partitions import in_data_window
 from mac_assets.pointintime import with_availability
 from mac_assets.policy import layer_asset_args, with_latest
 
@@ -33,7 +33,7 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
         frames = {
             s.id: with_availability(inputs[s.asset_name], s) for s in metric.input_series
         }
-        out = in_window(metric.compute(frames), context)
+        out = in_data_window(metric.compute(frames), context)
         latest = {}
         if len(out):
             last = out.iloc[-1]

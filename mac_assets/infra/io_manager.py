@@ -19,6 +19,7 @@ from dagster import AssetIn, ConfigurableIOManager, ConfigurableResource, InputC
 from pydantic import Field
 
 from mac_assets.infra import warehouse
+from mac_assets.infra.partitions import REACHING_BACK_LAYERS, stored_window
 from mac_assets.infra.runs import record_worker
 
 # Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
@@ -71,7 +72,7 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         window = None
         if context.has_asset_partitions:
             tw = context.asset_partitions_time_window
-            window = (tw.start, tw.end)
+            window = _stored(context, tw.start, tw.end)
         upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
         newest = warehouse.write_frame(self.warehouse.path, table, obj, window,
                                        list(upsert_keys) if upsert_keys else None)
@@ -91,5 +92,13 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         if not context.has_asset_partitions:
             return warehouse.read_frame(self.warehouse.path, table)
         tw = context.asset_partitions_time_window
+        start, end = _stored(context, tw.start, tw.end)
         lookback = int((context.definition_metadata or {}).get(LOOKBACK_DAYS, 0))
-        return warehouse.read_frame(self.warehouse.path, table, since=tw.start - timedelta(days=lookback), until=tw.end)
+        return warehouse.read_frame(self.warehouse.path, table, since=start - timedelta(days=lookback), until=end)
+
+
+def _stored(context: OutputContext | InputContext, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The window a table's rows for [start, end) cover: raw and derived tables' first partition reaches back."""
+    if context.asset_key.path[0] not in REACHING_BACK_LAYERS:
+        return start, end
+    return stored_window(context.asset_partitions_def, start, end)

@@ -31,11 +31,19 @@ from dagster import (
 
 from mac_assets.catalog import SERIES, Series
 from mac_assets.infra.io_manager import UPSERT_KEYS, Warehouse
+from mac_assets.infra.partitions import data_bounds
 from mac_assets.infra.settings import DEFAULT_DUCKDB_NAME, default_path
 from mac_assets.pointintime import utc_today
 from mac_assets.policy import layer_asset_args
 from mac_assets.raw.quality import longest_gap, rescaled_by, validity_problems
-from mac_assets.sources.base import MalformedPayload, SourceError, empty_frame, validate_fetch
+from mac_assets.sources.base import (
+    PROVIDER_COLUMN,
+    MalformedPayload,
+    SourceError,
+    empty_frame,
+    fetch_continued,
+    validate_fetch,
+)
 
 FETCH_CHECK = "fetch_succeeded"
 IS_VALID = "is_valid"
@@ -134,11 +142,11 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
     def _raw(context: AssetExecutionContext):
         source, db = context.resources.source, context.resources.warehouse
         refuse_other_sources(db, series, source.label)
-        window = context.partition_time_window
-        start, end = window.start.date(), window.end.date()
+        first, last = data_bounds(context)
+        start, end = first.date(), last.date()
         error, requests, provider, notes = "", 0, series.provider, ()
         try:
-            fetched = source.fetch(series, start, end)
+            fetched = fetch_continued(source, series, start, end)
             frame, requests = validate_fetch(source.label, series, fetched.frame, start, end), fetched.requests
             provider, notes = fetched.provider or source.label, fetched.notes
             refuse_a_rescale(db, series, frame, provider)
@@ -148,7 +156,8 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition) 
         for text in notes:
             context.log.warning(f"{source.label}/{series.id}: {text}")
         # Every row says which source wrote it and which provider delivered it (a fallback is recorded).
-        frame = frame.assign(source=source.label, provider=provider,
+        rows_provider = frame[PROVIDER_COLUMN].fillna(provider) if PROVIDER_COLUMN in frame.columns else provider
+        frame = frame.assign(source=source.label, provider=rows_provider,
                              fetched_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
         metadata = {"provider": provider, "requests": requests}  # the IO manager adds dagster/row_count
         if notes:

@@ -23,9 +23,9 @@ from mac_assets.pointintime import known_on, utc_today, with_availability
 from mac_assets.scores.scoring import score_knots, status_band
 from mac_assets.thresholds import (
     CORE_THRESHOLDS,
-    HEADLINE_MIN_COVERAGE,
     INSUFFICIENT_STATUS,
     METHODOLOGY_VERSION,
+    MIN_COVERAGE,
     MISSING_STATUS,
     PILLAR_WEIGHTS,
     STATUS_BANDS,
@@ -194,7 +194,7 @@ def headline_days(composite: pd.DataFrame) -> pd.DataFrame:
     When some inputs end before others (a CSV drop, an outage), the last days rest on little data; the
     headline (run summary, bi.mac_latest, the HTML report) is the newest of these days, or none.
     """
-    return composite[composite["mac"].notna() & (composite["coverage"] >= HEADLINE_MIN_COVERAGE)].sort_values("date")
+    return composite[composite["mac"].notna() & (composite["coverage"] >= MIN_COVERAGE)].sort_values("date")
 
 
 def no_headline_reason(composite: pd.DataFrame) -> str:
@@ -207,5 +207,5 @@ def no_headline_reason(composite: pd.DataFrame) -> str:
         return (f"the composite was withheld on all {len(composite)} days ({withheld} for too few inputs with data: "
                 "mac-2.0 ranks each indicator in at least a year of its own history, mac-1.x needs MAC_MIN_PILLARS "
                 "pillars); check which sources failed and how far back MAC_HISTORY_START reaches")
-    return (f"no day's composite had at least {HEADLINE_MIN_COVERAGE:.0%} of the methodology's weight backed by data "
+    return (f"no day's composite had at least {MIN_COVERAGE:.0%} of the methodology's weight backed by data "
             f"(best: {scored['coverage'].max():.0%}); check which sources failed")

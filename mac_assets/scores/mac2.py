@@ -10,11 +10,14 @@ The rules, which docs/methodology.md shows beside the table of `thresholds.MAC2_
    indicator is *imputed* by that mean and a pillar with none at all by `MAC2_MISSING_PILLAR_STRESS`;
    nothing is renormalised away: `imputed_share` (the share of the reading's weight that was imputed)
    is published next to coverage = 1 − imputed_share, and a reading with more imputed than measured
-   weight is withheld.
+   weight is withheld (`MIN_COVERAGE`).
 3. The reading is a stress-weighted mean over its pillars: w_i = s_i^q / Σ_j s_j^q, stress
    S = Σ w_i s_i, MAC = 1 − S = Σ w_i · score_i, so contributions (w_i · score_i) add up exactly, as in
    mac-1.x, but a pillar in breach takes most of the weight: with q = 1 one pillar at full stress and
-   three at 0.3 weigh 0.53 of the reading instead of 0.25.
+   three at 0.3 weigh 0.53 of the reading instead of 0.25. An imputed pillar weighs at most 1/n (since
+   mac-2.1): a calm day with a pillar missing is not pulled toward its median by the largest weight.
+4. Percentiles rank each day against every value known since `catalog.REFERENCE_START`, whatever the
+   materialized range, so a day's reading does not depend on how far back a user backfilled (mac-2.1).
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from mac_assets.scores.scoring import status_band
 from mac_assets.thresholds import (
     INSUFFICIENT_STATUS,
     MAC2_INDICATORS,
-    MAC2_MAX_IMPUTED_SHARE,
     MAC2_MIN_HISTORY_DAYS,
     MAC2_MISSING_PILLAR_STRESS,
     MAC2_STRESS_WEIGHT_EXPONENT,
     MAC2_VERSION,
+    MIN_COVERAGE,
     MISSING_STATUS,
     READINGS,
     STATUS_BANDS,
@@ -81,9 +84,7 @@ def score_mac2_pillars(indicators: pd.DataFrame, exponent: float = MAC2_STRESS_W
     g["stress"] = g["stress"].fillna(MAC2_MISSING_PILLAR_STRESS)
     pillars_per_reading = g.groupby(["date", "reading"])["pillar"].transform("size")
     g["imputed_share"] = (1 - g["indicators_available"] / g["indicators_total"]) / pillars_per_reading
-    pull = g["stress"] ** exponent
-    total = pull.groupby([g["date"], g["reading"]]).transform("sum")
-    g["weight"] = np.where(total > 0, pull / total.where(total > 0), 1 / pillars_per_reading)
+    g["weight"] = stress_weights(g, pillars_per_reading, exponent)
     g["score"] = 1 - g["stress"]
     g["contribution"] = g["weight"] * g["score"]
     g["status"] = status_band(g["score"], STATUS_BANDS, MISSING_STATUS)
@@ -92,11 +93,28 @@ def score_mac2_pillars(indicators: pd.DataFrame, exponent: float = MAC2_STRESS_W
               "indicators_total", "imputed", "imputed_share", "status", "methodology_version"]]
 
 
+def stress_weights(g: pd.DataFrame, pillars_per_reading: pd.Series, exponent: float) -> np.ndarray:
+    """w_i ∝ stress_i^q over a reading's pillars, except that an imputed pillar never weighs more than 1/n, what
+    every pillar weighs when all sit at one stress: missing data cannot take the largest weight of a calm day."""
+    by = [g["date"], g["reading"]]
+    pull = g["stress"] ** exponent
+    fair = 1 / pillars_per_reading
+    total = pull.groupby(by).transform("sum")
+    imputed_weight = np.where(g["imputed"], np.minimum(pull / total.where(total > 0), fair).fillna(fair), 0.0)
+    left = 1 - pd.Series(imputed_weight, index=g.index).groupby(by).transform("sum")
+    measured = pull.where(~g["imputed"], 0.0)
+    measured_total = measured.groupby(by).transform("sum")
+    measured_count = (~g["imputed"]).groupby(by).transform("sum")
+    even = left / measured_count.where(measured_count > 0)
+    share = np.where(measured_total > 0, left * measured / measured_total.where(measured_total > 0), even)
+    return np.where(g["imputed"], imputed_weight, share)
+
+
 def score_mac2_readings(pillars: pd.DataFrame) -> pd.DataFrame:
     """One row per day: each reading's MAC (the sum of its contributions), status, coverage and imputed share."""
     by = pillars.groupby(["date", "reading"], sort=True)
     r = pd.DataFrame({"mac": by["contribution"].sum(), "imputed_share": by["imputed_share"].sum()}).reset_index()
-    withheld = r["imputed_share"] > MAC2_MAX_IMPUTED_SHARE
+    withheld = r["imputed_share"] > 1 - MIN_COVERAGE
     r.loc[withheld, "mac"] = np.nan
     r["status"] = np.where(withheld, INSUFFICIENT_STATUS, status_band(r["mac"], STATUS_BANDS, MISSING_STATUS))
     r["coverage"] = 1 - r["imputed_share"]

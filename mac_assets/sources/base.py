@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Protocol
 
 import pandas as pd
 
 from mac_assets.catalog import VINTAGE_COLUMNS, Series
+from mac_assets.pointintime import utc_today
+
+# A fetched frame may say per row who delivered it (a continuation's rows); otherwise `Fetched.provider` does.
+PROVIDER_COLUMN = "provider"
 
 
 class SourceError(RuntimeError):
@@ -62,6 +66,35 @@ class SeriesSource(Protocol):
     def fetch(self, series: Series, start: date, end: date) -> Fetched: ...
 
 
+def fetch_continued(source: SeriesSource, series: Series, start: date, end: date) -> Fetched:
+    """`source.fetch`, and, for a series the catalog says is continued under another identifier
+    (`Series.continued_by`) that has gone stale inside the window, the dates after its last row read from the
+    continuation: the same quantity, so one table holds one history. Those rows name the continuation in
+    their `provider` column; a continuation the source cannot deliver leaves the series' own rows and a note."""
+    got = source.fetch(series, start, end)
+    if not series.continued_by:
+        return got
+    last = pd.to_datetime(got.frame["date"]).max() if len(got.frame) else None
+    horizon = min(pd.Timestamp(end), utc_today())
+    if last is not None and (horizon - last).days <= series.stale_after_days:
+        return got
+    since = start if last is None else max(start, last.date() + timedelta(days=1))
+    successor = replace(series, id=series.continued_by, remote=series.continued_by, continued_by="")
+    try:
+        more = source.fetch(successor, since, end)
+    except SourceError as exc:
+        return replace(got, notes=(*got.notes, f"continuation {series.continued_by} not delivered: {exc}"))
+    if more.frame.empty:
+        return got
+    own = got.provider or source.label
+    frame = pd.concat([got.frame.assign(**{PROVIDER_COLUMN: own}),
+                       more.frame.assign(**{PROVIDER_COLUMN: f"{more.provider or source.label}:{series.continued_by}"})],
+                      ignore_index=True)
+    ended = f"its last row is {last.date()}" if last is not None else "it has no rows in the window"
+    note = f"{ended}; {len(more.frame)} later rows from {series.continued_by}, which continues it"
+    return Fetched(frame, got.requests + more.requests, own, (*got.notes, *more.notes, note))
+
+
 def empty_frame(series: Series) -> pd.DataFrame:
     """A zero-row frame with the series' columns and types (what an unavailable series stores)."""
     columns = {"date": pd.Series(dtype="datetime64[ns]")}
@@ -81,7 +114,7 @@ def validate_fetch(label: str, series: Series, frame: pd.DataFrame, start: date,
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise MalformedPayload(f"{label}/{series.id}: response lacks columns {missing} (got {list(frame.columns)})")
-    out = frame[expected].copy()
+    out = frame[expected + ([PROVIDER_COLUMN] if PROVIDER_COLUMN in frame.columns else [])].copy()
     try:
         out["date"] = pd.to_datetime(out["date"]).dt.normalize()
         # A versioned series always has its vintage columns (missing where the source keeps no versions:
