@@ -17,9 +17,9 @@ import pandas as pd
 
 from mac_assets.catalog import EXTENSION_COMPONENTS, PILLARS, ExtensionComponent, Pillar
 
-METHODOLOGY_VERSION = "mac-1.1"
+METHODOLOGY_VERSION = "mac-1.2"
 # The extension (docs/extension.md) versions separately: it never changes the seven-pillar MAC.
-EXTENSION_VERSION = "ext-1.1"
+EXTENSION_VERSION = "ext-1.2"
 
 # Status bands, best first: a score at or above the floor gets the label.
 STATUS_BANDS: tuple[tuple[float, str], ...] = (
@@ -71,6 +71,10 @@ def range_knots(
 
 
 Direction = Literal["lower_is_better", "higher_is_better", "two_sided"]
+# How a row's numbers were set. "training years": from the real history before 2015 (docs/preregistration-v2.md:
+# the 50th/90th/99th percentiles, a tail knot at the extreme); "test years": set on 2015+ data by their source
+# with no earlier data to re-derive them from (the reference says so).
+HowSet = Literal["seed spec", "upstream research code", "training years", "a priori", "test years"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Threshold:
 
     `metric` names the series the value comes from: a derived metric or a raw series id.
     `scale` converts the metric's units into the units the anchors are written in (percent → bps).
+    `how_set` says where the numbers come from; the reference says more.
     `anchors` holds (ample, thin, breach) for shape "anchors", and (breach_low, thin_low, ample_low,
     ample_high, thin_high, breach_high) for "range"; `points` holds (value, score) knots for
     "breakpoints".
@@ -91,6 +96,7 @@ class Threshold:
     shape: Shape
     direction: Direction
     reference: str
+    how_set: HowSet
     anchors: tuple[float, ...] = ()
     points: Knots = ()
     scale: float = 1.0
@@ -137,169 +143,170 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold(indicator="sofr_iorb", pillar="liquidity", metric="sofr_iorb_spread_bps", units="bps",
               shape="anchors", direction="lower_is_better",
               reference=f"SOFR minus the Fed's reserve rate, signed: repo trading above IORB means reserves are "
-              f"scarce (Sept 2019: +300 bps). Anchors 3/15/25 bps are the SOFR-IORB era bands of {UPSTREAM}.",
-              anchors=(3, 15, 25)),
+              f"scarce (Sept 2019: +300 bps). Anchors 3/15/25 bps are the SOFR-IORB era bands of {UPSTREAM}, set on data from 2018 on (SOFR starts in 2018): test years, with no training-year data to re-derive them.",
+              anchors=(3, 15, 25), how_set="test years"),
     Threshold(indicator="cp_tbill", pillar="liquidity", metric="cp_tbill_spread_bps", units="bps",
               shape="anchors", direction="lower_is_better",
               reference=f"Bank funding premium over bills; reached 200-300 bps in Oct 2008. Anchors 20/50/100 bps "
               f"from {UPSTREAM}.",
-              anchors=(20, 50, 100)),
+              anchors=(20, 50, 100), how_set="upstream research code"),
     Threshold(indicator="rrp_drawdown", pillar="liquidity", metric="rrp_drawdown_30d_bn",
               units="USD bn over 30 days", shape="anchors", direction="lower_is_better",
               reference=f"{SPEC}: a 30-day ON RRP drawdown above $200B/month signals a liquidity regime shift, so "
               f"$200B is the thin anchor; ample below $50B (ordinary month-end noise); breach at $400B, "
               f"twice the signal. Since mac-1.1 both ends of the 30 days are 7-day medians: usage spikes for a "
               f"day at quarter and year ends and falls back, which a raw difference read as a drain.",
-              anchors=(50, 200, 400)),
+              anchors=(50, 200, 400), how_set="seed spec"),
     # --- Valuation -------------------------------------------------------------------------------
     Threshold(indicator="term_premium", pillar="valuation", metric="THREEFYTP10", units="bps", shape="range",
               direction="two_sided",
               reference=f"A compressed (negative) term premium leaves no cushion against a rates shock; a very high "
               f"one is a buyers' strike. Bands from {UPSTREAM}.",
-              anchors=(-50, 0, 40, 120, 200, 250), scale=100),
+              anchors=(-50, 0, 40, 120, 200, 250), scale=100, how_set="upstream research code"),
     Threshold(indicator="ig_oas", pillar="valuation", metric="BAMLC0A0CM", units="bps", shape="range",
               direction="two_sided",
               reference=f"Investment-grade spreads: too tight is mispriced risk, too wide is distress. Bands from "
               f"{UPSTREAM}.",
-              anchors=(60, 75, 100, 180, 280, 400), scale=100),
+              anchors=(60, 75, 100, 180, 280, 400), scale=100, how_set="upstream research code"),
     Threshold(indicator="hy_oas", pillar="valuation", metric="BAMLH0A0HYM2", units="bps", shape="range",
               direction="two_sided",
-              reference=f"High-yield spreads, two-sided: below 280 bps risk is priced for perfection (2007, 2021). "
+              reference=f"High-yield spreads, two-sided: below 280 bps risk is priced for perfection (2007). "
               f"Bands from {UPSTREAM}.",
-              anchors=(200, 280, 350, 550, 800, 1000), scale=100),
+              anchors=(200, 280, 350, 550, 800, 1000), scale=100, how_set="upstream research code"),
     # --- Positioning -----------------------------------------------------------------------------
     Threshold(indicator="basis_trade", pillar="positioning", metric="basis_trade_bn", units="USD bn notional",
               shape="anchors", direction="lower_is_better",
               reference=f"Leveraged funds' net short Treasury futures (CFTC TFF) at face value, the usual proxy for "
               f"the cash-futures basis trade that unwound in March 2020. Anchors 400/700/900 $B from "
-              f"{UPSTREAM}.",
-              anchors=(400, 700, 900)),
+              f"{UPSTREAM}, set on positions from 2018 on: test years; the folder has none before 2015 to "
+              f"re-derive them.",
+              anchors=(400, 700, 900), how_set="test years"),
     Threshold(indicator="spec_net_pct", pillar="positioning", metric="spec_net_percentile",
               units="percentile (52 weeks)", shape="range", direction="two_sided",
               reference=f"Where leveraged funds' aggregate net Treasury position sits in its own trailing 52-week "
               f"range; crowding at either extreme unwinds violently. Bands from {UPSTREAM}. Since mac-1.1 the "
               f"52 weeks are calendar weeks (a report count reached back years across gaps in COT history).",
-              anchors=(5, 10, 25, 75, 90, 95)),
+              anchors=(5, 10, 25, 75, 90, 95), how_set="upstream research code"),
     Threshold(indicator="svxy_aum", pillar="positioning", metric="SVXY_AUM", units="USD mn", shape="anchors",
               direction="lower_is_better",
               reference=f"Short-volatility ETF assets; $1.6bn preceded the Feb 2018 collapse. Anchors 500/1000/1500 "
-              f"$M from {UPSTREAM}.",
-              anchors=(500, 1000, 1500)),
+              f"$M from {UPSTREAM}, set knowing 2018: test years; no training-year asset data here to re-derive them.",
+              anchors=(500, 1000, 1500), how_set="test years"),
     Threshold(indicator="margin_debt", pillar="positioning", metric="margin_debt_ratio_pct",
               units="% of market cap", shape="anchors", direction="lower_is_better",
               reference=f"{SPEC}: ample < 2.0 %, thin 2.0-2.8 %, breach > 2.8 % (scorer 2.0/2.8/3.5). The spec's "
               f"Wilshire 5000 denominator left FRED in 2024; Z.1 nonfinancial corporate equities at market "
               f"value (NCBEILQ027S) replaces it: same release as the numerator, so the ratio is "
               f"point-in-time consistent.",
-              anchors=(2.0, 2.8, 3.5)),
+              anchors=(2.0, 2.8, 3.5), how_set="seed spec"),
     Threshold(indicator="levetf_growth", pillar="positioning", metric="levetf_aum_yoy_pct",
               units="% year on year", shape="anchors", direction="lower_is_better",
               reference="Leveraged-ETF assets grow with the market, so the level trends; the signal is the speed "
-              "of retail leverage build-up. Judgment anchors: 10 % (market-like growth), 40 %, 80 % "
-              "(2021's doubling). Review quarterly.",
-              anchors=(10, 40, 80)),
+              "of retail leverage build-up. A priori anchors: 10 % (market-like growth), 40 %, 100 % "
+              "(a doubling within a year; until mac-1.1 the breach was 80 %, set from 2021). Review quarterly.",
+              anchors=(10, 40, 100), how_set="a priori"),
     # --- Volatility ------------------------------------------------------------------------------
     Threshold(indicator="vix", pillar="volatility", metric="VIX", units="index points", shape="range",
               direction="two_sided",
               reference=f"VIX is bad both ways: below 12 is complacency that feeds short-vol leverage, above 30 is "
               f"stress. Calibrated bands 9/10/12/22/30/40 from {UPSTREAM}.",
-              anchors=(9, 10, 12, 22, 30, 40)),
+              anchors=(9, 10, 12, 22, 30, 40), how_set="upstream research code"),
     Threshold(indicator="vvix", pillar="volatility", metric="VVIX", units="index points", shape="breakpoints",
               direction="lower_is_better",
               reference=f"{SPEC}: < 85 calm (1.0), 85-100 elevated (0.75-0.50), > 120 extreme (0.20). Between 100 "
-              f"and 120 linear 0.50 → 0.20; tail knot: 0 at 150 (Feb 2018 and Mar 2020 peaks).",
-              points=((85, 1.0), (85, 0.75), (100, 0.5), (120, 0.2), (150, 0.0))),
+              f"and 120 linear 0.50 → 0.20; tail knot: 0 at 145, the training-year maximum (2006-2014; until mac-1.1 150, from the 2018 and 2020 peaks).",
+              points=((85, 1.0), (85, 0.75), (100, 0.5), (120, 0.2), (145, 0.0)), how_set="seed spec"),
     Threshold(indicator="term_slope", pillar="volatility", metric="term_slope", units="ratio VIX/VIX3M",
               shape="breakpoints", direction="lower_is_better",
               reference=f"{SPEC}: < 0.85 contango (1.0), 0.85-1.0 normal (down to 0.75), > 1.15 deep backwardation "
-              f"(0.20). Tail knot: 0 at 1.30 (March 2020 reached about 1.3).",
-              points=((0.85, 1.0), (1.0, 0.75), (1.15, 0.2), (1.30, 0.0))),
+              f"(0.20). Tail knot: 0 at 1.26, the training-year maximum (2009-2014; until mac-1.1 1.30, from March 2020).",
+              points=((0.85, 1.0), (1.0, 0.75), (1.15, 0.2), (1.26, 0.0)), how_set="seed spec"),
     Threshold(indicator="gamma_ratio", pillar="volatility", metric="gamma_ratio", units="ratio VIX9D/VIX",
               shape="anchors", direction="lower_is_better",
-              reference=f"{SPEC} names > 1.0 as elevated near-term gamma but gives no scores. Anchors: 0.90 (usual "
-              f"calm level), 1.00 (the spec's signal), 1.15 (Aug 2024 and Apr 2025 spikes).",
-              anchors=(0.90, 1.00, 1.15)),
+              reference=f"{SPEC} names > 1.0 as elevated near-term gamma but gives no scores. Anchors: 0.97 and 1.19, "
+              f"the training years' (1997-2014 of ../shared/validation/raw, or from the series' start) 50th and 99th percentiles (2011-2014), and the spec's 1.00 as thin (until "
+              f"mac-1.1 0.90 and 1.15, the latter from the 2024 and 2025 spikes).",
+              anchors=(0.97, 1.00, 1.19), how_set="training years"),
     # --- Policy ----------------------------------------------------------------------------------
     Threshold(indicator="room_to_cut", pillar="policy", metric="DFF", units="bps above the zero bound",
               shape="anchors", direction="higher_is_better",
               reference=f"Distance of the policy rate from the effective lower bound: the room the Fed has to ease. "
               f"150/50/25 bps from {UPSTREAM}.",
-              anchors=(150, 50, 25), scale=100),
+              anchors=(150, 50, 25), scale=100, how_set="upstream research code"),
     Threshold(indicator="fed_bs_gdp", pillar="policy", metric="fed_bs_gdp_pct", units="% of GDP",
               shape="anchors", direction="lower_is_better",
               reference=f"A large balance sheet leaves less room for further asset purchases. Anchors 25/35/45 % "
               f"from {UPSTREAM}.",
-              anchors=(25, 35, 45)),
+              anchors=(25, 35, 45), how_set="upstream research code"),
     Threshold(indicator="core_pce", pillar="policy", metric="core_pce_yoy_pct", units="% year on year",
               shape="range", direction="two_sided",
               reference=f"Core PCE inflation against the 2 % target, asymmetric: above by 50/125/200 bps or below by "
               f"75/200/350 bps ({UPSTREAM}; its below-target branch was unreachable, here it scores).",
-              anchors=(-1.5, 0.0, 1.25, 2.5, 3.25, 4.0)),
+              anchors=(-1.5, 0.0, 1.25, 2.5, 3.25, 4.0), how_set="upstream research code"),
     # --- Contagion -------------------------------------------------------------------------------
     Threshold(indicator="btc_spy_corr", pillar="contagion", metric="btc_spy_corr_60d", units="correlation",
               shape="breakpoints", direction="lower_is_better",
               reference=f"{SPEC}: < 0.3 decoupled (1.0), 0.3-0.5 moderate (0.75-0.50), 0.5-0.7 elevated "
               f"(0.50-0.20), > 0.7 high (0.20). Tail knot: 0 at 0.9.",
-              points=((0.3, 1.0), (0.3, 0.75), (0.5, 0.5), (0.7, 0.2), (0.9, 0.0))),
+              points=((0.3, 1.0), (0.3, 0.75), (0.5, 0.5), (0.7, 0.2), (0.9, 0.0)), how_set="seed spec"),
     Threshold(indicator="crypto_oi", pillar="contagion", metric="crypto_oi_total_bn",
               units="USD bn (est. total market)", shape="breakpoints", direction="lower_is_better",
               reference=f"{SPEC}: < $20B normal (1.0), 20-35 elevated (0.75-0.50), 35-50 crowded (0.50-0.20), "
               f"> 50 extreme (0.20). Tail knot: 0 at $80B.",
-              points=((20, 1.0), (20, 0.75), (35, 0.5), (50, 0.2), (80, 0.0))),
+              points=((20, 1.0), (20, 0.75), (35, 0.5), (50, 0.2), (80, 0.0)), how_set="seed spec"),
     Threshold(indicator="hy_oas_momentum", pillar="contagion", metric="hy_oas_30d_change_bps",
               units="bps over 30 days", shape="anchors", direction="lower_is_better",
               reference="Speed of high-yield spread widening: how fast credit stress is spreading. Chosen over the "
-              "HY/IG ratio, which barely moves in crises because IG widens in proportion. Anchors: 25 bps "
-              "(noise), 75 bps (Aug 2024), 200 bps (Aug 2011; 2008 and 2020 far exceeded it).",
-              anchors=(25, 75, 200)),
+              "HY/IG ratio, which barely moves in crises because IG widens in proportion. Anchors -4, 78 and 290 "
+              "bps, the training years' (1997-2014 of ../shared/validation/raw, or from the series' start) 50th, 90th and 99th percentiles (until mac-1.1 25/75/200, the 75 from August 2024).",
+              anchors=(-4, 78, 290), how_set="training years"),
     Threshold(indicator="dollar_move", pillar="contagion", metric="dollar_3m_change_pct",
               units="% over 3 months", shape="range", direction="two_sided",
               reference=f"A sharp dollar move either way transmits stress through dollar funding and EM debt. Bands "
               f"±3/±6/±10 % from {UPSTREAM} (calibrated engine).",
-              anchors=(-10, -6, -3, 3, 6, 10)),
+              anchors=(-10, -6, -3, 3, 6, 10), how_set="upstream research code"),
     Threshold(indicator="btc_exchange_reserves", pillar="contagion", metric="btc_reserve_30d_change_pct",
               units="% over 30 days", shape="anchors", direction="lower_is_better",
               reference="Coins moving onto exchanges are coins about to be sold or posted as margin. Judgment "
               "anchors: 0 % (net outflow), +3 %, +8 %. Tier 2; review quarterly.",
-              anchors=(0, 3, 8)),
+              anchors=(0, 3, 8), how_set="a priori"),
     # --- Private credit --------------------------------------------------------------------------
     Threshold(indicator="sloos_ci", pillar="private_credit", metric="DRTSCILM",
               units="% of banks net tightening", shape="anchors", direction="lower_is_better",
               reference=f"Banks tightening C&I standards push borrowers into private credit and starve weak ones. "
               f"0 % → 1.0 and 20 % → 0.5 follow the live upstream shape; breach at 50 % (reached in 2001 "
               f"and 2008). {UPSTREAM} live path.",
-              anchors=(0, 20, 50)),
+              anchors=(0, 20, 50), how_set="upstream research code"),
     Threshold(indicator="hy_oas_lev_loans", pillar="private_credit", metric="BAMLH0A0HYM2", units="bps",
               shape="anchors", direction="lower_is_better",
               reference="High-yield spread as the leveraged-loan proxy (the spec's Tier 1 channel): one-sided here, "
               "because for private credit only widening matters. 300 → 1.0 and 500 → 0.5 follow the "
-              "upstream step table; breach at 800 bps (2002, 2008, 2020 peaks).",
-              anchors=(300, 500, 800), scale=100),
+              "upstream step table; breach at 1,760 bps, the training years' 99th percentile (1997-2014; until mac-1.1 800 bps, citing the 2020 peak).",
+              anchors=(300, 500, 1760), scale=100, how_set="upstream research code"),
     # --- Extension: yen carry, cross-asset correlation, compression (docs/extension.md) ----------------
     Threshold(indicator="carry_to_vol", pillar="yen_carry", metric="carry_to_vol", units="ratio",
               shape="anchors", direction="lower_is_better",
               reference="US-Japan rate differential over realised USD/JPY volatility: the carry trade's reward for "
-              "its risk. High readings crowd the trade (2007: ~0.55; July 2024: ~0.6). Judgment anchors "
-              "0.2 (carry barely pays), 0.5, 0.8.",
-              anchors=(0.2, 0.5, 0.8)),
+              "its risk. High readings crowd the trade (2007: ~0.55). Anchors 0.21, 0.61 and 0.85, the training years' (1997-2014 of ../shared/validation/raw, or from the series' start) 50th, 90th and 99th percentiles "
+              "(until mac-1.1 judgment anchors 0.2/0.5/0.8 that cited July 2024).",
+              anchors=(0.21, 0.61, 0.85), how_set="training years"),
     Threshold(indicator="yen_unwind", pillar="yen_carry", metric="yen_move_14d_pct",
               units="% yen gain over 14 days", shape="anchors", direction="lower_is_better",
-              reference="Sharp yen appreciation is the carry unwind itself (Oct 2008 ~ +10 %, Aug 2024 ~ +8 % in two "
-              "weeks). Judgment anchors +1 % (noise), +3 %, +6 %.",
-              anchors=(1, 3, 6)),
+              reference="Sharp yen appreciation is the carry unwind itself (Oct 2008 ~ +10 % in two weeks). Anchors "
+              "0 %, +2.6 % and +5.8 %, the training years' (1997-2014 of ../shared/validation/raw, or from the series' start) 50th, 90th and 99th percentiles (until mac-1.1 +1/+3/+6 %, citing August 2024).",
+              anchors=(0, 2.6, 5.8), how_set="training years"),
     Threshold(indicator="cross_asset_corr", pillar="cross_asset", metric="cross_asset_corr",
               units="mean pairwise correlation", shape="anchors", direction="lower_is_better",
               reference="When yen, Treasuries (selling), equities, bitcoin and credit move as one trade, "
-              "diversification is gone and forced selling spreads. Anchors from the validation data "
-              "(2007-2025, 20-day window): 0.05 is its 75th percentile, 0.2 the peaks of Oct 2008, "
-              "Feb 2018, Aug 2024 and Apr 2025, 0.4 Oct 2022 (Treasuries sold with everything else).",
-              anchors=(0.05, 0.2, 0.4)),
+              "diversification is gone and forced selling spreads. Anchors -0.07, 0.13 and 0.52, the training years' (1997-2014 of ../shared/validation/raw, or from the series' start) 50th, 90th and 99th percentiles (until "
+              "ext-1.1 0.05/0.2/0.4, set on 2007-2025 data).",
+              anchors=(-0.07, 0.13, 0.52), how_set="training years"),
     Threshold(indicator="compression", pillar="compression", metric="compression_index",
               units="percentile of own history", shape="anchors", direction="lower_is_better",
               reference="Stress absorbed without deleveraging, ranked against its own past (no look-ahead). Below "
               "the median is ordinary; the top fifth is a spring wound tight; the top 5 % is the "
               "essay's pre-release state.",
-              anchors=(50, 80, 95)),
+              anchors=(50, 80, 95), how_set="a priori"),
 )
 
 THRESHOLDS_BY_INDICATOR: dict[str, Threshold] = {t.indicator: t for t in THRESHOLDS}

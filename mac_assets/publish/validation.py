@@ -500,3 +500,45 @@ def frozen_choices() -> pd.DataFrame:
         ("headline rule", "challenger better on ≥ 3 of: " + ", ".join(HEADLINE_METRICS), "a priori"),
     ]
     return pd.DataFrame(rows, columns=["choice", "value", "how it was set"])
+
+
+# The pairs the report judges by the headline rule: (challenger, incumbent), the first decides mac-3.0's place.
+VERDICTS: tuple[tuple[str, str], ...] = (
+    (MAC3_STRESS, MAC2_STRESS), (MAC3_STRESS, "s_vix alone"), (MAC3_STRESS, NAIVE), (MAC3_STRESS, STLFSI4),
+    (MAC3_STRESS, NFCI), (MAC2_STRESS, MAC1), (MAC2_STRESS, "s_vix alone"),
+)
+
+
+def verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """The headline rule for each pair of `VERDICTS` on the test years."""
+    rows = []
+    for challenger, incumbent in VERDICTS:
+        wins, won = beats(table, challenger, incumbent)
+        rows.append({"challenger": challenger, "incumbent": incumbent, "test metrics won": len(won),
+                     "which": ", ".join(won) or "none", "beats": wins})
+    return pd.DataFrame(rows)
+
+
+def tables(mac1: pd.DataFrame, mac2: pd.DataFrame, mac2_indicators: pd.DataFrame, mac3: pd.DataFrame,
+           extended: pd.DataFrame | None, stlfsi4: pd.DataFrame, nfci: pd.DataFrame,
+           spy: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every table of protocol v2 from the stored readings: the metrics of every series (train and test), the
+    verdicts, the 12-month risk's scores and reliability, and the noise and band shares of the stress readings."""
+    inputs = Inputs(readings(mac1, mac2, mac3, extended), stlfsi4, nfci, spy, baselines(mac2_indicators))
+    table = metrics(inputs)
+    risk = mac3[["date"]].assign(value=mac3["risk_12m"])
+    scores, reliability = {}, {}
+    for period in ("train", "test"):
+        scores[period], reliability[period] = risk_scores(risk, spy, inputs.grid(), t.MAC3_RISK_BASE_RATE, period)
+    stress3 = mac3[["date", "stress_mac", "stress_status"]].rename(columns={"stress_mac": "mac", "stress_status": "status"})
+    buildup3 = mac3[["date", "buildup_mac", "buildup_status"]].rename(columns={"buildup_mac": "mac",
+                                                                               "buildup_status": "status"})
+    stress2 = mac2[["date", "stress_mac", "stress_status"]].rename(columns={"stress_mac": "mac", "stress_status": "status"})
+    noisy = pd.DataFrame([{"reading": name, "period": period, **noise(daily, period)}
+                          for name, daily in ((MAC3_STRESS, stress3), ("mac-3.0 build-up", buildup3), (MAC2_STRESS, stress2))
+                          for period in ("train", "test")])
+    return {
+        "metrics": table, "verdicts": verdicts(table),
+        "risk scores": pd.DataFrame([{"period": p, **scores[p]} for p in scores]),
+        "risk reliability (test)": reliability["test"], "noise and band shares": noisy,
+    }
