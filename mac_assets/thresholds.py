@@ -431,21 +431,38 @@ MAC3_VERSION = "mac-3.0"
 # Candidate aggregations of the stress reading's pillars → the daily EWMA decay of their correlations (None: the
 # plain mean). The CISS paper's weekly λ = 0.93 is 0.93^(1/5) per business day; RiskMetrics' daily λ is 0.94.
 STRESS_AGGREGATIONS: dict[str, float | None] = {"linear": None, "ciss_paper": 0.93 ** (1 / 5), "ciss_riskmetrics": 0.94}
-# Status bands are rarity on training days: cut points at these quantiles of a reading's training distribution
-# of stress (ample below the first, breach above the last).
-MAC3_BAND_QUANTILES: tuple[float, ...] = (0.30, 0.70, 0.90, 0.98)
 QUIET_DAYS_GRID: tuple[int, ...] = (1, 2, 3, 5, 10, 15, 20)
 MAX_STATUS_CHANGES_A_YEAR = 12
 RISK_HORIZON_DAYS = 252
 RISK_FALL = 0.15
 # Fitted on training years (1997-2014, ../shared/validation/raw) by scripts/fit_mac3.py on 2026-12-04:
 MAC3_STRESS_AGGREGATION = "ciss_paper"  # no candidate won a pair on training weeks: the tie went to the paper's
-MAC3_BAND_STRESS_CUTS: dict[str, tuple[float, ...]] = {"stress": (0.2355, 0.3977, 0.6135, 0.7353),
-                                                       "buildup": (0.6226, 0.7586, 0.812, 0.8678)}
-MAC3_QUIET_DAYS = 3
-# (intercept, build-up MAC, stress MAC): build-up and stress together won the cross-validation.
+# (intercept, build-up MAC, stress MAC): build-up and stress together won the cross-validation. It failed on the
+# test years (README, "Methodology and validation"); it is published with that verdict, not retuned.
 MAC3_RISK_COEFFICIENTS: tuple[float, float, float] = (1.5916, 3.7557, -7.121)
 MAC3_RISK_BASE_RATE = 0.1942
+
+
+@dataclass(frozen=True)
+class RarityBands:
+    """A percentile reading's status bands: `cuts` are the 30/70/90/98 % quantiles (`BAND_QUANTILES`) of its stress
+    (1 − MAC) over training days from 1998; its published status moves to a new band only after `quiet_days`
+    business days in it (into breach at once). Both fitted on training years by scripts/fit_mac3.py."""
+
+    cuts: tuple[float, ...]
+    quiet_days: int
+
+
+# Status bands are rarity on training days: cut points at these quantiles of a reading's training distribution of
+# stress (ample below the first, breach above the last). A pillar's stress is itself (near enough) a percentile,
+# so pillars are banded at the quantiles themselves.
+BAND_QUANTILES: tuple[float, ...] = (0.30, 0.70, 0.90, 0.98)
+PILLAR_BANDS = RarityBands(BAND_QUANTILES, 1)
+READING_BANDS: dict[str, RarityBands] = {
+    f"{MAC2_VERSION} stress": RarityBands((0.3893, 0.6041, 0.7935, 0.912), 3),  # fitted after the v2 test table (README)
+    f"{MAC3_VERSION} stress": RarityBands((0.2355, 0.3977, 0.6135, 0.7353), 3),
+    "buildup": RarityBands((0.6226, 0.7586, 0.812, 0.8678), 1),  # one build-up reading, shared by mac-2.1 and mac-3.0
+}
 
 # Which methodology `scores.mac_composite` headlines, by the pre-registered rule (publish/validation.py `beats`)
 # on the test years of the real history: mac-2.x's stress reading beat mac-1.x there (v1 protocol, README).

@@ -5,9 +5,10 @@ the reference start, then, using training weeks and days only:
 
 1. the stress reading's aggregation: each candidate of `thresholds.STRESS_AGGREGATIONS` against each other on
    the five headline metrics of the training weeks (`validation.select_candidate`);
-2. the status bands' cut points: quantiles of the chosen reading's and the build-up reading's stress over
-   training days from 1998 (`validation.band_cuts`);
-3. the quiet status' days (`validation.select_quiet_days`);
+2. each reading's status bands (`thresholds.READING_BANDS`): cut points at quantiles of its stress over training
+   days from 1998 (`validation.band_cuts`) and its quiet days (`validation.select_quiet_days`). mac-2.1's stress
+   reading was added to this step after the v2 test table, when it stayed the headline by the pre-registered
+   rule: the same rule applied to it, on training days only;
 4. the 12-month risk curve: build-up alone or build-up and stress, by leave-one-block-out log loss, refitted
    on every training week whose window ends before 2015 (`validation.fit_risk`).
 
@@ -25,10 +26,10 @@ import pandas as pd
 from mac_assets.catalog import REFERENCE_START
 from mac_assets.pipeline import compute_all, fetch_all
 from mac_assets.publish import validation as v
-from mac_assets.scores.mac3 import bands, reading_table
-from mac_assets.scores.scoring import status_band
+from mac_assets.scores.mac3 import reading_table
+from mac_assets.scores.scoring import banded
 from mac_assets.sources.csv_folder import CsvFolderSource
-from mac_assets.thresholds import MISSING_STATUS, STRESS_AGGREGATIONS
+from mac_assets.thresholds import MAC2_VERSION, MAC3_VERSION, MISSING_STATUS, STRESS_AGGREGATIONS, RarityBands
 
 HISTORY_START = pd.Timestamp("1997-01-01")
 BAND_DAYS_FROM = pd.Timestamp("1998-01-01")
@@ -54,13 +55,17 @@ def main(folder: str) -> None:
 
     stress = daily[chosen]
     buildup = computed.mac2_readings.set_index("date")["buildup_mac"]
-    cuts = {reading: v.band_cuts(1 - mac[mac.index >= BAND_DAYS_FROM]) for reading, mac in
-            (("stress", stress), ("buildup", buildup))}
-    print(f"band cut points (stress quantiles of training days from {BAND_DAYS_FROM.date()}): {cuts}\n")
-
-    daily_bands = pd.Series(status_band(stress, bands(cuts["stress"]), MISSING_STATUS), index=stress.index)
-    quiet, quiet_table = v.select_quiet_days(daily_bands[daily_bands.index >= BAND_DAYS_FROM])
-    print(quiet_table.to_string(index=False), f"\nchosen quiet days: {quiet}\n")
+    readings = {f"{MAC3_VERSION} stress": stress, "buildup": buildup,
+                f"{MAC2_VERSION} stress": computed.mac2_readings.set_index("date")["stress_mac"]}
+    fitted = {}
+    for name, mac in readings.items():
+        mac = mac[mac.index >= BAND_DAYS_FROM]
+        cuts = v.band_cuts(1 - mac)
+        daily_bands, _ = banded(mac, RarityBands(cuts, 1), MISSING_STATUS)
+        quiet, quiet_table = v.select_quiet_days(pd.Series(daily_bands, index=mac.index))
+        fitted[name] = RarityBands(cuts, quiet)
+        print(f"{name}: band cut points (stress quantiles of training days from {BAND_DAYS_FROM.date()}) {cuts}")
+        print(quiet_table.to_string(index=False), f"\nquiet days: {quiet}\n")
 
     features = pd.DataFrame({"buildup_mac": buildup, "stress_mac": stress})
     frame = v.risk_frame(features, computed.raw["SPY"], v.Inputs({}, *benchmarks).grid())
@@ -70,8 +75,8 @@ def main(folder: str) -> None:
 
     print("# --- paste into thresholds.py ---")
     print(f'MAC3_STRESS_AGGREGATION = "{chosen}"')
-    print(f"MAC3_BAND_STRESS_CUTS: dict[str, tuple[float, ...]] = {cuts}")
-    print(f"MAC3_QUIET_DAYS = {quiet}")
+    for name, bands in fitted.items():
+        print(f'    "{name}": {bands},')
     print(f"MAC3_RISK_COEFFICIENTS: tuple[float, float, float] = {tuple(round(c, 4) for c in coefficients)}")
     print(f"MAC3_RISK_BASE_RATE = {base_rate:.4f}")
 

@@ -6,18 +6,9 @@ import pandas as pd
 import pytest
 
 from mac_assets.scores.mac2 import score_mac2_pillars
-from mac_assets.scores.mac3 import (
-    BAND_LABELS,
-    aggregate,
-    bands,
-    compute_mac3,
-    ewma_correlations,
-    quiet_status,
-    reading_table,
-    risk_probability,
-)
-from mac_assets.scores.scoring import status_band
-from mac_assets.thresholds import MAC3_BAND_STRESS_CUTS, MISSING_STATUS, STRESS_AGGREGATIONS
+from mac_assets.scores.mac3 import aggregate, compute_mac3, ewma_correlations, reading_table, risk_probability
+from mac_assets.scores.scoring import BAND_LABELS, quiet_status, rarity_bands, status_band
+from mac_assets.thresholds import MAC3_VERSION, MISSING_STATUS, READING_BANDS, STRESS_AGGREGATIONS
 
 PILLARS4 = ["liquidity", "valuation", "volatility", "contagion"]
 
@@ -107,7 +98,7 @@ def test_a_calm_day_with_a_pillar_missing_reads_the_band_it_reads_with_that_pill
     calm = {"liquidity": 0.15, "valuation": 0.1, "volatility": 0.1, "contagion": 0.12}
     measured = score_mac2_pillars(one_day(calm | {"liquidity": 0.5}))
     missing = score_mac2_pillars(one_day(calm | {"liquidity": None}))
-    cuts = bands(MAC3_BAND_STRESS_CUTS["stress"])
+    cuts = rarity_bands(READING_BANDS[f"{MAC3_VERSION} stress"].cuts)
     read = {name: reading_table(p, "stress", "ciss_paper")[0]["mac"].iloc[0] for name, p in
             (("measured", measured), ("missing", missing))}
     assert read["missing"] == pytest.approx(read["measured"])
@@ -126,7 +117,7 @@ def test_in_mac2_an_imputed_pillar_never_weighs_more_than_an_equal_share():
 # --- bands and the quiet status ---------------------------------------------------------------------------------
 
 def test_bands_are_cut_from_stress_quantiles_best_first():
-    b = bands((0.2, 0.4, 0.6, 0.8))
+    b = rarity_bands((0.2, 0.4, 0.6, 0.8))
     assert [label for _, label in b] == list(BAND_LABELS)
     assert status_band([0.9, 0.7, 0.5, 0.3, 0.1], b, MISSING_STATUS).tolist() == list(BAND_LABELS)
 

@@ -42,7 +42,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from mac_assets import thresholds as t
 from mac_assets.catalog import REFERENCE_START
 from mac_assets.episodes import EPISODES, KINDS, Episode
-from mac_assets.scores.mac3 import BAND_LABELS, quiet_status
+from mac_assets.scores.scoring import BAND_LABELS, quiet_status
 from mac_assets.thresholds import TEST_START
 
 MIN_WEEKS = 52
@@ -306,7 +306,7 @@ def select_candidate(train: pd.DataFrame, candidates: list[str], tie_break: str)
     return (tie_break if tie_break in leaders else leaders[0]), pd.DataFrame(pairs)
 
 
-def band_cuts(stress: pd.Series, quantiles: tuple[float, ...] = t.MAC3_BAND_QUANTILES) -> tuple[float, ...]:
+def band_cuts(stress: pd.Series, quantiles: tuple[float, ...] = t.BAND_QUANTILES) -> tuple[float, ...]:
     """Cut points of the status bands: these quantiles of a reading's stress over training days."""
     train = stress[in_period(stress.index, "train")].dropna()
     return tuple(round(float(train.quantile(q)), 4) for q in quantiles)
@@ -471,15 +471,15 @@ def baselines(mac2_indicators: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def frozen_choices() -> pd.DataFrame:
     """Every tunable choice of mac-2.x, mac-3.0 and this protocol: its value, and whether and where it was fitted."""
     fitted = "fitted on training years 1997-2014 of ../shared/validation/raw (scripts/fit_mac3.py)"
-    cuts = "; ".join(f"{r}: {', '.join(f'{c:.3f}' for c in t.MAC3_BAND_STRESS_CUTS[r])}" for r in t.READINGS)
+    bands = "; ".join(f"{name}: {', '.join(f'{c:.3f}' for c in b.cuts)} ({b.quiet_days} quiet days)"
+                      for name, b in t.READING_BANDS.items())
     rows = [
         ("mac-3.0 stress aggregation", t.MAC3_STRESS_AGGREGATION,
          f"{fitted}, from {', '.join(t.STRESS_AGGREGATIONS)} by pairwise wins on training weeks"),
-        ("status band cut points (stress)", cuts,
-         f"{fitted}: the {', '.join(f'{q:.0%}' for q in t.MAC3_BAND_QUANTILES)} quantiles of training days"),
-        ("quiet status: business days a new band must last", str(t.MAC3_QUIET_DAYS),
-         f"{fitted}: the smallest of {', '.join(map(str, t.QUIET_DAYS_GRID))} with at most "
-         f"{t.MAX_STATUS_CHANGES_A_YEAR} changes a year"),
+        ("status band cut points (stress) and quiet days", bands,
+         f"{fitted}: the {', '.join(f'{q:.0%}' for q in t.BAND_QUANTILES)} quantiles of training days; the smallest of "
+         f"{', '.join(map(str, t.QUIET_DAYS_GRID))} quiet days with at most {t.MAX_STATUS_CHANGES_A_YEAR} changes a "
+         f"year (mac-2.1 stress's after the test table: the headline stayed mac-2.1 by the rule)"),
         ("12-month risk curve (intercept, build-up, stress)", ", ".join(f"{c:.3f}" for c in t.MAC3_RISK_COEFFICIENTS),
          f"{fitted}: logistic, features chosen by leave-one-block-out log loss"),
         ("12-month risk base rate", f"{t.MAC3_RISK_BASE_RATE:.3f}", f"{fitted}: the training weeks' event rate"),

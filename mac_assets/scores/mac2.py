@@ -28,7 +28,7 @@ import pandas as pd
 from mac_assets.pointintime import known_on
 from mac_assets.scores.compute import metric_info
 from mac_assets.scores.percentile import expanding_percentile
-from mac_assets.scores.scoring import status_band
+from mac_assets.scores.scoring import banded, quiet_status
 from mac_assets.thresholds import (
     INSUFFICIENT_STATUS,
     MAC2_INDICATORS,
@@ -38,8 +38,9 @@ from mac_assets.thresholds import (
     MAC2_VERSION,
     MIN_COVERAGE,
     MISSING_STATUS,
+    PILLAR_BANDS,
+    READING_BANDS,
     READINGS,
-    STATUS_BANDS,
     Mac2Indicator,
 )
 
@@ -87,7 +88,7 @@ def score_mac2_pillars(indicators: pd.DataFrame, exponent: float = MAC2_STRESS_W
     g["weight"] = stress_weights(g, pillars_per_reading, exponent)
     g["score"] = 1 - g["stress"]
     g["contribution"] = g["weight"] * g["score"]
-    g["status"] = status_band(g["score"], STATUS_BANDS, MISSING_STATUS)
+    g["status"] = banded(g["score"], PILLAR_BANDS, MISSING_STATUS)[0]
     g["methodology_version"] = MAC2_VERSION
     return g[["date", "reading", "pillar", "stress", "score", "weight", "contribution", "indicators_available",
               "indicators_total", "imputed", "imputed_share", "status", "methodology_version"]]
@@ -116,13 +117,16 @@ def score_mac2_readings(pillars: pd.DataFrame) -> pd.DataFrame:
     r = pd.DataFrame({"mac": by["contribution"].sum(), "imputed_share": by["imputed_share"].sum()}).reset_index()
     withheld = r["imputed_share"] > 1 - MIN_COVERAGE
     r.loc[withheld, "mac"] = np.nan
-    r["status"] = np.where(withheld, INSUFFICIENT_STATUS, status_band(r["mac"], STATUS_BANDS, MISSING_STATUS))
     r["coverage"] = 1 - r["imputed_share"]
-    wide = r.pivot(index="date", columns="reading", values=["mac", "status", "coverage", "imputed_share"])
+    wide = r.pivot(index="date", columns="reading", values=["mac", "coverage", "imputed_share"])
     out = pd.DataFrame(index=wide.index)
     for reading in READINGS:
-        for column in ("mac", "status", "coverage", "imputed_share"):
+        for column in ("mac", "coverage", "imputed_share"):
             out[f"{reading}_{column}"] = wide[(column, reading)] if (column, reading) in wide else np.nan
+        bands = READING_BANDS[f"{MAC2_VERSION} stress" if reading == "stress" else reading]
+        daily = np.where(out[f"{reading}_mac"].isna() & out[f"{reading}_coverage"].notna(), INSUFFICIENT_STATUS,
+                         banded(out[f"{reading}_mac"].astype(float), bands, MISSING_STATUS)[0])
+        out[f"{reading}_status"] = quiet_status(daily, bands.quiet_days)
     out["methodology_version"] = MAC2_VERSION
     out = out.reset_index()
     for reading in READINGS:

@@ -15,8 +15,8 @@ each choice was made before the test years were looked at):
    wᵢ minus that of capacity (they add up to MAC). An indicator's share of its pillar's is its share of the
    pillar's stress.
 4. Bands are rarity on training years: the cut points are quantiles of the reading's training-day
-   distribution. The published status changes only when the daily band has differed from it for
-   `MAC3_QUIET_DAYS` business days in a row (a move into breach at once), so it does not flicker.
+   distribution (`thresholds.READING_BANDS`). The published status changes only when the daily band has
+   differed from it for the reading's quiet days in a row (a move into breach at once), so it does not flicker.
 5. The 12-month risk is a logistic curve, fitted on training years, of the probability that SPY closes 15 %
    or more below the day's close within the next 252 business days; its base rate is published beside it.
 """
@@ -26,24 +26,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mac_assets.scores.scoring import status_band
+from mac_assets.scores.scoring import banded, quiet_status
 from mac_assets.thresholds import (
     INSUFFICIENT_STATUS,
-    MAC3_BAND_QUANTILES,
-    MAC3_BAND_STRESS_CUTS,
-    MAC3_QUIET_DAYS,
     MAC3_RISK_BASE_RATE,
     MAC3_RISK_COEFFICIENTS,
     MAC3_STRESS_AGGREGATION,
     MAC3_VERSION,
     MIN_COVERAGE,
     MISSING_STATUS,
+    PILLAR_BANDS,
     PILLARS,
+    READING_BANDS,
     STRESS_AGGREGATIONS,
     TEST_START,
+    RarityBands,
 )
 
-BAND_LABELS: tuple[str, ...] = ("ample", "comfortable", "thin", "stretched", "breach")
 # The variance of a uniform percentile: the moments EWMA correlations start from (correlation 0).
 UNIFORM_VARIANCE = 1 / 12
 
@@ -99,34 +98,6 @@ def aggregate(stress: pd.DataFrame, imputed: pd.DataFrame, aggregation: str = MA
             pd.Series(correlated, index=stress.index))
 
 
-def bands(cuts: tuple[float, ...]) -> tuple[tuple[float, str], ...]:
-    """Status bands on the MAC scale (best first) from stress cut points (ascending): MAC = 1 − stress."""
-    return tuple(zip((1 - c for c in cuts), BAND_LABELS[:-1])) + ((0.0, BAND_LABELS[-1]),)
-
-
-def quiet_status(daily: np.ndarray, quiet_days: int = MAC3_QUIET_DAYS) -> np.ndarray:
-    """The published status from the daily bands: it moves to a new band once the daily band has differed from
-    it for `quiet_days` business days in a row (taking that day's band), and into breach at once.
-
-    A state machine: whether a day counts depends on the status published before it, so this walks the days
-    in order (a few thousand steps per history). Days without a band keep their label and reset the count.
-    """
-    out = np.empty(len(daily), dtype=object)
-    status, differing = None, 0
-    for t, band in enumerate(daily):
-        if band not in BAND_LABELS:
-            out[t], status, differing = band, None, 0
-            continue
-        if status is None or band == status:
-            status, differing = (band if status is None else status), 0
-        else:
-            differing += 1
-            if band == BAND_LABELS[-1] or differing >= quiet_days:
-                status, differing = band, 0
-        out[t] = status
-    return out
-
-
 def risk_probability(buildup_mac: pd.Series, stress_mac: pd.Series,
                      coefficients: tuple[float, float, float] = MAC3_RISK_COEFFICIENTS) -> pd.Series:
     """P(SPY falls 15 % or more within 252 business days): the logistic curve frozen in thresholds.py,
@@ -151,6 +122,13 @@ def reading_table(pillars: pd.DataFrame, reading: str, aggregation: str) -> tupl
     return daily, long
 
 
+def statuses(mac: pd.Series, coverage: pd.Series, bands: RarityBands) -> tuple[np.ndarray, np.ndarray]:
+    """(daily band, published quiet status) of a reading; a withheld day says why instead of a band."""
+    daily, _ = banded(mac, bands, MISSING_STATUS)
+    daily = np.where(mac.isna() & coverage.notna(), INSUFFICIENT_STATUS, daily)
+    return daily, quiet_status(daily, bands.quiet_days)
+
+
 def compute_mac3(mac2_pillars: pd.DataFrame, mac2_readings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """mac-3.0's pillars (stress reading) and readings per day, from mac-2.x's pillar stress and build-up reading."""
     stress_daily, pillars = reading_table(mac2_pillars, "stress", MAC3_STRESS_AGGREGATION)
@@ -161,18 +139,15 @@ def compute_mac3(mac2_pillars: pd.DataFrame, mac2_readings: pd.DataFrame) -> tup
     buildup = mac2_readings.set_index("date").reindex(out.index)
     out["buildup_mac"] = buildup["buildup_mac"]
     out["buildup_coverage"] = buildup["buildup_coverage"]
-    for reading in ("stress", "buildup"):
-        band = status_band(out[f"{reading}_mac"], bands(MAC3_BAND_STRESS_CUTS[reading]), MISSING_STATUS)
-        withheld = out[f"{reading}_mac"].isna() & out[f"{reading}_coverage"].notna()
-        out[f"{reading}_band"] = np.where(withheld, INSUFFICIENT_STATUS, band)
-        out[f"{reading}_status"] = quiet_status(out[f"{reading}_band"].to_numpy())
+    for reading, key in (("stress", f"{MAC3_VERSION} stress"), ("buildup", "buildup")):
+        out[f"{reading}_band"], out[f"{reading}_status"] = statuses(out[f"{reading}_mac"], out[f"{reading}_coverage"],
+                                                                   READING_BANDS[key])
     out["risk_12m"] = risk_probability(out["buildup_mac"], out["stress_mac"])
     out["risk_base_rate"] = MAC3_RISK_BASE_RATE
     out["risk_in_sample"] = out.index < TEST_START
     out["methodology_version"] = MAC3_VERSION
     pillars["score"] = 1 - pillars["stress"]
-    # A pillar's stress is (near enough) a percentile, so its bands are the same rarity quantiles read directly.
-    pillars["status"] = status_band(pillars["score"], bands(MAC3_BAND_QUANTILES), MISSING_STATUS)
+    pillars["status"] = banded(pillars["score"], PILLAR_BANDS, MISSING_STATUS)[0]
     pillars["methodology_version"] = MAC3_VERSION
     columns = ["date", "pillar", "stress", "score", "weight", "stress_contribution", "contribution", "imputed",
                "status", "methodology_version"]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mac_assets.thresholds import Knots
+from mac_assets.thresholds import STATUS_BANDS, Knots, RarityBands
 
 
 def score_knots(values: Sequence[float] | np.ndarray | pd.Series | float, knots: Knots) -> np.ndarray:
@@ -44,3 +44,40 @@ def status_band(scores: Sequence[float] | np.ndarray | pd.Series, bands: Sequenc
     # Positions into one array of labels, so a million rows share a handful of strings.
     labels = np.array([label for _, label in bands] + [missing], dtype=object)
     return labels.take(np.select(conditions, range(len(bands)), default=len(bands))) if len(s) else np.array([], object)
+
+
+BAND_LABELS: tuple[str, ...] = tuple(label for _, label in STATUS_BANDS)  # best first
+
+
+def rarity_bands(cuts: tuple[float, ...]) -> tuple[tuple[float, str], ...]:
+    """Status bands on the MAC scale (best first) from stress cut points (ascending): MAC = 1 − stress."""
+    return tuple(zip((1 - c for c in cuts), BAND_LABELS[:-1])) + ((0.0, BAND_LABELS[-1]),)
+
+
+def quiet_status(daily: np.ndarray, quiet_days: int) -> np.ndarray:
+    """The published status from the daily bands: it moves to a new band once the daily band has differed from
+    it for `quiet_days` business days in a row (taking that day's band), and into breach at once.
+
+    A state machine: whether a day counts depends on the status published before it, so this walks the days
+    in order (a few thousand steps per history). Days without a band keep their label and reset the status.
+    """
+    out = np.empty(len(daily), dtype=object)
+    status, differing = None, 0
+    for t, band in enumerate(daily):
+        if band not in BAND_LABELS:
+            out[t], status, differing = band, None, 0
+            continue
+        if status is None or band == status:
+            status, differing = (band if status is None else status), 0
+        else:
+            differing += 1
+            if band == BAND_LABELS[-1] or differing >= quiet_days:
+                status, differing = band, 0
+        out[t] = status
+    return out
+
+
+def banded(mac, bands: RarityBands, missing: str) -> tuple[np.ndarray, np.ndarray]:
+    """(daily band, published quiet status) of a reading's MAC values in date order."""
+    daily = status_band(mac, rarity_bands(bands.cuts), missing)
+    return daily, quiet_status(daily, bands.quiet_days)
