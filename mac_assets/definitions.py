@@ -21,7 +21,7 @@ from mac_assets.infra.settings import Settings, load_settings
 from mac_assets.policy import EXECUTOR, IO_MANAGER_KEY
 from mac_assets.publish.assets import BiPublisher, RawBackups, ReportsFolder, build_publish_assets, build_report_assets
 from mac_assets.raw.assets import build_raw_assets
-from mac_assets.scores.assets import build_extension_assets, build_mac2_assets, build_score_assets
+from mac_assets.scores.assets import build_extension_assets, build_percentile_assets, build_score_assets
 from mac_assets.sources.resources import build_source
 
 FULL_GRAPH_JOB = "mac_full_graph"
@@ -31,7 +31,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
     """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
     assets = [*build_raw_assets(partitions), *build_derived_assets(partitions, settings.extension),
-              *build_score_assets(partitions, settings.min_pillars), *build_mac2_assets(partitions),
+              *build_score_assets(partitions, settings.min_pillars), *build_percentile_assets(partitions),
               *build_publish_assets(partitions, settings.extension), *build_report_assets(partitions)]
     if settings.extension:
         assets += build_extension_assets(partitions)

@@ -19,6 +19,7 @@ from mac_assets.pointintime import with_availability
 from mac_assets.scores.compute import business_days, score_composite, score_indicators, score_pillars
 from mac_assets.scores.extension import VERSION as EXTENSION_SCORES_VERSION
 from mac_assets.scores.extension import extended_composite, systemic_term
+from mac_assets.scores.headline import headline_composite
 from mac_assets.scores.mac2 import MAC2_METRICS, compute_mac2
 from mac_assets.scores.mac3 import compute_mac3
 from mac_assets.sources.base import SeriesSource, SourceError, empty_frame, fetch_continued, validate_fetch
@@ -32,21 +33,23 @@ from mac_assets.thresholds import (
 
 @dataclass(frozen=True)
 class Computed:
-    """Every table a run writes, for the whole window at once (frames as the assets store them)."""
+    """Every table a run writes, for the whole window at once (frames as the assets store them), under the names of
+    their tables: `mac_composite` is the headline, `mac1_composite` the seed methodology's composite."""
 
     raw: dict[str, pd.DataFrame]  # series id → date, value columns, available_date
     metrics: dict[str, pd.DataFrame]  # derived metric → date, value, available_date (+ workings)
-    indicators: pd.DataFrame
-    pillars: pd.DataFrame
-    composite: pd.DataFrame
-    mac2_indicators: pd.DataFrame
-    mac2_pillars: pd.DataFrame
+    indicator_scores: pd.DataFrame
+    pillar_scores: pd.DataFrame
+    mac1_composite: pd.DataFrame
+    mac2_indicator_scores: pd.DataFrame
+    mac2_pillar_scores: pd.DataFrame
     mac2_readings: pd.DataFrame
-    mac3_pillars: pd.DataFrame
+    mac3_pillar_scores: pd.DataFrame
     mac3_readings: pd.DataFrame
-    extension_indicators: pd.DataFrame | None = None
-    systemic: pd.DataFrame | None = None
-    extended: pd.DataFrame | None = None
+    mac_composite: pd.DataFrame
+    extension_scores: pd.DataFrame | None = None
+    systemic_stress: pd.DataFrame | None = None
+    mac_extended: pd.DataFrame | None = None
 
 
 def fetch_all(source: SeriesSource, start: date, end: date, series: tuple[Series, ...] = SERIES) -> dict[str, pd.DataFrame]:
@@ -78,14 +81,14 @@ def compute_all(raw: dict[str, pd.DataFrame], start: pd.Timestamp, end_inclusive
     mac2 = compute_mac2(frames, business_days(pd.Timestamp(REFERENCE_START), end_inclusive), mac2_exponent)
     mac3 = compute_mac3(mac2[1], mac2[2])
     mac2, mac3 = tuple(_from(start, f) for f in mac2), tuple(_from(start, f) for f in mac3)
+    headline = headline_composite(composite, mac2[2], mac2[1], mac3[1])
+    scores = (indicators, pillars, composite, *mac2, *mac3, headline)
     if not extension:
-        return Computed(published, metrics, indicators, pillars, composite, *mac2, *mac3)
+        return Computed(published, metrics, *scores)
     extension_indicators = score_indicators(frames, days, EXTENSION_THRESHOLDS, EXTENSION_SCORES_VERSION)
     systemic = systemic_term(pillars, extension_indicators)
     extended = extended_composite(composite, pillars, extension_indicators, systemic)
-    return Computed(published, metrics, indicators, pillars, composite, *mac2, *mac3, extension_indicators, systemic,
-                    extended)
-
+    return Computed(published, metrics, *scores, extension_indicators, systemic, extended)
 
 def _from(start: pd.Timestamp, frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of a table computed from the reference start that fall in the scored range."""

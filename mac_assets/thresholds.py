@@ -420,9 +420,9 @@ MAC2_MIN_HISTORY_DAYS = 250  # business days of an indicator's known values befo
 MAC2_MISSING_PILLAR_STRESS = 0.5  # a pillar without any input: its historical median, by construction
 # Exponent of the stress-weighted (Lehmer) mean across pillars, w_i ∝ stress_i^q: larger q lets a pillar
 # in breach take more of the weight. q = 0 would be the plain mean, which lets calm pillars hide a
-# breach, so the grid starts at 1. Fitted on training years (2007-2014) by `scripts/fit_mac2.py`.
+# breach. mac-2.0 fitted it on 2007-2014 from 1, 2 and 3, and every candidate tied (no training episode
+# detected), so q = 1 is an a priori choice: the smallest that lets a breach take weight.
 MAC2_STRESS_WEIGHT_EXPONENT = 1.0
-MAC2_EXPONENT_GRID = (1.0, 2.0, 3.0)
 
 # --- mac-3.0: the stress reading aggregated like portfolio risk, rarity bands, a quiet status, a 12-month risk ------
 # (scores/mac3.py; every choice below was pre-registered in docs/preregistration-v2.md and, where fitted, fitted on

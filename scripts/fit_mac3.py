@@ -45,7 +45,7 @@ def main(folder: str) -> None:
     computed = compute_all(raw, HISTORY_START, end, extension=False)
     benchmarks = (computed.raw["STLFSI4"], computed.raw["NFCI"], computed.raw["SPY"])
 
-    daily = {name: reading_table(computed.mac2_pillars, "stress", name)[0]["mac"] for name in STRESS_AGGREGATIONS}
+    daily = {name: reading_table(computed.mac2_pillar_scores, "stress", name)[0]["mac"] for name in STRESS_AGGREGATIONS}
     candidates = {name: mac.rename("value").rename_axis("date").reset_index() for name, mac in daily.items()}
     train = v.metrics(v.Inputs(candidates, *benchmarks), periods=("train",))
     print("Training weeks, each candidate aggregation of the stress reading:")

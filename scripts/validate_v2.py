@@ -26,7 +26,7 @@ def main(where: str) -> None:
     end = pd.Timestamp.now().normalize()
     raw = fetch_all(source, REFERENCE_START, (end + pd.Timedelta(days=1)).date())
     c = compute_all(raw, HISTORY_START, end)
-    tables = v.tables(c.composite, c.mac2_readings, c.mac2_indicators, c.mac3_readings, c.extended,
+    tables = v.tables(c.mac1_composite, c.mac2_readings, c.mac2_indicator_scores, c.mac3_readings, c.mac_extended,
                       c.raw["STLFSI4"], c.raw["NFCI"], c.raw["SPY"])
     with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_colwidth", 60):
         for name, table in tables.items():

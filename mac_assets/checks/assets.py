@@ -30,8 +30,9 @@ from dagster import (
 )
 
 from mac_assets import policy  # noqa: F401  (the builders' supersession warnings are filtered there)
-from mac_assets.catalog import PILLARS, SERIES
+from mac_assets.catalog import SERIES
 from mac_assets.infra.io_manager import Warehouse
+from mac_assets.scores.headline import HEADLINE_READING
 from mac_assets.thresholds import INSUFFICIENT_STATUS as INSUFFICIENT
 
 CONTRIBUTION_TOLERANCE = 1e-9
@@ -85,18 +86,20 @@ pillar_scores_in_range = _range_check("pillar_scores", "scores_in_range")
 
 
 @asset_check(asset=["scores", "mac_composite"], blocking=True,
-             description="MAC and coverage lie in [0, 1] and pillar contributions sum to the composite.")
+             description="MAC and coverage lie in [0, 1] and the headline reading's pillar contributions sum to it.")
 def mac_composite_is_consistent(warehouse: Warehouse) -> AssetCheckResult:
-    total = " + ".join(f"coalesce({p}_contribution, 0)" for p in PILLARS)
     row = warehouse.query(f"""
+        with pillars as (
+            select date, sum(contribution) as total from scores.mac2_pillar_scores
+            where reading = ? group by date)
         select count(*) as rows_checked,
                count(*) filter (where mac < 0 or mac > 1) as mac_out_of_range,
                count(*) filter (where coverage < 0 or coverage > 1) as coverage_out_of_range,
-               count(*) filter (where mac is not null and abs(({total}) - mac) > {CONTRIBUTION_TOLERANCE})
+               count(*) filter (where mac is not null and abs(coalesce(p.total, 0) - mac) > {CONTRIBUTION_TOLERANCE})
                    as contribution_mismatches,
-               coalesce(max(abs(({total}) - mac)), 0) as max_contribution_gap
-        from scores.mac_composite
-    """).iloc[0]
+               coalesce(max(abs(coalesce(p.total, 0) - mac)), 0) as max_contribution_gap
+        from scores.mac_composite c left join pillars p using (date)
+    """, [HEADLINE_READING]).iloc[0]
     problems = {k: int(row[k]) for k in ("mac_out_of_range", "coverage_out_of_range", "contribution_mismatches")}
     return AssetCheckResult(
         passed=not any(problems.values()), severity=AssetCheckSeverity.ERROR,

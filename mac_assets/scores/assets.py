@@ -13,14 +13,16 @@ import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
+    AssetOut,
     AssetsDefinition,
     MetadataValue,
     Output,
     TimeWindowPartitionsDefinition,
     asset,
+    multi_asset,
 )
 
-from mac_assets.catalog import PILLARS
+from mac_assets.catalog import PILLARS, REFERENCE_START
 from mac_assets.infra.alerts import emit
 from mac_assets.infra.io_manager import input_with_lookback
 from mac_assets.infra.partitions import in_window, window_bounds
@@ -36,14 +38,14 @@ from mac_assets.scores.compute import (
     score_pillars,
 )
 from mac_assets.scores.extension import EXTENDED_CONTRIBUTIONS, VERSION, extended_composite, systemic_term
-from mac_assets.scores.headline import headline_composite, headline_pillars
-from mac_assets.scores.mac2 import MAC2_METRICS, score_mac2_indicators, score_mac2_pillars, score_mac2_readings
+from mac_assets.scores.headline import HEADLINE_VERSION, headline_composite, headline_pillars
+from mac_assets.scores.mac2 import MAC2_METRICS, compute_mac2
+from mac_assets.scores.mac3 import compute_mac3
 from mac_assets.thresholds import (
     CORE_THRESHOLDS,
     EXTENSION_THRESHOLDS,
-    HEADLINE_METHODOLOGY,
-    MAC2_STRESS_WEIGHT_EXPONENT,
     MAC2_VERSION,
+    MAC3_VERSION,
     METHODOLOGY_VERSION,
     SYSTEMIC_CORRELATION_WINDOW,
     Threshold,
@@ -113,30 +115,31 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
         name="mac_composite",
         ins={"mac1_composite": AssetIn(key=["scores", "mac1_composite"]),
              "mac2_readings": AssetIn(key=["scores", "mac2_readings"]),
-             "mac2_pillar_scores": AssetIn(key=["scores", "mac2_pillar_scores"])},
-        **common, metadata={"headline_methodology": HEADLINE_METHODOLOGY},
-        description="The headline Market Absorption Capacity per business day, from the methodology that won the "
+             "mac2_pillar_scores": AssetIn(key=["scores", "mac2_pillar_scores"]),
+             "mac3_readings": AssetIn(key=["scores", "mac3_readings"])},
+        **common, metadata={"headline_methodology": HEADLINE_VERSION},
+        description="The headline Market Absorption Capacity per business day, from the reading that won the "
                     "pre-registered out-of-sample test (thresholds.HEADLINE_METHODOLOGY): its score, the sum of its "
-                    "pillar contributions, status and coverage; `seed_mac` is mac-1.x beside it.",
+                    "pillar contributions, its quiet status and daily band, coverage; beside it mac-1.x (`seed_mac`), "
+                    "mac-3.0's breadth-aware stress reading, the build-up reading and the 12-month drawdown risk.",
     )
     def mac_composite(context: AssetExecutionContext, mac1_composite: pd.DataFrame, mac2_readings: pd.DataFrame,
-                      mac2_pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
-        out = headline_composite(mac1_composite, mac2_readings, mac2_pillar_scores)
+                      mac2_pillar_scores: pd.DataFrame, mac3_readings: pd.DataFrame) -> Output[pd.DataFrame]:
+        out = headline_composite(mac1_composite, mac2_readings, mac2_pillar_scores, mac3_readings)
         return Output(out, metadata=with_latest(context, {"rows": len(out)},
-                                                _latest(out, ["mac", "status", "coverage", "seed_mac"])))
+                                                _latest(out, ["mac", "status", "coverage", "risk_12m", "seed_mac"])))
 
     @asset(
         name="status_changes",
         ins={"mac_composite": input_with_lookback(["scores", "mac_composite"], CROSSING_LOOKBACK_DAYS),
-             "pillar_scores": input_with_lookback(["scores", "pillar_scores"], CROSSING_LOOKBACK_DAYS),
              "mac2_pillar_scores": input_with_lookback(["scores", "mac2_pillar_scores"], CROSSING_LOOKBACK_DAYS)},
         **common,
         description="Every day on which the headline composite or one of its pillars crossed a status band; "
                     f"crossings in the last {ALERT_RECENT_DAYS} days are also sent as alerts.",
     )
-    def status_changes_asset(context: AssetExecutionContext, mac_composite: pd.DataFrame, pillar_scores: pd.DataFrame,
+    def status_changes_asset(context: AssetExecutionContext, mac_composite: pd.DataFrame,
                              mac2_pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
-        pillars = headline_pillars(pillar_scores, mac2_pillar_scores)
+        pillars = headline_pillars(mac2_pillar_scores)
         changes = in_window(status_changes(mac_composite, pillars), context)
         fresh = recent(changes, utc_today())
         for row in fresh.itertuples():  # a handful of rows at most: the last few days' crossings
@@ -153,42 +156,53 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
     return [indicator_scores, pillar_scores, mac1_composite, mac_composite, status_changes_asset]
 
 
-# mac-2.0's percentiles rank each day against the whole stored history: read all of it.
+# The percentile methodologies rank each day against every value since the reference start: read all of it.
 WHOLE_HISTORY_DAYS = 200 * 366
 
+PERCENTILE_OUTPUTS: dict[str, str] = {
+    "mac2_indicator_scores": "mac-2.x, one row per business day and indicator: the value known that day, its percentile "
+                             "in its own history since the reference start, and its stress (1 = most stressed) and score.",
+    "mac2_pillar_scores": "mac-2.x, one row per business day, reading and pillar: stress, score, the stress-dependent "
+                          "weight and contribution, the share of the reading's weight imputed, and the quiet status.",
+    "mac2_readings": "mac-2.x, one row per business day: the stress reading (what markets price now; the headline) and "
+                     "the build-up reading (slow vulnerabilities), each with its daily band, quiet status and coverage.",
+    "mac3_pillar_scores": "mac-3.0, one row per business day and stress pillar: stress, the stress it adds counting its "
+                          "correlation with the other pillars (CISS), and the capacity it leaves.",
+    "mac3_readings": "mac-3.0, one row per business day: the breadth-aware stress reading, the build-up reading, their "
+                     "bands and quiet statuses, and the 12-month drawdown risk with its training base rate.",
+}
 
-def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
-    """mac-2.0 (docs/methodology.md) beside mac-1.x: indicator percentiles, pillars, the two readings."""
-    common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
+
+def build_percentile_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
+    """mac-2.x and mac-3.0 (docs/methodology.md) beside mac-1.x, in one step: both rank every indicator in its whole
+    history since `catalog.REFERENCE_START` and carry recursions (correlations, quiet statuses) from there, so they
+    are computed over that whole calendar and each keeps the rows of its partition window."""
+    args = layer_asset_args("scores", partitions)
     infos = [metric_info(m) for m in MAC2_METRICS]
     ins = {i.input_name: input_with_lookback(list(i.asset_key), WHOLE_HISTORY_DAYS) for i in infos}
-    first_day = pd.Timestamp(partitions.get_first_partition_window().start).tz_localize(None)
+    outs = {name: AssetOut(key_prefix=args["key_prefix"], io_manager_key=args["io_manager_key"], description=text,
+                           metadata={"methodology_version": MAC3_VERSION if name.startswith("mac3") else MAC2_VERSION})
+            for name, text in PERCENTILE_OUTPUTS.items()}
 
-    @asset(name="mac2_indicator_scores", ins=ins, **common, metadata={"methodology_version": MAC2_VERSION},
-           description="mac-2.0, one row per business day and indicator: the value known that day, its percentile "
-                       "in its own history up to that day, and its stress (1 = most stressed) and score.")
-    def mac2_indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
+    @multi_asset(name="percentile_scores", ins=ins, outs=outs, group_name=args["group_name"], kinds={"duckdb", "pandas"},
+                 partitions_def=partitions, backfill_policy=args["backfill_policy"], pool=args["pool"])
+    def percentile_scores(context: AssetExecutionContext, **inputs: pd.DataFrame):
         _, end = window_bounds(context)
-        frames = metric_frames(inputs, MAC2_METRICS)
-        out = in_window(score_mac2_indicators(frames, score_calendar(first_day, end)), context)
-        return Output(out, metadata={"rows": len(out), "share_scored": float(out["stress"].notna().mean()) if len(out) else 0.0})
+        calendar = score_calendar(pd.Timestamp(REFERENCE_START), end)
+        indicators, pillars, readings = compute_mac2(metric_frames(inputs, MAC2_METRICS), calendar)
+        mac3_pillars, mac3_readings = compute_mac3(pillars, readings)
+        frames = dict(zip(PERCENTILE_OUTPUTS, (indicators, pillars, readings, mac3_pillars, mac3_readings)))
+        latest = {"mac2_readings": ["stress_mac", "stress_status", "buildup_mac"],
+                  "mac3_readings": ["stress_mac", "stress_status", "risk_12m"]}
+        for name, frame in frames.items():
+            out = in_window(frame, context)
+            meta = {"rows": len(out)}
+            if name == "mac2_indicator_scores":
+                meta["share_scored"] = float(out["stress"].notna().mean()) if len(out) else 0.0
+            yield Output(out, output_name=name,
+                         metadata=with_latest(context, meta, _latest(out, latest[name])) if name in latest else meta)
 
-    @asset(name="mac2_pillar_scores", ins={"indicators": AssetIn(key=["scores", "mac2_indicator_scores"])}, **common,
-           description="mac-2.0, one row per business day, reading and pillar: stress, score, the stress-dependent "
-                       "weight and contribution, and the share of the reading's weight that was imputed.")
-    def mac2_pillar_scores(indicators: pd.DataFrame) -> Output[pd.DataFrame]:
-        out = score_mac2_pillars(indicators)
-        return Output(out, metadata={"rows": len(out), "stress_weight_exponent": MAC2_STRESS_WEIGHT_EXPONENT})
-
-    @asset(name="mac2_readings", ins={"pillars": AssetIn(key=["scores", "mac2_pillar_scores"])}, **common,
-           description="mac-2.0, one row per business day: the stress reading (what markets price now) and the "
-                       "build-up reading (slow vulnerabilities), each with status, coverage and imputed share.")
-    def mac2_readings(context: AssetExecutionContext, pillars: pd.DataFrame) -> Output[pd.DataFrame]:
-        out = score_mac2_readings(pillars)
-        return Output(out, metadata=with_latest(context, {"rows": len(out)},
-                                                _latest(out, ["stress_mac", "buildup_mac", "stress_status"])))
-
-    return [mac2_indicator_scores, mac2_pillar_scores, mac2_readings]
+    return [percentile_scores]
 
 
 def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:

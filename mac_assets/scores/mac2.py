@@ -42,6 +42,7 @@ from mac_assets.thresholds import (
     READING_BANDS,
     READINGS,
     Mac2Indicator,
+    RarityBands,
 )
 
 MAC2_METRICS: tuple[str, ...] = tuple(sorted({i.metric for i in MAC2_INDICATORS}))
@@ -88,10 +89,25 @@ def score_mac2_pillars(indicators: pd.DataFrame, exponent: float = MAC2_STRESS_W
     g["weight"] = stress_weights(g, pillars_per_reading, exponent)
     g["score"] = 1 - g["stress"]
     g["contribution"] = g["weight"] * g["score"]
-    g["status"] = banded(g["score"], PILLAR_BANDS, MISSING_STATUS)[0]
+    g["status"] = pillar_statuses(g)
     g["methodology_version"] = MAC2_VERSION
     return g[["date", "reading", "pillar", "stress", "score", "weight", "contribution", "indicators_available",
               "indicators_total", "imputed", "imputed_share", "status", "methodology_version"]]
+
+
+def reading_bands(reading: str) -> RarityBands:
+    """A mac-2.x reading's status bands (the build-up reading's are shared with mac-3.0)."""
+    return READING_BANDS[f"{MAC2_VERSION} stress" if reading == "stress" else reading]
+
+
+def pillar_statuses(g: pd.DataFrame) -> np.ndarray:
+    """Each pillar's published status: its stress (a percentile, near enough) banded at the rarity quantiles,
+    quiet by its reading's rule, so pillar alerts do not flicker either. `g` is sorted by date."""
+    daily = pd.Series(banded(g["score"], PILLAR_BANDS, MISSING_STATUS)[0], index=g.index)
+    status = pd.Series(index=g.index, dtype=object)
+    for (reading, _), rows in daily.groupby([g["reading"], g["pillar"]]):  # a few pillars, each a whole history
+        status[rows.index] = quiet_status(rows.to_numpy(), reading_bands(reading).quiet_days)
+    return status.to_numpy()
 
 
 def stress_weights(g: pd.DataFrame, pillars_per_reading: pd.Series, exponent: float) -> np.ndarray:
@@ -123,10 +139,10 @@ def score_mac2_readings(pillars: pd.DataFrame) -> pd.DataFrame:
     for reading in READINGS:
         for column in ("mac", "coverage", "imputed_share"):
             out[f"{reading}_{column}"] = wide[(column, reading)] if (column, reading) in wide else np.nan
-        bands = READING_BANDS[f"{MAC2_VERSION} stress" if reading == "stress" else reading]
+        bands = reading_bands(reading)
         daily = np.where(out[f"{reading}_mac"].isna() & out[f"{reading}_coverage"].notna(), INSUFFICIENT_STATUS,
                          banded(out[f"{reading}_mac"].astype(float), bands, MISSING_STATUS)[0])
-        out[f"{reading}_status"] = quiet_status(daily, bands.quiet_days)
+        out[f"{reading}_band"], out[f"{reading}_status"] = daily, quiet_status(daily, bands.quiet_days)
     out["methodology_version"] = MAC2_VERSION
     out = out.reset_index()
     for reading in READINGS:
