@@ -11,6 +11,7 @@ import warnings
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetObservation,
     BackfillPolicy,
     BetaWarning,
@@ -45,7 +46,7 @@ def layer_asset_args(layer: str, partitions: TimeWindowPartitionsDefinition) -> 
     )
 
 
-def with_latest(context: AssetExecutionContext, metadata: dict, latest: dict) -> dict:
+def with_latest(context: AssetExecutionContext, metadata: dict, latest: dict, asset_key: AssetKey | None = None) -> dict:
     """Materialization metadata that is worth its bytes in the instance.
 
     Dagster copies an output's metadata onto the materialization of *every* partition a run covers, so
@@ -53,10 +54,10 @@ def with_latest(context: AssetExecutionContext, metadata: dict, latest: dict) ->
     `metadata` (rows, date range: what describes the run's window) goes on every materialization;
     `latest` (the newest values, previews) describes the state after the run: on a one-partition run
     (the daily update) it joins the materialization, on a backfill it is recorded once, as an
-    observation of the last partition.
+    observation of the last partition. A multi-asset names which of its assets `asset_key`.
     """
     keys = context.partition_keys if context.has_partition_key_range else []
     if len(keys) <= 1 or not latest:
         return metadata | latest
-    context.log_event(AssetObservation(asset_key=context.asset_key, partition=keys[-1], metadata=latest))
+    context.log_event(AssetObservation(asset_key=asset_key or context.asset_key, partition=keys[-1], metadata=latest))
     return metadata

@@ -6,6 +6,7 @@ and summarise each file in the asset's metadata in the UI.
 """
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -21,18 +22,17 @@ from dagster import (
 from pydantic import Field
 
 from mac_assets.catalog import BENCHMARKS, SERIES
-from mac_assets.episodes import EPISODES
 from mac_assets.infra.backup import backup_raw
 from mac_assets.infra.io_manager import Warehouse
 from mac_assets.policy import layer_asset_args, with_latest
-from mac_assets.publish import reports, validation
-from mac_assets.publish.bi import STORAGE_VERSION, publish, series_freshness
+from mac_assets.publish import reports, site, validation
+from mac_assets.publish.bi import STORAGE_VERSION, methodology_frame, publish, series_freshness
+from mac_assets.scores import mac2
 from mac_assets.scores.compute import headline_days, no_headline_reason
-from mac_assets.scores.headline import headline_pillars
-from mac_assets.thresholds import HEADLINE_METHODOLOGY, MAC2_VERSION, METHODOLOGY_VERSION, THRESHOLDS
+from mac_assets.scores.headline import headline_indicators, headline_pillars
 
 SCORE_ASSETS = ("indicator_scores", "pillar_scores", "mac1_composite", "mac_composite", "status_changes",
-                "mac2_pillar_scores", "mac2_readings")
+                "mac2_indicator_scores", "mac2_pillar_scores", "mac2_readings", "mac3_pillar_scores", "mac3_readings")
 SCORES = [AssetKey(["scores", n]) for n in ("indicator_scores", "pillar_scores", "mac1_composite", "mac_composite",
                                             "mac2_pillar_scores", "mac2_readings")]
 
@@ -96,113 +96,107 @@ def build_publish_assets(partitions, extension: bool = True) -> list[AssetsDefin
     return [bi_snapshot, raw_backup]
 
 
-def _md(frame: pd.DataFrame) -> str:
-    if not len(frame):
-        return "_no data_"
-    days = {c: frame[c].dt.date for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
-    return frame.assign(**days).to_markdown(index=False, floatfmt=".3f")
+@dataclass(frozen=True)
+class Stored:
+    """The tables the reports and the site read, whole history (they are about all of it, not one partition)."""
+
+    composite: pd.DataFrame  # the headline (scores.mac_composite)
+    pillars: pd.DataFrame  # the headline reading's pillars
+    indicators: pd.DataFrame  # the headline reading's indicators
+    mac1: pd.DataFrame
+    mac2: pd.DataFrame
+    mac2_indicators: pd.DataFrame
+    mac3: pd.DataFrame
+    extended: pd.DataFrame | None
+    benchmarks: dict[str, pd.DataFrame]
+    spy: pd.DataFrame
+    freshness: pd.DataFrame
+
+    @property
+    def source(self) -> str:
+        sources = self.freshness["loaded_from"].dropna().unique()
+        return str(sources[0]) if len(sources) else "none"
+
+    def validation_tables(self) -> dict[str, pd.DataFrame]:
+        if not ({"STLFSI4", "NFCI"} <= set(self.benchmarks) and len(self.spy)):
+            return {}
+        return validation.tables(self.mac1, self.mac2, self.mac2_indicators, self.mac3, self.extended,
+                                 self.benchmarks["STLFSI4"], self.benchmarks["NFCI"], self.spy)
 
 
-def _load(db: Warehouse):
-    """The headline composite and its pillars, and the benchmark indexes."""
-    composite = db.query("select * from scores.mac_composite order by date")
-    pillars = headline_pillars(db.query("select * from scores.pillar_scores order by date"),
-                               db.query("select * from scores.mac2_pillar_scores order by date"))
-    benchmarks = {s.id: db.query(f"select date, value from raw.{s.asset_name} order by date")
-                  for s in BENCHMARKS if db.has_table(f"raw.{s.asset_name}")}
-    return composite, pillars, benchmarks
+def load(db: Warehouse) -> Stored:
+    def table(name: str) -> pd.DataFrame:
+        return db.query(f"select * from {name} order by date")
+
+    pillars, indicators = table("scores.mac2_pillar_scores"), table("scores.mac2_indicator_scores")
+    return Stored(
+        composite=table("scores.mac_composite"), pillars=headline_pillars(pillars),
+        indicators=headline_indicators(indicators, pillars), mac1=table("scores.mac1_composite"),
+        mac2=table("scores.mac2_readings"), mac2_indicators=indicators, mac3=table("scores.mac3_readings"),
+        extended=table("extension.mac_extended") if db.has_table("extension.mac_extended") else None,
+        benchmarks={s.id: db.query(f"select date, value from raw.{s.asset_name} order by date")
+                    for s in BENCHMARKS if db.has_table(f"raw.{s.asset_name}")},
+        spy=db.query("select date, value from raw.spy order by date") if db.has_table("raw.spy") else pd.DataFrame(),
+        freshness=series_freshness(db.path))
+
+
+REPORT_DEPS = [*SCORES, AssetKey(["scores", "mac2_indicator_scores"]), AssetKey(["scores", "mac3_readings"]),
+               AssetKey(["raw", "spy"]), *(AssetKey(["raw", s.asset_name]) for s in BENCHMARKS)]
 
 
 def build_report_assets(partitions) -> list[AssetsDefinition]:
     common = dict(**layer_asset_args("publish", partitions), kinds={"pandas"})
 
-    @asset(name="validation_report",
-           deps=[*SCORES, AssetKey(["scores", "mac2_readings"]), AssetKey(["raw", "spy"]),
-                 *(AssetKey(["raw", s.asset_name]) for s in BENCHMARKS)], **common,
-           description="Does MAC measure stress, out of sample? The pre-registered train (to 2014) / test (2015 on) "
-                       "table for mac-1.x, both mac-2.0 readings, the extended MAC, STLFSI4 and NFCI; the headline "
-                       "rule's verdict; every frozen choice; rank correlations and MAC's lowest readings.")
+    @asset(name="validation_report", deps=REPORT_DEPS, **common,
+           description="Does MAC measure stress, out of sample? Protocol v2 (docs/preregistration-v2.md): the train (to "
+                       "2014) / test (2015 on) table for every reading, every single-input baseline, STLFSI4 and NFCI; "
+                       "the headline rule's verdicts; the 12-month risk's scores; noise and band shares; every frozen "
+                       "choice; rank correlations and MAC's lowest readings.")
     def validation_report(context: AssetExecutionContext, warehouse: Warehouse,
                           report_files: ReportsFolder) -> MaterializeResult:
-        composite, pillars, benchmarks = _load(warehouse)
-        mac1 = warehouse.query("select * from scores.mac1_composite order by date")
-        mac2 = warehouse.query("select * from scores.mac2_readings order by date")
-        extended = (warehouse.query("select date, mac_extended from extension.mac_extended order by date")
-                    if warehouse.has_table("extension.mac_extended") else None)
-        spy = warehouse.query("select date, value from raw.spy order by date")
-        text = f"# MAC validation ({METHODOLOGY_VERSION}, {MAC2_VERSION})\n\n"
-        table, verdict = pd.DataFrame(), "not judged: no benchmark or SPY rows"
-        if {"STLFSI4", "NFCI"} <= set(benchmarks) and len(spy):
-            table = validation.metrics(validation.Inputs(validation.readings(mac1, mac2, extended),
-                                                         benchmarks["STLFSI4"], benchmarks["NFCI"], spy))
-            wins, won = validation.beats(table, validation.MAC2_STRESS, validation.MAC1)
-            verdict = (f"mac-2.0 stress {'beats' if wins else 'does not beat'} mac-1.x on this data "
-                       f"({len(won)} of 5 test metrics)")
-            text += (f"## Out of sample: train to 2014, test from 2015\n\n{validation.__doc__.split(chr(10) * 2, 1)[1]}\n"
-                     f"{_md(table)}\n\n**Headline rule on this data:** mac-2.0's stress reading is better than mac-1.x "
-                     f"on {len(won)} of 5 test metrics ({', '.join(won) or 'none'}), so it "
-                     f"{'beats' if wins else 'does not beat'} it. The headline shipped is `{HEADLINE_METHODOLOGY}` "
-                     f"(thresholds.HEADLINE_METHODOLOGY, decided on the real history; README).\n\n"
-                     f"## Every choice, and how it was set\n\n{_md(validation.frozen_choices())}\n\n"
-                     f"## Episodes\n\n{_md(pd.DataFrame([vars(e) for e in EPISODES]))}\n\n")
-        correlations, deciles, lowest = reports.validation_tables(composite, pillars, benchmarks)
-        text += (f"## The headline against the official indexes, whole history\n\nSpearman rank correlation (negative: MAC "
-                 f"falls when stress rises)\n\n{_md(correlations)}\n\nMAC in the weeks the benchmark was in its top "
-                 f"decile\n\n{_md(deciles)}\n\nLowest readings (one per 30 days)\n\n{_md(lowest)}\n")
+        stored = load(warehouse)
+        tables = stored.validation_tables()
+        correlations, deciles, lowest = reports.validation_tables(stored.composite, stored.pillars, stored.benchmarks)
+        extra = (f"## The headline against the official indexes, whole history\n\nSpearman rank correlation (negative: "
+                 f"MAC falls when stress rises)\n\n{reports.md(correlations)}\n\nMAC in the weeks the benchmark was in "
+                 f"its top decile\n\n{reports.md(deciles)}\n\nLowest readings (one per 30 days)\n\n{reports.md(lowest)}\n")
+        text = reports.validation_markdown(tables, stored.source == "demo", extra)
         path = reports.write(report_files.file("validation.md"), text)
         # The report itself is the file; the instance keeps where it is and its verdict, not a copy per run.
         return MaterializeResult(metadata=with_latest(context, {}, {
-            "path": str(path), "verdict": verdict,
-            "series_judged": int(table["series"].nunique()) if len(table) else 0}))
+            "path": str(path), "verdict": reports.verdict(tables),
+            "series_judged": int(tables["metrics"]["series"].nunique()) if tables else 0}))
 
-    @asset(name="mac_report", deps=SCORES + [AssetKey(["publish", "validation_report"])], **common,
-           description="Charts (history with status bands and stress episodes, stacked pillar contributions, "
-                       "pillar heatmap) and a one-page static HTML report.")
+    @asset(name="mac_report", deps=[*REPORT_DEPS, AssetKey(["publish", "validation_report"])], **common,
+           description="The analysts' page: a self-contained site (MAC_REPORTS_DIR/site, opens from file://) with the "
+                       "latest headline and the 12-month risk first, the interactive history, contributions by pillar "
+                       "and indicator for any day, CSV downloads, the methodology and the validation.")
     def mac_report(context: AssetExecutionContext, warehouse: Warehouse, report_files: ReportsFolder) -> MaterializeResult:
-        composite, pillars, benchmarks = _load(warehouse)
-        scored = composite.dropna(subset=["mac"])
-        freshness = series_freshness(warehouse.path)[["series_id", "provider", "tier", "newest_observation",
-                                                    "age_days", "stale_after_days", "freshness"]]
-        solid = headline_days(composite)
-        if solid.empty:  # no day may be headlined: say why instead of drawing a number nobody should read
-            reason = no_headline_reason(composite)
-            page = reports.render_no_composite(freshness, METHODOLOGY_VERSION, reason)
-            html_path = reports.write(report_files.file("mac_report.html"), page)
-            return MaterializeResult(metadata=with_latest(context, {}, {"headline": f"none: {reason}",
-                                                                      "html": str(html_path)}))
-        charts = reports.charts(scored, pillars)
-        files = {name: reports.write(report_files.file(name.lower().replace(" ", "_") + ".png"), png)
-                 for name, png in charts.items()}
-        latest = solid.iloc[-1]
-        day_pillars = pillars[pillars["date"] == latest["date"]][["pillar", "score", "status", "contribution"]]
-        page = reports.render_html(latest, day_pillars, freshness, charts, str(latest["methodology_version"]),
-                                   reports.correlation_table(composite, pillars, benchmarks))
-        html_path = reports.write(report_files.file("mac_report.html"), page)
-        # Charts stay in their files (an embedded image would be stored again with every run).
-        headline = f"{latest['mac']:.3f} ({latest['status']}) on {latest['date'].date()}"
+        stored = load(warehouse)
+        tables = stored.validation_tables()
+        inputs = site.SiteInputs(
+            history=stored.composite, pillars=stored.pillars, indicators=stored.indicators, freshness=stored.freshness,
+            source=stored.source, published_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
+            validation=site.validation_body(tables, reports.verdict(tables)) if tables else "",
+            methodology=site.methodology_body(methodology_frame(), validation.frozen_choices(), mac2.__doc__))
+        written = site.write(Path(report_files.path) / "site", site.render(inputs), reports.write)
+        solid = headline_days(stored.composite)
+        headline = (f"{solid['mac'].iloc[-1]:.3f} ({solid['status'].iloc[-1]}) on {solid['date'].iloc[-1].date()}"
+                    if len(solid) else f"none: {no_headline_reason(stored.composite)}")
         return MaterializeResult(metadata=with_latest(context, {}, {
-            "headline": headline, "html": str(html_path), **{name: str(path) for name, path in files.items()}}))
+            "headline": headline, "page": str(written[0]), "bytes": sum(p.stat().st_size for p in written)}))
 
     @asset(name="quarterly_review", deps=SCORES, **common,
-           description="Quarterly review (seed spec): which Tier 2/3 sources are live, where every threshold "
-                       "anchor sits in its indicator's history, each pillar in the worst periods, pillar map.")
+           description="Quarterly review (seed spec): which Tier 2/3 sources are live, where every seed threshold "
+                       "anchor sits in its indicator's history, each headline pillar on the lowest days, pillar maps.")
     def quarterly_review(context: AssetExecutionContext, warehouse: Warehouse,
                          report_files: ReportsFolder) -> MaterializeResult:
-        composite, pillars, _ = _load(warehouse)
-        indicators = warehouse.query("select indicator, value from scores.indicator_scores")
-        sources = series_freshness(warehouse.path)
-        sources = sources[sources["tier"] >= 2][["series_id", "title", "provider", "tier", "newest_observation",
-                                                  "freshness", "loaded_from"]]
-        anchors = reports.anchor_percentiles(indicators)
-        worst = reports.worst_period_pillars(composite, pillars)
-        assignment = pd.DataFrame([{"indicator": t.indicator, "pillar": t.pillar, "metric": t.metric}
-                                   for t in THRESHOLDS])
-        text = (f"# Quarterly review ({METHODOLOGY_VERSION})\n\n## 1. Tier 2 and Tier 3 sources\n\n{_md(sources)}\n\n"
-                f"## 2. Threshold anchors against history\n\n{_md(anchors)}\n\n"
-                f"## 3. Pillars on the composite's lowest days\n\n{_md(worst)}\n\n"
-                f"## 4. Pillar assignments\n\n{_md(assignment)}\n")
+        stored = load(warehouse)
+        sources = stored.freshness[stored.freshness["tier"] >= 2][["series_id", "title", "provider", "tier",
+                                                                  "newest_observation", "freshness", "loaded_from"]]
+        text = reports.quarterly_markdown(sources, warehouse.query("select indicator, value from scores.indicator_scores"),
+                                          stored.composite, stored.pillars, stored.source == "demo")
         path = reports.write(report_files.file("quarterly_review.md"), text)
         return MaterializeResult(metadata=with_latest(context, {}, {"path": str(path)}))
 
     return [validation_report, mac_report, quarterly_review]
-

@@ -24,53 +24,112 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mac_assets.catalog import PILLARS, SERIES
-from mac_assets.derived.registry import metric_input_series
+from mac_assets.catalog import SERIES, SERIES_BY_ID
+from mac_assets.derived.registry import METRICS_BY_NAME, metric_input_series
 from mac_assets.infra.lake import is_lake
 from mac_assets.infra.sql import identifier, literal
 from mac_assets.infra.warehouse import StorageError, connect, fetch, retrying_conflicts, transaction
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
-from mac_assets.scores.headline import headline_pillars
-from mac_assets.thresholds import CORE_THRESHOLDS, EXTENSION_VERSION, METHODOLOGY_VERSION, READINGS, THRESHOLDS
+from mac_assets.scores.headline import HEADLINE_VERSION, headline_indicators, headline_pillars
+from mac_assets.thresholds import (
+    CORE_THRESHOLDS,
+    EXTENSION_VERSION,
+    HEADLINE_METHODOLOGY,
+    MAC2_INDICATORS,
+    MAC2_VERSION,
+    METHODOLOGY_VERSION,
+    READING_BANDS,
+    THRESHOLDS,
+)
 
 STORAGE_VERSION = "v1.0.0"  # readable by DuckDB 1.0 and later
 logger = logging.getLogger("mac_assets.publish")
 
-_PILLAR_COLUMNS = {f"{p}_score": f"{p} pillar score of the headline methodology, 0-1 (missing: not in it)"
-                   for p in PILLARS} | {
-    f"{p}_contribution": f"{p} weight × score; the contributions add up to mac" for p in PILLARS}
-
+_STATUS = ("published status: the band, changed only after the reading has stayed {days} business days in a new one "
+           "(into breach at once): ample, comfortable, thin, stretched, breach; or no_data / insufficient_data")
 _HISTORY_COLUMNS = {
-    "date": "business day", "mac": "Market Absorption Capacity, 0 (breach) to 1 (ample); missing when withheld",
-    "status": "ample ≥ 0.8, comfortable ≥ 0.6, thin ≥ 0.4, stretched ≥ 0.2, breach below; or no_data / insufficient_data",
-    "coverage": "share of the methodology's weight backed by data, 0-1",
+    "date": "business day", "mac": "Market Absorption Capacity, the headline: 0 (breach) to 1 (ample); missing when "
+    "withheld",
+    "status": _STATUS.format(days=READING_BANDS[f"{HEADLINE_METHODOLOGY} stress"].quiet_days),
+    "band": "the day's own band, before the quiet rule: rarity on training years (breach = stress above its 98th "
+            "percentile of 1998-2014, stretched 90th-98th, thin 70th-90th, comfortable 30th-70th, ample below)",
+    "coverage": "share of the reading's weight measured, not imputed, 0-1 (withheld below 0.5)",
     "pillars_available": "pillars with at least one indicator that day",
-    "methodology_version": "the headline methodology (mac-2.0 stress, or mac-1.x)",
-    "seed_mac": "the seed methodology's composite (mac-1.x) that day, for comparison", **_PILLAR_COLUMNS}
+    "methodology_version": "the headline methodology and reading (e.g. mac-2.1 stress)",
+    "seed_mac": "the seed methodology's composite (mac-1.x, fixed anchors, seven pillars) that day, for comparison",
+    "systemic_mac": "mac-3.0's stress reading, 0-1: the same pillars aggregated like portfolio risk (ECB CISS), so "
+                    "stress in several markets at once weighs more",
+    "systemic_status": "published status of systemic_mac",
+    "buildup_mac": "the build-up reading (slow vulnerabilities: leverage, tight spreads, calm, policy room), 0-1",
+    "buildup_status": "published status of buildup_mac",
+    "risk_12m": "probability that SPY closes 15 % or more below the day's close within 252 business days (mac-3.0's "
+                "logistic curve, fitted on 1997-2014; it failed its out-of-sample test: README)",
+    "risk_base_rate": "share of training weeks that saw such a fall: the risk with no information",
+    "risk_in_sample": "true before 2015: the risk curve was fitted on these days"}
+_PILLAR_ROWS = {
+    "date": "business day", "pillar": "pillar name", "stress": "mean stress of the pillar's indicators, 0-1 "
+    "(each indicator's percentile in its own history since 1990, oriented so 1 is the most stress)",
+    "score": "1 − stress", "weight": "the pillar's weight that day: stress / Σ stress over the reading's pillars "
+    "(an imputed pillar at most an equal share)", "contribution": "weight × score; a day's contributions add up to mac",
+    "contribution_change": "contribution minus the previous business day's",
+    "change_from_score": "the part of contribution_change from the score moving, at yesterday's weight",
+    "change_from_weight": "the part of contribution_change from the weight moving, at today's score",
+    "coverage": "share of the pillar's indicators with data", "indicators_available": "indicators with data",
+    "indicators_total": "indicators in the pillar", "imputed": "no indicator had data: stress imputed at 0.5",
+    "status": "published status of the pillar (its stress banded at the rarity quantiles, quiet as the headline)",
+    "methodology_version": "methodology version"}
 
 # table → (description, {column: comment}), in creation order (mac_latest reads mac_history)
 BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
-    "mac_history": ("One row per business day: the composite, its status and every pillar's score and contribution.",
-                    _HISTORY_COLUMNS),
-    "mac_latest": ("The latest reading backed by at least half of the methodology's weight (one row, columns as mac_history).",
-                   _HISTORY_COLUMNS),
-    "pillar_scores": ("One row per business day and pillar.", {
+    "mac_history": ("One row per business day: the headline MAC, its status and band, and every other reading beside "
+                    "it (seed, systemic, build-up, 12-month risk).", _HISTORY_COLUMNS),
+    "mac_latest": ("The latest reading backed by at least half of the methodology's weight (one row, columns as "
+                   "mac_history).", _HISTORY_COLUMNS),
+    "pillar_scores": ("One row per business day and pillar of the headline reading: what it weighs, what it "
+                      "contributes, and how much of a day's move came from its score and how much from its weight.",
+                      _PILLAR_ROWS),
+    "indicator_detail": ("One row per business day and indicator of the headline reading: the value known that day, "
+                         "its percentile, stress and score, and its share of the headline (contributions add up to "
+                         "mac; a pillar without any input is one row `imputed: <pillar>`).", {
+        "date": "business day", "indicator": "indicator name", "pillar": "pillar", "metric": "derived metric or raw "
+        "series the value comes from", "value": "value known that day, in `units`", "units": "units of value",
+        "percentile": "rank of the value among every value known since 1990, 0-1", "stress_when": "high, low or "
+        "extreme: which way of the percentile is stress", "stress": "0-1, 1 = most stressed", "score": "1 − stress",
+        "weight": "the indicator's share of the reading's weight: its pillar's weight ÷ the pillar's indicators with data",
+        "contribution": "weight × score; a day's contributions add up to mac",
+        "contribution_change": "contribution minus the previous business day's: what moved the headline that day",
+        "obs_date": "observation date of the value",
+        "publication_date": "day the value became public (observation date + publication lag, or the day the "
+                            "provider released that version)",
+        "sources": "providers of the metric's raw series (fred, cboe, cftc, yahoo, binance, …)",
+        "delivered_by": "who actually delivered the stored rows, per input series (a fallback shows as "
+                        "e.g. fred:CBBTCUSD, a continuation as csv:RIFSPPFAAD90NB, a CSV drop as csv)",
+        "reason": "why the indicator is in the reading", "methodology_version": "methodology version"}),
+    "buildup_pillars": ("One row per business day and pillar of the build-up reading (columns as pillar_scores): "
+                        "the slow vulnerabilities behind buildup_mac.", _PILLAR_ROWS),
+    "systemic_pillars": ("mac-3.0's stress reading (systemic_mac), one row per business day and pillar: the stress a "
+                         "pillar adds counting its correlation with the others, and the capacity it leaves.", {
+        "date": "business day", "pillar": "pillar name", "stress": "the pillar's stress, 0-1", "weight": "fixed, 1/4",
+        "stress_contribution": "weight × stress × (its correlation-weighted pull on the others) ÷ the reading's "
+                               "stress; they add up to 1 − systemic_mac",
+        "contribution": "weight − stress_contribution: the capacity it leaves; they add up to systemic_mac",
+        "imputed": "no indicator had data: stress imputed at 0.5", "status": "published status of the pillar",
+        "methodology_version": "methodology version"}),
+    "seed_pillar_scores": ("The seed methodology (mac-1.x, seed_mac): one row per business day and pillar.", {
         "date": "business day", "pillar": "pillar name", "score": "mean of the pillar's available indicator scores",
         "weight": "the pillar's weight that day, renormalised over pillars with data",
-        "contribution": "weight × score", "coverage": "share of the pillar's indicators with data",
+        "contribution": "weight × score; they add up to seed_mac", "coverage": "share of the pillar's indicators with data",
         "indicators_available": "indicators with data", "indicators_total": "indicators in the pillar",
-        "status": "status band of the pillar score", "methodology_version": "methodology version"}),
-    "indicator_detail": ("One row per business day and indicator: the value known that day, its score and its anchors.", {
+        "status": "status band of the pillar score (fixed: ample ≥ 0.8, comfortable ≥ 0.6, thin ≥ 0.4, stretched ≥ "
+                  "0.2)", "methodology_version": "methodology version"}),
+    "seed_indicator_detail": ("The seed methodology (mac-1.x): one row per business day and indicator, scored against "
+                              "fixed anchors (seed_methodology).", {
         "date": "business day", "indicator": "indicator name", "pillar": "pillar", "tier": "data tier 1-3",
         "value": "value known that day, in `units`", "units": "units of value and anchors",
         "score": "score 0-1", "status": "status band", "obs_date": "observation date of the value",
-        "publication_date": "day the value became public (observation date + publication lag, or the day "
-                            "the provider released that version)",
-        "metric": "derived metric or raw series the value comes from",
-        "sources": "providers of the metric's raw series (fred, cboe, cftc, yahoo, binance, …)",
-        "delivered_by": "who actually delivered the stored rows, per input series (a fallback shows as "
-                        "e.g. fred:CBBTCUSD, a CSV drop as csv)",
+        "publication_date": "day the value became public", "metric": "derived metric or raw series",
+        "sources": "providers of the metric's raw series", "delivered_by": "who delivered the stored rows",
         "shape": "anchors, range or breakpoints",
         "direction": "lower_is_better, higher_is_better or two_sided", "anchors": "the scoring anchors, readable",
         "methodology_version": "methodology version"}),
@@ -82,17 +141,24 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "newest_observation": "newest observation date stored", "age_days": "days from it to the publication day",
         "rows": "observations stored (a revised series: one per version)",
         "loaded_from": "source of the rows (demo, live, csv)",
-        "delivered_by": "providers that delivered the stored rows (the catalog's, a fallback, csv)",
+        "delivered_by": "providers that delivered the stored rows (the catalog's, a fallback, a continuation, csv)",
         "freshness": "fresh, stale, discontinued or no_data"}),
-    "methodology": ("The thresholds table: how each indicator is scored and why.", {
+    "methodology": ("The headline methodology's indicators: reading, pillar, input and which way is stress.", {
+        "indicator": "indicator name", "reading": "stress (the headline) or buildup", "pillar": "pillar",
+        "metric": "input metric", "sources": "providers of the metric's raw series", "units": "units",
+        "stress_when": "high, low or extreme", "reason": "why it is in the reading",
+        "methodology_version": "methodology version"}),
+    "seed_methodology": ("The seed methodology's thresholds table (mac-1.x and the extension): how each indicator is "
+                         "scored, why, and how its numbers were set.", {
         "indicator": "indicator name", "pillar": "pillar", "metric": "input metric",
         "sources": "providers of the metric's raw series", "units": "units",
         "shape": "anchors, range or breakpoints", "direction": "which way is better",
         "anchors": "the anchors, readable", "reference": "where the numbers come from",
+        "how_set": "seed spec, upstream research code, training years, a priori, or test years",
         "methodology_version": "methodology version"}),
-    "status_changes": ("Every day the composite or a pillar moved to another status band.", {
-        "date": "business day", "scope": "composite or the pillar's name", "previous_status": "band before",
-        "status": "band after", "direction": "worse or better", "value": "score after the move"}),
+    "status_changes": ("Every day the headline or one of its pillars moved to another published status.", {
+        "date": "business day", "scope": "composite or the pillar's name", "previous_status": "status before",
+        "status": "status after", "direction": "worse or better", "value": "score after the move"}),
     "mac_extended": ("One row per business day: the seven-pillar MAC next to the extended MAC (docs/extension.md), "
                      "with every contribution. Empty when the extension is switched off (MAC_EXTENSION=off).", {
         "date": "business day", "mac": "the seven-pillar MAC of mac-1.x (mac_history.seed_mac)",
@@ -108,29 +174,12 @@ BI_CONTRACT: dict[str, tuple[str, dict[str, str]]] = {
         "correlation_contribution": "systemic term, ≤ 0 when stresses move together (a credit when they offset)",
         "compression_contribution": "compression haircut, ≤ 0; all contributions add up to mac_extended",
         "methodology_version": "core and extension versions"}),
-    "mac2_history": ("mac-2.0 (docs/methodology.md), one row per business day: the stress reading (what markets "
-                     "price now) and the build-up reading (slow vulnerabilities), side by side.", {
-        "date": "business day",
-        **{f"{r}_{c}": text.format(reading=r) for r in READINGS for c, text in (
-            ("mac", "the {reading} reading, 0 (breach) to 1 (ample); missing when withheld"),
-            ("status", "status band of the {reading} reading, or insufficient_data"),
-            ("coverage", "share of the {reading} reading's weight measured, not imputed"),
-            ("imputed_share", "share of the {reading} reading's weight imputed (missing inputs), 1 − coverage"))},
-        "methodology_version": "mac-2.0"}),
-    "mac2_pillars": ("mac-2.0, one row per business day, reading and pillar: its stress, score and the "
-                     "stress-dependent weight; the contributions of a reading add up to it.", {
-        "date": "business day", "reading": "stress or buildup", "pillar": "pillar name",
-        "stress": "mean stress of the pillar's indicators (percentiles in their own history), 0-1",
-        "score": "1 − stress", "weight": "stress^q / Σ stress^q over the reading's pillars",
-        "contribution": "weight × score; a reading's contributions add up to its MAC",
-        "indicators_available": "indicators with data", "indicators_total": "indicators of the pillar",
-        "imputed": "no indicator had data: the pillar's stress is imputed",
-        "imputed_share": "share of the reading's weight imputed in this pillar",
-        "status": "status band of the pillar score", "methodology_version": "mac-2.0"}),
     "publication": ("When this snapshot was published and what it holds (one row).", {
-        "published_at": "UTC time the snapshot was published", "methodology_version": "methodology version",
-        "first_date": "first business day scored", "last_date": "last business day scored",
-        "source": "source of the raw data (demo, live, csv)"}),
+        "published_at": "UTC time the snapshot was published", "methodology_version": "the headline methodology",
+        "first_date": "first business day scored", "last_date": "the headline's day: the latest day with a published "
+        "headline (bi.mac_latest)", "scored_through": "last business day scored (later days may rest on too little data)",
+        "source": "source of the raw data (demo, live, csv)",
+        "demo": "true when the numbers come from the demo generator, not from markets"}),
 }
 
 
@@ -141,17 +190,31 @@ def metric_sources(metric: str) -> str:
 
 def metric_inputs_frame() -> pd.DataFrame:
     """(metric, series_id, table_name) for every scored metric: joins a score to the raw rows behind it."""
-    return pd.DataFrame([{"metric": t.metric, "series_id": s.id, "table_name": s.asset_name}
-                         for t in THRESHOLDS for s in metric_input_series(t.metric)]).drop_duplicates()
+    metrics = {t.metric for t in THRESHOLDS} | {i.metric for i in MAC2_INDICATORS}
+    return pd.DataFrame([{"metric": m, "series_id": s.id, "table_name": s.asset_name}
+                         for m in sorted(metrics) for s in metric_input_series(m)]).drop_duplicates()
+
+
+def seed_methodology_frame() -> pd.DataFrame:
+    return pd.DataFrame([{
+        "indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "sources": metric_sources(t.metric),
+        "units": t.units, "shape": t.shape, "direction": t.direction, "anchors": t.anchors_text(),
+        "reference": t.reference, "how_set": t.how_set,
+        "methodology_version": METHODOLOGY_VERSION if t in CORE_THRESHOLDS else EXTENSION_VERSION,
+    } for t in THRESHOLDS])
 
 
 def methodology_frame() -> pd.DataFrame:
+    """The headline methodology's indicators (mac-2.x's table), with the units of their metrics."""
     return pd.DataFrame([{
-        "indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "sources": metric_sources(t.metric),
-        "units": t.units, "shape": t.shape,
-        "direction": t.direction, "anchors": t.anchors_text(), "reference": t.reference,
-        "methodology_version": METHODOLOGY_VERSION if t in CORE_THRESHOLDS else EXTENSION_VERSION,
-    } for t in THRESHOLDS])
+        "indicator": i.indicator, "reading": i.reading, "pillar": i.pillar, "metric": i.metric,
+        "sources": metric_sources(i.metric), "units": metric_units(i.metric), "stress_when": i.stress_when,
+        "reason": i.reason, "methodology_version": MAC2_VERSION,
+    } for i in MAC2_INDICATORS])
+
+
+def metric_units(metric: str) -> str:
+    return METRICS_BY_NAME[metric].units if metric in METRICS_BY_NAME else SERIES_BY_ID[metric].units
 
 
 def catalog_frame() -> pd.DataFrame:
@@ -162,18 +225,14 @@ def catalog_frame() -> pd.DataFrame:
     } for s in SERIES])
 
 
-def _pivot_columns() -> str:
-    return ",\n".join(
-        f"max(p.score) filter (where p.pillar = '{p}') as {p}_score, any_value(c.{p}_contribution) as {p}_contribution"
-        for p in PILLARS)
-
-
-def _headline_pillars(con: duckdb.DuckDBPyConnection, src: str) -> pd.DataFrame:
-    """The headline methodology's pillar rows (scores.headline), registered for bi.mac_history."""
-    mac1 = fetch(con, f"select date, pillar, score, weight, contribution, coverage, status "
-                      f"from {identifier(src)}.scores.pillar_scores", [])
-    mac2 = fetch(con, f"select * from {identifier(src)}.scores.mac2_pillar_scores", [])
-    return headline_pillars(mac1, mac2)
+def _headline_frames(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, pd.DataFrame]:
+    """The headline reading's pillar and indicator rows (scores/headline.py) and the build-up reading's pillars,
+    registered for the `bi` statements."""
+    pillars = fetch(con, f"select * from {identifier(src)}.scores.mac2_pillar_scores order by date, reading, pillar", [])
+    indicators = fetch(con, f"select * from {identifier(src)}.scores.mac2_indicator_scores", [])
+    return {"headline_pillars_frame": headline_pillars(pillars),
+            "headline_indicators_frame": headline_indicators(indicators, pillars),
+            "buildup_pillars_frame": headline_pillars(pillars, reading="buildup")}
 
 
 def _raw_tables(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, bool]:
@@ -194,6 +253,7 @@ def _working(working_db: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]
     """
     with connect(working_db, read_only=True) as con:
         con.register("methodology_frame", methodology_frame())
+        con.register("seed_methodology_frame", seed_methodology_frame())
         con.register("catalog_frame", catalog_frame())
         con.register("metric_inputs_frame", metric_inputs_frame())
         yield con, con.execute("select current_database()").fetchone()[0]
@@ -224,31 +284,44 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
     src = identifier(src)
     delivered = {name: "string_agg(distinct provider, ', ' order by provider)" if has_provider else "null::varchar"
                  for name, has_provider in raw_tables.items()}
+    delivery = ("select mi.metric, string_agg(mi.series_id || ': ' || coalesce(s.delivered_by, 'nothing stored'), "
+                "'; ' order by mi.series_id) as delivered_by from metric_inputs_frame mi left join stored s "
+                "using (table_name) group by mi.metric")
     freshness_union = " union all ".join(
         f"select {literal(name)} as table_name, max(date) as newest, count(*) as n, any_value(source) as loaded_from, "
         f"{delivered[name]} as delivered_by from {src}.raw.{identifier(name)}" for name in raw_tables) or \
         "select null::varchar as table_name, null::date as newest, 0 as n, null::varchar as loaded_from, " \
         "null::varchar as delivered_by where false"
+    history = ", ".join(BI_CONTRACT["mac_history"][1])
     return {
-        "mac_history": f"""
-            select c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac,
-                   {_pivot_columns()}
-            from {src}.scores.mac_composite c left join headline_pillars_frame p using (date)
-            group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac
-            order by c.date""",
+        "mac_history": f"select {history} from {src}.scores.mac_composite order by date",
         "mac_latest": f"select * from bi.mac_history where date = date {literal(headline)}" if headline else
                       "select * from bi.mac_history where false",
-        "pillar_scores": f"select * from {src}.scores.pillar_scores order by date, pillar",
+        "pillar_scores": f"select {', '.join(BI_CONTRACT['pillar_scores'][1])} from headline_pillars_frame "
+                         "order by date, pillar",
         "indicator_detail": f"""
             with stored as ({freshness_union}),
-            delivery as (
-                select mi.metric, string_agg(mi.series_id || ': ' || coalesce(s.delivered_by, 'nothing stored'),
-                                             '; ' order by mi.series_id) as delivered_by
-                from metric_inputs_frame mi left join stored s using (table_name) group by mi.metric)
+            delivery as ({delivery})
+            select i.date, i.indicator, i.pillar, i.metric, i.value, m.units, i.percentile, m.stress_when, i.stress,
+                   i.score, i.weight, i.contribution, i.contribution_change, i.obs_date,
+                   i.available_date as publication_date, m.sources,
+                   d.delivered_by, m.reason, i.methodology_version
+            from headline_indicators_frame i left join methodology_frame m using (indicator)
+                 left join delivery d on d.metric = i.metric
+            order by i.date, i.pillar, i.indicator""",
+        "buildup_pillars": f"select {', '.join(BI_CONTRACT['buildup_pillars'][1])} from buildup_pillars_frame "
+                           "order by date, pillar",
+        "systemic_pillars": f"select {', '.join(BI_CONTRACT['systemic_pillars'][1])} from {src}.scores.mac3_pillar_scores "
+                            "order by date, pillar",
+        "seed_pillar_scores": f"select {', '.join(BI_CONTRACT['seed_pillar_scores'][1])} from {src}.scores.pillar_scores "
+                              "order by date, pillar",
+        "seed_indicator_detail": f"""
+            with stored as ({freshness_union}),
+            delivery as ({delivery})
             select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
                    i.available_date as publication_date, m.metric, m.sources, d.delivered_by, m.shape, m.direction,
                    m.anchors, i.methodology_version
-            from {src}.scores.indicator_scores i join methodology_frame m using (indicator)
+            from {src}.scores.indicator_scores i join seed_methodology_frame m using (indicator)
                  left join delivery d on d.metric = m.metric
             order by i.date, i.indicator""",
         "series_freshness": f"""
@@ -263,14 +336,14 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
             from catalog_frame c left join stored s using (table_name)
             order by c.tier, c.series_id""",
         "methodology": "select * from methodology_frame",
+        "seed_methodology": "select * from seed_methodology_frame",
         "mac_extended": _extension_statement(src, extension),
         "status_changes": f"select * from {src}.scores.status_changes order by date, scope",
-        "mac2_history": f"select {', '.join(BI_CONTRACT['mac2_history'][1])} from {src}.scores.mac2_readings order by date",
-        "mac2_pillars": f"select * from {src}.scores.mac2_pillar_scores order by date, reading, pillar",
         "publication": f"""
-            select now()::timestamp as published_at, '{METHODOLOGY_VERSION}' as methodology_version,
-                   min(date) as first_date, max(date) as last_date,
-                   (select any_value(loaded_from) from series_freshness_tmp) as source
+            select now()::timestamp as published_at, {literal(HEADLINE_VERSION)} as methodology_version,
+                   min(date) as first_date, {f"date {literal(headline)}" if headline else "null::date"} as last_date,
+                   max(date) as scored_through, (select any_value(loaded_from) from series_freshness_tmp) as source,
+                   coalesce((select any_value(loaded_from) from series_freshness_tmp) = 'demo', false) as demo
             from {src}.scores.mac_composite""",
     }
 
@@ -395,7 +468,8 @@ def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int
         con.execute("use out")
         con.execute("create schema bi")
         rows = {}
-        con.register("headline_pillars_frame", _headline_pillars(con, src))
+        for name, frame in _headline_frames(con, src).items():
+            con.register(name, frame)
         composite = con.execute(f"select date, mac, status, coverage from {identifier(src)}.scores.mac_composite").fetchdf()
         days = headline_days(composite)
         headline = str(days["date"].iloc[-1].date()) if len(days) else ""

@@ -1,32 +1,28 @@
-"""Reports people read: validation against official stress indexes, charts, a one-page HTML report.
+"""Reports people read, rendered from frames (no Dagster, no files): validation.md, quarterly_review.md.
 
-Pure functions over frames; the assets in `publish/assets.py` load the tables and write files.
-Validation uses the whole stored history of the benchmark indexes (a report, not a score), and never
-feeds back into MAC.
+The assets in `publish/assets.py` load the tables, call these and write the text; the analysts' site is
+`publish/site.py`. Validation uses the whole stored history of the benchmark indexes (a report, not a score),
+and never feeds back into MAC.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from mac_assets.catalog import PILLARS
+from mac_assets.episodes import EPISODES
+from mac_assets.publish import validation
+from mac_assets.scores.headline import HEADLINE_VERSION
+from mac_assets.thresholds import MAC2_INDICATORS, METHODOLOGY_VERSION, THRESHOLDS
 
-from mac_assets.catalog import PILLARS  # noqa: E402
-from mac_assets.episodes import EPISODES  # noqa: E402
-from mac_assets.thresholds import STATUS_BANDS, THRESHOLDS  # noqa: E402
-
-BAND_COLOURS = {"ample": "#2e7d32", "comfortable": "#9ccc65", "thin": "#fdd835", "stretched": "#fb8c00",
-                "breach": "#c62828"}
 LOWEST_SPACING_DAYS = 30
+DEMO_NOTE = ("> **Demo data.** Every number below comes from the seeded demo generator (`MAC_SOURCE=demo`), not "
+             "from markets, and the benchmark indexes are synthetic too. Run on `MAC_SOURCE=live` or a CSV folder of "
+             "real history for a real validation (README).\n\n")
 
 
 def weekly_alignment(composite: pd.DataFrame, pillars: pd.DataFrame, benchmark: pd.DataFrame) -> pd.DataFrame:
@@ -126,88 +122,57 @@ def worst_period_pillars(composite: pd.DataFrame, pillars: pd.DataFrame) -> pd.D
     return lows[["date", "mac"]].join(wide.reindex(lows["date"]).reset_index(drop=True))
 
 
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
+def md(frame: pd.DataFrame) -> str:
+    """A frame as a markdown table (dates as days, three decimals)."""
+    if not len(frame):
+        return "_no data_"
+    days = {c: frame[c].dt.date for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    return frame.assign(**days).to_markdown(index=False, floatfmt=".3f")
 
 
-def history_chart(composite: pd.DataFrame) -> bytes:
-    fig, ax = plt.subplots(figsize=(12, 4))
-    tops = [1.0] + [floor for floor, _ in STATUS_BANDS[:-1]]
-    for (floor, label), top in zip(STATUS_BANDS, tops):
-        ax.axhspan(floor, top, color=BAND_COLOURS[label], alpha=0.12, lw=0)
-    first, last = composite["date"].min(), composite["date"].max()
-    for e in EPISODES:
-        start, end = pd.Timestamp(e.start), pd.Timestamp(e.end)
-        if end >= first and start <= last:
-            ax.axvspan(start, end, color="grey", alpha=0.25, lw=0)
-            ax.text(start, 0.02, e.name, rotation=90, fontsize=7, va="bottom")
-    ax.plot(composite["date"], composite["mac"], color="black", lw=0.8)
-    ax.set_ylim(0, 1)
-    ax.set_title("MAC composite with status bands and stress episodes")
-    return _png(fig)
+def verdict(tables: dict[str, pd.DataFrame]) -> str:
+    """One paragraph: what the headline rule and the baselines said on this data."""
+    if "verdicts" not in tables or tables["verdicts"].empty:
+        return "Not judged: the run has no benchmark or SPY rows."
+    v = tables["verdicts"].set_index(["challenger", "incumbent"])
+
+    def said(challenger: str, incumbent: str) -> str:
+        row = v.loc[(challenger, incumbent)]
+        return f"{'beats' if row['beats'] else 'does not beat'} {incumbent} ({row['test metrics won']} of 5 test metrics)"
+
+    return (f"On this data's test years, {validation.MAC3_STRESS} {said(validation.MAC3_STRESS, validation.MAC2_STRESS)}, "
+            f"so the headline stays {HEADLINE_VERSION}; {validation.MAC2_STRESS} "
+            f"{said(validation.MAC2_STRESS, 's_vix alone')}, and {validation.MAC3_STRESS} "
+            f"{said(validation.MAC3_STRESS, 's_vix alone')}.")
 
 
-def contribution_chart(composite: pd.DataFrame) -> bytes:
-    monthly = composite.set_index("date")[[f"{p}_contribution" for p in PILLARS]].resample("MS").mean()
-    fig, ax = plt.subplots(figsize=(12, 4))
-    ax.stackplot(monthly.index, monthly.fillna(0).T.to_numpy(), labels=PILLARS, alpha=0.85)
-    ax.set_ylim(0, 1)
-    ax.legend(loc="upper left", ncol=7, fontsize=7)
-    ax.set_title("Pillar contributions to MAC (monthly mean; they add up to the composite)")
-    return _png(fig)
+def validation_markdown(tables: dict[str, pd.DataFrame], demo: bool, extra: str = "") -> str:
+    """validation.md: protocol v2 (publish/validation.py) on this run's data, then the whole-history tables."""
+    text = f"# MAC validation ({HEADLINE_VERSION}; seed {METHODOLOGY_VERSION})\n\n{DEMO_NOTE if demo else ''}"
+    if tables:
+        text += (f"{verdict(tables)}\n\n## Protocol v2: train to 2014, test from 2015\n\n"
+                 f"{validation.__doc__.split(chr(10) * 2, 1)[1]}\n"
+                 + "".join(f"## {name}\n\n{md(table)}\n\n" for name, table in tables.items())
+                 + f"## Every choice, and how it was set\n\n{md(validation.frozen_choices())}\n\n"
+                 f"## Episodes\n\n{md(pd.DataFrame([vars(e) for e in EPISODES]))}\n\n")
+    else:
+        text += "Not judged: the run has no benchmark or SPY rows.\n\n"
+    return text + extra
 
 
-def heatmap_chart(pillars: pd.DataFrame) -> bytes:
-    wide = pillars.pivot(index="date", columns="pillar", values="score").resample("MS").mean()
-    wide = wide[[p for p in PILLARS if p in wide]]
-    fig, ax = plt.subplots(figsize=(12, 3))
-    image = ax.imshow(wide.T.to_numpy(), aspect="auto", cmap="RdYlGn", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_yticks(range(len(wide.columns)), wide.columns)
-    ticks = np.arange(0, len(wide), 12)
-    ax.set_xticks(ticks, [wide.index[i].year for i in ticks], fontsize=7)
-    fig.colorbar(image, ax=ax, fraction=0.02)
-    ax.set_title("Pillar scores by month (green ample, red breach)")
-    return _png(fig)
-
-
-def charts(scored: pd.DataFrame, pillars: pd.DataFrame) -> dict[str, bytes]:
-    """The report's charts by title, drawn from the days with a composite and every pillar score."""
-    return {"MAC history": history_chart(scored), "Pillar contributions": contribution_chart(scored),
-            "Pillar heatmap": heatmap_chart(pillars)}
-
-
-def render_html(latest: pd.Series, pillars_latest: pd.DataFrame, freshness: pd.DataFrame,
-                charts: dict[str, bytes], methodology_version: str, validation: pd.DataFrame) -> str:
-    """One static page: the latest reading, its pillars, the charts, every series' freshness."""
-    def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="t", na_rep="–")
-
-    images = "".join(f'<h2>{html.escape(name)}</h2><img alt="{html.escape(name)}" src="data:image/png;base64,'
-                     f'{base64.b64encode(png).decode()}">' for name, png in charts.items())
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>MAC report</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
-.t{{border-collapse:collapse}}.t td,.t th{{padding:2px 10px;border-bottom:1px solid #ddd;text-align:right}}
-.big{{font-size:2.5em}}img{{max-width:100%}}</style></head><body>
-<h1>Market Absorption Capacity</h1>
-<p class="big">{latest['mac']:.3f} <small>{html.escape(str(latest['status']))}</small></p>
-<p>as of {latest['date']:%Y-%m-%d}; coverage {latest['coverage']:.0%}; methodology {html.escape(methodology_version)}</p>
-<h2>Pillars</h2>{table(pillars_latest)}
-{images}
-<h2>Against official stress indexes (Spearman rank correlation)</h2>{table(validation) if len(validation) else "<p>no benchmark data</p>"}
-<h2>Freshness of every input</h2>{table(freshness)}
-</body></html>"""
-
-
-def render_no_composite(freshness: pd.DataFrame, methodology_version: str, reason: str) -> str:
-    """The page when no day's composite may be headlined: why, and which inputs are missing, is the news."""
-    rows = freshness.to_html(index=False, border=0, na_rep="–")
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>MAC report</title></head><body>'
-            f"<h1>Market Absorption Capacity</h1><p>No headline composite: {html.escape(reason)}. "
-            f"Methodology {html.escape(methodology_version)}.</p>"
-            f"<h2>Freshness of every input</h2>{rows}</body></html>")
+def quarterly_markdown(sources: pd.DataFrame, indicators: pd.DataFrame, composite: pd.DataFrame,
+                       pillars: pd.DataFrame, demo: bool) -> str:
+    """quarterly_review.md (seed spec): Tier 2/3 sources, anchors against history, pillars on the lowest days."""
+    assignment = pd.DataFrame([{"indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "how set": t.how_set}
+                               for t in THRESHOLDS])
+    headline = pd.DataFrame([{"indicator": i.indicator, "reading": i.reading, "pillar": i.pillar, "metric": i.metric}
+                             for i in MAC2_INDICATORS])
+    return (f"# Quarterly review ({HEADLINE_VERSION}; seed {METHODOLOGY_VERSION})\n\n{DEMO_NOTE if demo else ''}"
+            f"## 1. Tier 2 and Tier 3 sources\n\n{md(sources)}\n\n"
+            f"## 2. Seed threshold anchors against history\n\n{md(anchor_percentiles(indicators))}\n\n"
+            f"## 3. The headline's pillars on its lowest days\n\n{md(worst_period_pillars(composite, pillars))}\n\n"
+            f"## 4. Pillar assignments\n\nHeadline ({HEADLINE_VERSION}):\n\n{md(headline)}\n\n"
+            f"Seed ({METHODOLOGY_VERSION}):\n\n{md(assignment)}\n")
 
 
 def write(path: Path, content: bytes | str) -> Path:

@@ -13,6 +13,7 @@ import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
+    AssetKey,
     AssetOut,
     AssetsDefinition,
     MetadataValue,
@@ -181,11 +182,11 @@ def build_percentile_assets(partitions: TimeWindowPartitionsDefinition) -> list[
     infos = [metric_info(m) for m in MAC2_METRICS]
     ins = {i.input_name: input_with_lookback(list(i.asset_key), WHOLE_HISTORY_DAYS) for i in infos}
     outs = {name: AssetOut(key_prefix=args["key_prefix"], io_manager_key=args["io_manager_key"], description=text,
+                           kinds={"duckdb", "pandas"},
                            metadata={"methodology_version": MAC3_VERSION if name.startswith("mac3") else MAC2_VERSION})
             for name, text in PERCENTILE_OUTPUTS.items()}
 
-    @multi_asset(name="percentile_scores", ins=ins, outs=outs, group_name=args["group_name"], kinds={"duckdb", "pandas"},
-                 partitions_def=partitions, backfill_policy=args["backfill_policy"], pool=args["pool"])
+    @multi_asset(name="percentile_scores", ins=ins, outs=outs, group_name=args["group_name"], partitions_def=partitions, backfill_policy=args["backfill_policy"], pool=args["pool"])
     def percentile_scores(context: AssetExecutionContext, **inputs: pd.DataFrame):
         _, end = window_bounds(context)
         calendar = score_calendar(pd.Timestamp(REFERENCE_START), end)
@@ -200,7 +201,8 @@ def build_percentile_assets(partitions: TimeWindowPartitionsDefinition) -> list[
             if name == "mac2_indicator_scores":
                 meta["share_scored"] = float(out["stress"].notna().mean()) if len(out) else 0.0
             yield Output(out, output_name=name,
-                         metadata=with_latest(context, meta, _latest(out, latest[name])) if name in latest else meta)
+                         metadata=with_latest(context, meta, _latest(out, latest[name]), AssetKey(["scores", name]))
+                         if name in latest else meta)
 
     return [percentile_scores]
 

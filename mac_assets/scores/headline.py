@@ -30,10 +30,10 @@ COMPOSITE_COLUMNS = ["date", "mac", "status", "band", "coverage", "pillars_avail
                      "risk_base_rate", "risk_in_sample"]
 
 
-def _reading(mac2_pillars: pd.DataFrame) -> pd.DataFrame:
+def _reading(mac2_pillars: pd.DataFrame, reading: str = HEADLINE_READING) -> pd.DataFrame:
     if HEADLINE_METHODOLOGY != MAC2_VERSION:
         raise NotImplementedError(f"headline methodology {HEADLINE_METHODOLOGY!r}: only mac-2.x's stress reading is wired")
-    return mac2_pillars[mac2_pillars["reading"] == HEADLINE_READING]
+    return mac2_pillars[mac2_pillars["reading"] == reading]
 
 
 def headline_composite(mac1: pd.DataFrame, mac2_readings: pd.DataFrame, mac2_pillars: pd.DataFrame,
@@ -57,10 +57,11 @@ def headline_composite(mac1: pd.DataFrame, mac2_readings: pd.DataFrame, mac2_pil
     return out.rename_axis("date").reset_index()[COMPOSITE_COLUMNS]
 
 
-def headline_pillars(mac2_pillars: pd.DataFrame) -> pd.DataFrame:
+def headline_pillars(mac2_pillars: pd.DataFrame, reading: str = HEADLINE_READING) -> pd.DataFrame:
     """The headline reading's pillars per day (score, weight, contribution, status, coverage) with each day's
-    change of contribution split into the part from the score and the part from the weight."""
-    p = _reading(mac2_pillars).sort_values(["pillar", "date"]).copy()
+    change of contribution split into the part from the score and the part from the weight (the build-up
+    reading's likewise, with `reading`)."""
+    p = _reading(mac2_pillars, reading).sort_values(["pillar", "date"]).copy()
     p["coverage"] = p["indicators_available"] / p["indicators_total"]
     previous = p.groupby("pillar")[["score", "weight", "contribution"]].shift()
     p["contribution_change"] = p["contribution"] - previous["contribution"]
@@ -86,6 +87,11 @@ def headline_indicators(mac2_indicators: pd.DataFrame, mac2_pillars: pd.DataFram
                                      score=lambda f: f["contribution"] / f["weight"].where(f["weight"] > 0))
     imputed["stress"] = 1 - imputed["score"]
     columns = ["date", "indicator", "pillar", "metric", "value", "percentile", "stress", "score", "weight",
-               "contribution", "obs_date", "available_date", "methodology_version"]
+               "contribution", "contribution_change", "obs_date", "available_date", "methodology_version"]
     both = pd.concat([rows, imputed.assign(methodology_version=MAC2_VERSION)], ignore_index=True)
+    both = both.sort_values(["indicator", "date"])
+    # Against the previous business day of the calendar: an indicator absent then changes by its whole contribution.
+    previous = both.pivot(index="date", columns="indicator", values="contribution").fillna(0.0).shift()
+    both["contribution_change"] = both["contribution"].to_numpy() - previous.stack().reindex(
+        pd.MultiIndex.from_frame(both[["date", "indicator"]])).to_numpy()
     return both.sort_values(["date", "pillar", "indicator"])[columns].reset_index(drop=True)
