@@ -31,7 +31,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
     """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
     assets = [*build_raw_assets(partitions), *build_derived_assets(partitions, settings.extension),
-              *build_score_assets(partitions, settings.min_pillars), *build_percentile_assets(partitions),
+              *build_score_assets(partitions), *build_percentile_assets(partitions),
               *build_publish_assets(partitions, settings.extension), *build_report_assets(partitions)]
     if settings.extension:
         assets += build_extension_assets(partitions)

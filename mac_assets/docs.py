@@ -14,6 +14,7 @@ from mac_assets.scores.compute import metric_info
 from mac_assets.thresholds import (
     EXTENSION_VERSION,
     MAC2_INDICATORS,
+    MAC2_VERSION,
     METHODOLOGY_VERSION,
     PILLAR_WEIGHTS,
     STATUS_BANDS,
@@ -59,13 +60,18 @@ def render_catalog() -> str:
 
 def render_thresholds() -> str:
     rows = [[f"`{t.indicator}`", t.pillar, f"`{t.metric}`" + (f" × {t.scale:g}" if t.scale != 1 else ""),
-             metric_info(t.metric).tier, t.units, t.shape, t.direction.replace("_", " "), t.anchors_text(), t.reference]
-            for t in THRESHOLDS]
+             metric_info(t.metric).tier, t.units, t.shape, t.direction.replace("_", " "), t.anchors_text(), t.how_set,
+             t.reference] for t in THRESHOLDS]
     bands = ", ".join(f"{label} ≥ {floor:g}" for floor, label in STATUS_BANDS[:-1])
     bands += f", {STATUS_BANDS[-1][1]} below {STATUS_BANDS[-2][0]:g}"
     weights = ", ".join(f"{p} {w:.4f}" for p, w in PILLAR_WEIGHTS.items())
     return (
-        HEADER + f"# Scoring thresholds (methodology `{METHODOLOGY_VERSION}`)\n\n"
+        HEADER + f"# Scoring thresholds of the seed methodology (`{METHODOLOGY_VERSION}`)\n\n"
+        "These fixed anchors score the seed methodology (`seed_mac`, `bi.seed_*`) and the extension; the headline "
+        "ranks every indicator in its own history instead (docs/methodology.md). *How set* says where each row's "
+        "numbers come from: the seed spec, the upstream research code, the training years 1997-2014 of the real "
+        "history (by the rule of docs/preregistration-v2.md), a priori reasoning, or test years (set by their "
+        "source on 2015+ data with no earlier data to re-derive them from; the reason says so).\n\n"
         "Scores run from 1 (ample) to 0 (breach), linear between anchors and flat beyond them. Three "
         "anchors score ample 1.0, thin 0.5, breach 0.0; a range scores 1.0 inside the ample band and falls "
         "to 0 at either breach bound; a breakpoint table lists value → score knots (a repeated value is a "
@@ -73,7 +79,8 @@ def render_thresholds() -> str:
         f"Status bands: {bands}. Pillar weights: {weights} (renormalised over pillars with data).\n\n"
         "Rows whose pillar is `yen_carry`, `cross_asset` or `compression` belong to the extension "
         f"(`{EXTENSION_VERSION}`, docs/extension.md): they never enter the seven-pillar MAC.\n\n"
-        + _table(["indicator", "pillar", "metric", "tier", "units", "shape", "direction", "anchors", "why"], rows)
+        + _table(["indicator", "pillar", "metric", "tier", "units", "shape", "direction", "anchors", "how set", "why"],
+                 rows)
     )
 
 
@@ -116,16 +123,23 @@ def render_bi() -> str:
         "opening the published snapshot file as above, which every run still writes.\n\n"
         "## Example queries\n\n"
         "```sql\n"
-        "-- today's reading and what drives it\n"
-        "select date, mac, status, coverage, liquidity_contribution, volatility_contribution from bi.mac_latest;\n\n"
+        "-- today's reading, the 12-month risk and the other readings\n"
+        "select date, mac, status, coverage, risk_12m, risk_base_rate, systemic_mac, buildup_mac, seed_mac "
+        "from bi.mac_latest;\n\n"
+        "-- what moved the headline on a day, indicator by indicator (contributions add up to mac)\n"
+        "select indicator, pillar, value, percentile, contribution, contribution_change from bi.indicator_detail\n"
+        "where date = '2020-03-16' order by contribution_change;\n\n"
+        "-- how much of a pillar's move came from its score and how much from its weight\n"
+        "select date, pillar, contribution_change, change_from_score, change_from_weight from bi.pillar_scores\n"
+        "where date between '2020-02-14' and '2020-03-23' order by date, pillar;\n\n"
         "-- the worst days on record\n"
         "select date, mac, status from bi.mac_history where mac is not null order by mac limit 10;\n\n"
         "-- which inputs are stale right now\n"
         "select series_id, provider, newest_observation, age_days, stale_after_days from bi.series_freshness\n"
         "where freshness <> 'fresh' order by tier;\n\n"
-        "-- one indicator against its anchors, with the day each value became public\n"
-        "select date, value, units, score, anchors, obs_date, publication_date from bi.indicator_detail\n"
-        "where indicator = 'vix' order by date desc limit 20;\n"
+        "-- one indicator in its own history, with the day each value became public\n"
+        "select date, value, units, percentile, score, obs_date, publication_date from bi.indicator_detail\n"
+        "where indicator = 's_vix' order by date desc limit 20;\n"
         "```\n\n"
         "Every column also carries a comment in DuckDB (`select * from duckdb_columns() where schema_name = 'bi'`).\n\n"
         "## Tables\n\n" + "\n".join(sections)
@@ -279,16 +293,17 @@ def render_lineage() -> str:
             else:
                 lines.append(f"- **pillar** (mac-1.x): `{t.pillar}` → `scores.pillar_scores` where pillar = '{t.pillar}' → "
                              f"`scores.mac1_composite.{t.pillar}_contribution` → mac-1.x composite (`seed_mac`)")
-                lines.append(f"- **BI**: `bi.indicator_detail` where indicator = '{t.indicator}'; `bi.pillar_scores` "
-                             f"where pillar = '{t.pillar}'; `bi.mac_history.seed_mac`")
+                lines.append(f"- **BI**: `bi.seed_indicator_detail` where indicator = '{t.indicator}'; "
+                             f"`bi.seed_pillar_scores` where pillar = '{t.pillar}'; `bi.mac_history.seed_mac`")
         mac2_rows = [(i, metric) for metric in [s.id, *(m.path[1] for m in derived)]
                      for i in MAC2_INDICATORS if i.metric == metric]
         for i, metric in mac2_rows:
-            lines.append(f"- **mac-2.0**: `{i.indicator}` ({i.reading} reading, pillar `{i.pillar}`, stress when {i.stress_when}) "
-                         f"on `{metric}` → `scores.mac2_indicator_scores` → `scores.mac2_pillar_scores` → "
+            lines.append(f"- **{MAC2_VERSION}**: `{i.indicator}` ({i.reading} reading, pillar `{i.pillar}`, stress when "
+                         f"{i.stress_when}) on `{metric}` → `scores.mac2_indicator_scores` → `scores.mac2_pillar_scores` → "
                          f"`scores.mac2_readings` ({i.reading}_mac)"
-                         + (" → the headline `scores.mac_composite`, `bi.mac_latest`" if i.reading == "stress" else "")
-                         + "; BI `bi.mac2_pillars`, `bi.mac2_history`")
+                         + (" → the headline `scores.mac_composite`; BI `bi.indicator_detail`, `bi.pillar_scores`, "
+                            "`bi.mac_latest`; mac-3.0 `bi.systemic_pillars`" if i.reading == "stress"
+                            else " → `bi.mac_history.buildup_mac`, `bi.buildup_pillars`"))
         if not scored and not mac2_rows:
             role = "a benchmark MAC is validated against, never scored" if s in BENCHMARKS else "not scored directly"
             lines.append(f"- **use**: {role}")
@@ -310,19 +325,30 @@ def render_lineage() -> str:
 
 
 def render_methodology() -> str:
-    """mac-2.0: its rules (the module docstring), its indicator table, and every frozen choice."""
+    """The headline's methodology (mac-2.x) and mac-3.0 beside it: their rules (the modules' docstrings), the
+    indicator table, the status bands and every frozen choice."""
     from mac_assets.publish.validation import frozen_choices
-    from mac_assets.scores import mac2
-    from mac_assets.thresholds import HEADLINE_METHODOLOGY, MAC2_VERSION
+    from mac_assets.scores import headline, mac2, mac3
+    from mac_assets.thresholds import HEADLINE_METHODOLOGY, MAC2_VERSION, MAC3_VERSION, READING_BANDS
 
     rows = [[i.reading, i.pillar, f"`{i.indicator}`", f"`{i.metric}`", i.stress_when, i.reason] for i in MAC2_INDICATORS]
+    bands = [[name, *(f"{c:.4f}" for c in b.cuts), b.quiet_days] for name, b in READING_BANDS.items()]
     choices = frozen_choices()
-    return (HEADER + f"# Methodology `{MAC2_VERSION}`\n\nThe headline methodology is `{HEADLINE_METHODOLOGY}` "
-            f"(README, Methodology and validation, says why). `{METHODOLOGY_VERSION}`, the seed spec's, is computed in "
-            "every run beside it (docs/thresholds.md).\n\n" + mac2.__doc__.split("\n\n", 1)[1]
+    return (HEADER + f"# Methodology: `{MAC2_VERSION}` (the headline) and `{MAC3_VERSION}`\n\n"
+            f"The headline is `{HEADLINE_METHODOLOGY}`'s stress reading, by the pre-registered out-of-sample rule "
+            "(README, Methodology and validation; docs/preregistration-v2.md). `{METHODOLOGY_VERSION}`, the seed "
+            "spec's, is computed in every run beside it (docs/thresholds.md), and so is `{MAC3_VERSION}`.\n\n"
+            .replace("{METHODOLOGY_VERSION}", METHODOLOGY_VERSION).replace("{MAC3_VERSION}", MAC3_VERSION)
+            + f"## {MAC2_VERSION}\n\n" + mac2.__doc__.split("\n\n", 1)[1]
+            + "\n## Reading the contributions\n\n" + headline.__doc__.split("\n\n", 2)[2]
+            + f"\n## {MAC3_VERSION}\n\n" + mac3.__doc__.split("\n\n", 1)[1]
             + "\n## Indicators\n\n`stress when`: *high*, the percentile is the stress; *low*, one minus it; "
             "*extreme*, the distance from the median either way.\n\n"
             + _table(["reading", "pillar", "indicator", "metric", "stress when", "why"], rows)
+            + "\n## Status bands\n\nA band starts where the reading's stress (1 − MAC) passes the cut point: "
+            "comfortable, thin, stretched, breach. The published status moves to a new band only after the reading "
+            "has stayed there for the quiet days (into breach at once).\n\n"
+            + _table(["reading", "comfortable from", "thin from", "stretched from", "breach from", "quiet days"], bands)
             + "\n## Every choice, and how it was set\n\n" + _table(list(choices.columns), choices.values.tolist()))
 
 

@@ -25,7 +25,6 @@ from mac_assets.scores.mac3 import compute_mac3
 from mac_assets.sources.base import SeriesSource, SourceError, empty_frame, fetch_continued, validate_fetch
 from mac_assets.thresholds import (
     CORE_THRESHOLDS,
-    DEFAULT_MIN_PILLARS,
     EXTENSION_THRESHOLDS,
     MAC2_STRESS_WEIGHT_EXPONENT,
 )
@@ -65,7 +64,7 @@ def fetch_all(source: SeriesSource, start: date, end: date, series: tuple[Series
 
 
 def compute_all(raw: dict[str, pd.DataFrame], start: pd.Timestamp, end_inclusive: pd.Timestamp,
-                min_pillars: int = DEFAULT_MIN_PILLARS, extension: bool = True,
+                extension: bool = True,
                 mac2_exponent: float = MAC2_STRESS_WEIGHT_EXPONENT) -> Computed:
     """Derived metrics, indicator, pillar and composite scores (and the extension) for business days
     start..end_inclusive, from raw frames keyed by series id (date and value columns, as stored)."""
@@ -77,7 +76,7 @@ def compute_all(raw: dict[str, pd.DataFrame], start: pd.Timestamp, end_inclusive
     days = business_days(start, end_inclusive)
     indicators = score_indicators(frames, days)
     pillars = score_pillars(indicators)
-    composite = score_composite(pillars, min_pillars)
+    composite = score_composite(pillars)
     mac2 = compute_mac2(frames, business_days(pd.Timestamp(REFERENCE_START), end_inclusive), mac2_exponent)
     mac3 = compute_mac3(mac2[1], mac2[2])
     mac2, mac3 = tuple(_from(start, f) for f in mac2), tuple(_from(start, f) for f in mac3)

@@ -17,6 +17,7 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 from dagster import DagsterInstance, execute_job, reconstructable
@@ -25,8 +26,9 @@ from mac_assets.automation import range_tags
 from mac_assets.definitions import FULL_GRAPH_JOB, environment_definitions, full_graph_job
 from mac_assets.infra.lake import is_lake
 from mac_assets.infra.runs import blocking_runs, sweep_stale_runs, worker_tags
-from mac_assets.infra.settings import load_settings
+from mac_assets.infra.settings import Settings, load_settings
 from mac_assets.infra.warehouse import StorageError, check_openable, connect
+from mac_assets.publish.site import RISK_VERDICT
 from mac_assets.raw.assets import FETCH_CHECK
 from mac_assets.scores.compute import headline_days, no_headline_reason
 from mac_assets.scores.headline import headline_pillars
@@ -77,8 +79,10 @@ def year_range(keys: list[str], first: str | None, last: str | None) -> tuple[st
     return first, last
 
 
-def summary(database: str) -> str:
-    """A human-readable report of the latest composite, its pillars, and the history's range."""
+def summary(settings: Settings) -> str:
+    """What `make run` prints: one headline and the 12-month risk first, its pillars, the other readings under their
+    own heading, the history's range, and where to look next (the page, the BI file, the validation)."""
+    database = settings.duckdb_path
     with connect(database, read_only=True) as con:
         comp = con.execute("select * from scores.mac_composite order by date").fetchdf()
         solid = headline_days(comp)
@@ -86,63 +90,59 @@ def summary(database: str) -> str:
             return f"No headline composite: {no_headline_reason(comp)}."
         comp = comp.dropna(subset=["mac"])
         last = solid.iloc[-1]
-        last_day = last["date"]
-        day = [last_day.date()]
-        tables = {name for (name,) in con.execute(
-            "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database()").fetchall()}
-
-        def rows(table: str) -> pd.DataFrame:
-            return con.execute(f"select * from {table} where date = ?", day).fetchdf() if table in tables else pd.DataFrame()
-
-        pillars = headline_pillars(rows("scores.pillar_scores"), rows("scores.mac2_pillar_scores"),
-                                   last["methodology_version"]).sort_values("pillar")
-        readings = rows("scores.mac2_readings")
-        counts = con.execute(
-            "select table_schema, count(*) as tables from information_schema.tables "
-            "where table_schema in ('raw', 'derived', 'scores', 'extension') group by 1 order by 1"
-        ).fetchall()
-        extended = con.execute(
-            "select mac_extended, status, mac_linear, correlation_contribution, compression_contribution "
-            "from extension.mac_extended where date = ?", [last_day.date()]).fetchdf() \
-            if any(schema == "extension" for schema, _ in counts) else pd.DataFrame()
-    lines = [
-        f"MAC on {last_day.date()}: {last['mac']:.3f} ({last['status']}), coverage {last['coverage']:.0%}, "
-        f"{int(last['pillars_available'])} pillars with data, methodology {last['methodology_version']}",
+        day = [last["date"].date()]
+        pillars = headline_pillars(con.execute("select * from scores.mac2_pillar_scores where date = ?", day).fetchdf())
+        extended = con.execute("select mac_extended, status from extension.mac_extended where date = ?", day).fetchdf() \
+            if con.execute("select count(*) from duckdb_tables() where database_name = current_database() and "
+                           "schema_name = 'extension' and table_name = 'mac_extended'").fetchone()[0] else pd.DataFrame()
+        source = con.execute("select any_value(source) from raw.vix").fetchone()[0] or settings.source
+    lines = [DEMO_BANNER, ""] if source == "demo" else []
+    lines += [
+        f"MAC on {last['date'].date()}: {last['mac']:.3f} ({last['status']}) — {last['methodology_version']}, "
+        f"coverage {last['coverage']:.0%}, {int(last['pillars_available'])} of {len(pillars)} pillars measured",
+        f"12-month drawdown risk (SPY −15 % within a year): {_share(last['risk_12m'])}, base rate "
+        f"{_share(last['risk_base_rate'])} — {RISK_VERDICT}",
         "",
         f"{'pillar':<16}{'score':>7}  {'status':<12}{'coverage':>9}{'weight':>8}{'contribution':>14}",
     ]
-    for p in pillars.itertuples():
-        score = "   n/a" if pd.isna(p.score) else f"{p.score:7.3f}"
-        contrib = "n/a" if pd.isna(p.contribution) else f"{p.contribution:.3f}"
-        lines.append(f"{p.pillar:<16}{score:>7}  {p.status:<12}{p.coverage:>9.0%}{p.weight:>8.3f}{contrib:>14}")
-    lines.append("")
-    if len(readings) and pd.notna(readings["buildup_mac"].iloc[0]):
-        b = readings.iloc[0]
-        lines.append(f"Build-up reading (mac-2.0, slow vulnerabilities): {b['buildup_mac']:.3f} ({b['buildup_status']}), "
-                     f"coverage {b['buildup_coverage']:.0%}")
-    if pd.notna(last.get("seed_mac")):
-        lines.append(f"Seed methodology ({METHODOLOGY_VERSION}, seven pillars): {last['seed_mac']:.3f}")
+    for p in pillars.sort_values("pillar").itertuples():
+        lines.append(f"{p.pillar:<16}{p.score:7.3f}  {p.status:<12}{p.coverage:>9.0%}{p.weight:>8.3f}{p.contribution:>14.3f}")
+    lines += ["", "Other readings (not the headline):",
+              f"  systemic, mac-3.0 (the same pillars aggregated like portfolio risk): {_reading(last, 'systemic')}",
+              f"  build-up (slow vulnerabilities): {_reading(last, 'buildup')}",
+              f"  seed, {METHODOLOGY_VERSION} (seven pillars, fixed anchors): {_share(last['seed_mac'], '.3f')}"]
     if len(extended) and pd.notna(extended["mac_extended"].iloc[0]):
-        x = extended.iloc[0]
-        lines += [f"Extended MAC (docs/extension.md): {x['mac_extended']:.3f} ({x['status']}) = nine components "
-                      f"{x['mac_linear']:.3f}, correlation {x['correlation_contribution']:+.3f}, "
-                      f"compression {x['compression_contribution']:+.3f}"]
+        lines.append(f"  extended MAC (docs/extension.md): {extended['mac_extended'].iloc[0]:.3f} "
+                     f"({extended['status'].iloc[0]})")
     newest = comp.iloc[-1]
-    if newest["date"] > last_day:
+    if newest["date"] > last["date"]:
         lines += ["", f"Later days have less data: {newest['date'].date()} scores {newest['mac']:.3f} on "
-                      f"{newest['coverage']:.0%} coverage ({int(newest['pillars_available'])} pillars); "
-                      f"some inputs end before it."]
+                      f"{newest['coverage']:.0%} coverage; some inputs end before it."]
     worst = comp.loc[comp["mac"].idxmin()]
-    bands = comp["status"].value_counts()
     lines += [
         "",
         f"History: {len(comp)} business days {comp['date'].iloc[0].date()} → {newest['date'].date()}; "
         f"lowest MAC {worst['mac']:.3f} on {worst['date'].date()}",
-        "Days per status: " + ", ".join(f"{k} {v}" for k, v in bands.items()),
-        "Tables: " + ", ".join(f"{schema} {n}" for schema, n in counts),
-        f"Warehouse: {database}",
+        "",
+        "Open next:",
+        f"  the analysts' page   {Path(settings.reports_dir) / 'site' / 'index.html'}",
+        f"  the BI snapshot      {settings.bi_path} (read-only; tables in docs/bi.md)",
+        f"  the validation       {Path(settings.reports_dir) / 'validation.md'}",
+        f"  the Dagster UI       make ui (warehouse {database})",
     ]
     return "\n".join(lines)
+
+
+DEMO_BANNER = ("DEMO DATA: these numbers come from the seeded demo generator, not from markets "
+               "(MAC_SOURCE=live or csv for a real reading).")
+
+
+def _share(value, spec: str = ".0%") -> str:
+    return "n/a" if pd.isna(value) else format(value, spec)
+
+
+def _reading(row: pd.Series, name: str) -> str:
+    return "n/a" if pd.isna(row[f"{name}_mac"]) else f"{row[f'{name}_mac']:.3f} ({row[f'{name}_status']})"
 
 
 def has_headline(database: str) -> tuple[bool, str]:
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         produced, reason = has_headline(settings.duckdb_path)
         if not produced:
             raise Refused(f"no headline MAC was produced: {reason}")
-        print(summary(settings.duckdb_path))
+        print(summary(settings))
         return 0
     except Refused as refusal:
         print(f"mac: {refusal}", file=sys.stderr)

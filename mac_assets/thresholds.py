@@ -30,8 +30,6 @@ STATUS_BANDS: tuple[tuple[float, str], ...] = (
     (0.0, "breach"),
 )
 MISSING_STATUS = "no_data"
-# The composite needs this many pillars with data (MAC_MIN_PILLARS overrides); below it, it is withheld.
-DEFAULT_MIN_PILLARS = 4
 INSUFFICIENT_STATUS = "insufficient_data"
 # The one withholding rule of the percentile readings: a reading is published (and headlined: run summary,
 # bi.mac_latest, the report) only when at least this share of its weight is backed by data.

@@ -96,13 +96,13 @@ def test_gaps_are_measured_between_consecutive_observations():
     assert get_series("VIX").max_gap_days < 17 < get_series("CFTC_TFF_UST").max_gap_days
 
 
-def test_a_composite_from_too_few_pillars_is_withheld_and_flagged():
+def test_a_composite_with_less_than_half_its_weight_measured_is_withheld_and_flagged():
     pillars = pd.DataFrame({
         "date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-01-03"] * 5),
         "pillar": ["liquidity", "policy", "valuation", "liquidity", "policy", "valuation", "volatility", "contagion"],
         "score": [0.5] * 8, "contribution": [0.5 / 3] * 3 + [0.1] * 5, "coverage": 1.0,
     })
-    comp = score_composite(pillars, min_pillars=4).set_index("date")
+    comp = score_composite(pillars).set_index("date")  # 3 of 7 pillars: 43 % of the weight; 5 of 7: 71 %
     assert np.isnan(comp.loc["2024-01-02", "mac"]) and comp.loc["2024-01-02", "status"] == "insufficient_data"
     assert comp.loc["2024-01-03", "mac"] == pytest.approx(0.5) and comp.loc["2024-01-03", "status"] == "thin"
 

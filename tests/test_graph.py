@@ -6,12 +6,12 @@ import pytest
 from dagster import AssetKey, Definitions
 from graph_helpers import AS_OF, digest, run, settings_for, tables
 
-from mac_assets.catalog import PILLARS, SERIES, SERIES_BY_ID
+from mac_assets.catalog import PILLARS, REFERENCE_START, SERIES, SERIES_BY_ID
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
 from mac_assets.derived.registry import METRICS
+from mac_assets.infra.settings import load_settings
 from mac_assets.pipeline import compute_all, fetch_all
 from mac_assets.run import summary
-from mac_assets.scores.headline import headline_composite
 from mac_assets.sources.base import ProviderError
 from mac_assets.sources.demo import DemoSource
 from mac_assets.thresholds import CORE_THRESHOLDS, HEADLINE_METHODOLOGY, MAC2_INDICATORS, METHODOLOGY_VERSION
@@ -165,11 +165,11 @@ def test_a_series_never_fetched_lowers_coverage_instead_of_inventing_values(tmp_
 
 
 def test_run_summary_reports_latest_composite_and_every_pillar(built):
-    text = summary(str(built[0]))
-    assert text.startswith("MAC on 2020-12-31") and f"methodology {HEADLINE_METHODOLOGY} stress" in text
+    text = summary(load_settings({"MAC_DUCKDB_PATH": str(built[0])}))
+    assert "MAC on 2020-12-31" in text and f"— {HEADLINE_METHODOLOGY} stress" in text
     for pillar in {i.pillar for i in MAC2_INDICATORS if i.reading == "stress"}:
         assert f"\n{pillar} " in text
-    assert "Build-up reading" in text and f"Seed methodology ({METHODOLOGY_VERSION}" in text
+    assert "build-up (slow vulnerabilities)" in text and f"seed, {METHODOLOGY_VERSION}" in text
 
 
 def test_the_compression_index_shows_its_workings_once_on_the_last_partition(built):
@@ -193,14 +193,13 @@ def test_the_graph_and_the_in_memory_pipeline_compute_the_same_scores(built):
     """pipeline.compute_all is the bench's and the look-ahead tests' wiring: it must be the graph's."""
     start, end = pd.Timestamp("2019-01-01"), pd.Timestamp("2021-01-01")
     source = DemoSource(seed=7, as_of=AS_OF)
-    computed = compute_all(fetch_all(source, start.date(), end.date()), start, end - pd.Timedelta(days=1))
+    # The graph stores raw history from the reference start (catalog.REFERENCE_START): so does the pipeline.
+    computed = compute_all(fetch_all(source, REFERENCE_START, end.date()), start, end - pd.Timedelta(days=1))
     t = tables(built[0])
-    headline = headline_composite(computed.composite, computed.mac2_readings, computed.mac2_pillars)
-    for name, frame in (("scores.mac1_composite", computed.composite), ("scores.pillar_scores", computed.pillars),
-                        ("scores.indicator_scores", computed.indicators), ("extension.mac_extended", computed.extended),
-                        ("scores.mac2_indicator_scores", computed.mac2_indicators),
-                        ("scores.mac2_pillar_scores", computed.mac2_pillars), ("scores.mac2_readings", computed.mac2_readings),
-                        ("scores.mac_composite", headline)):
+    for name in ("mac1_composite", "pillar_scores", "indicator_scores", "mac2_indicator_scores", "mac2_pillar_scores",
+                 "mac2_readings", "mac3_pillar_scores", "mac3_readings", "mac_composite", "mac_extended"):
+        frame = getattr(computed, name)
+        name = f"{'extension' if name == 'mac_extended' else 'scores'}.{name}"
         stored = t[name]
         mine = frame[stored.columns].astype(stored.dtypes.to_dict())
         mine = mine.sort_values(list(stored.columns)).reset_index(drop=True)

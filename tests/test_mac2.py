@@ -1,4 +1,5 @@
-"""mac-2.0: point-in-time percentiles, the stress-weighted aggregation, imputation, and the validation protocol."""
+"""mac-2.x: point-in-time percentiles, the stress-weighted aggregation, imputation, the headline tables, and the
+validation protocol (v2)."""
 
 import numpy as np
 import pandas as pd
@@ -7,14 +8,15 @@ from helpers import series_frame
 
 from mac_assets.episodes import EPISODES
 from mac_assets.publish import validation as v
-from mac_assets.scores.headline import headline_composite
+from mac_assets.scores.headline import HEADLINE_VERSION, headline_composite, headline_indicators, headline_pillars
 from mac_assets.scores.mac2 import score_mac2_indicators, score_mac2_pillars, score_mac2_readings
+from mac_assets.scores.mac3 import compute_mac3
 from mac_assets.scores.percentile import expanding_percentile
 from mac_assets.thresholds import (
     MAC2_INDICATORS,
-    MAC2_MAX_IMPUTED_SHARE,
     MAC2_MIN_HISTORY_DAYS,
-    MAC2_VERSION,
+    MIN_COVERAGE,
+    TEST_START,
     Mac2Indicator,
 )
 
@@ -73,7 +75,7 @@ def test_a_pillar_without_data_is_imputed_at_the_median_and_counted_as_imputed()
 def test_a_reading_resting_mostly_on_imputed_weight_is_withheld():
     p = score_mac2_pillars(pillars_with({"volatility": 0.2, "liquidity": None, "valuation": None, "contagion": None}), 1.0)
     r = score_mac2_readings(p)
-    assert r["stress_imputed_share"].iloc[0] > MAC2_MAX_IMPUTED_SHARE
+    assert r["stress_imputed_share"].iloc[0] > 1 - MIN_COVERAGE
     assert np.isnan(r["stress_mac"].iloc[0]) and r["stress_status"].iloc[0] == "insufficient_data"
 
 
@@ -99,13 +101,38 @@ def test_every_mac2_metric_is_a_derived_metric_or_a_catalog_series_and_every_rea
     assert {i.reading for i in MAC2_INDICATORS} == {"stress", "buildup"}
 
 
-def test_the_headline_composite_is_the_stress_reading_with_its_contributions_and_the_seed_beside_it():
-    p = score_mac2_pillars(pillars_with({"volatility": 0.9, "liquidity": 0.1, "valuation": 0.5, "contagion": 0.2}), 1.0)
-    mac1 = pd.DataFrame({"date": [DAY], "mac": [0.8]})
-    h = headline_composite(mac1, score_mac2_readings(p), p, MAC2_VERSION).iloc[0]
-    contributions = h[[c for c in h.index if c.endswith("_contribution")]]
-    assert h["mac"] == pytest.approx(contributions.sum()) and h["seed_mac"] == 0.8
-    assert np.isnan(h["policy_contribution"]) and h["methodology_version"] == f"{MAC2_VERSION} stress"
+def indicator_rows(stress: dict[str, list[float | None]], days: pd.DatetimeIndex) -> pd.DataFrame:
+    """Two indicators per pillar of the stress reading (the second one missing where None)."""
+    rows = []
+    for d, day in enumerate(days):
+        for p, values in stress.items():
+            for k, value in enumerate(values):
+                rows.append({"date": day, "reading": "stress", "indicator": f"i_{p}_{k}", "pillar": p, "metric": "m",
+                             "value": value, "percentile": value, "stress": np.nan if value is None else value + d / 100,
+                             "score": np.nan if value is None else 1 - value - d / 100, "obs_date": day,
+                             "available_date": day, "methodology_version": "mac-2.1"})
+    return pd.DataFrame(rows)
+
+
+def test_the_headline_composite_is_the_stress_reading_and_its_pillars_and_indicators_add_up_to_it():
+    days = pd.bdate_range("2020-03-02", periods=3)
+    indicators = indicator_rows({"volatility": [0.9, 0.7], "liquidity": [0.1, None], "valuation": [0.5, 0.4],
+                                 "contagion": [None, None]}, days)
+    p = score_mac2_pillars(indicators, 1.0)
+    readings = score_mac2_readings(p)
+    mac1 = pd.DataFrame({"date": days, "mac": [0.8, 0.8, 0.8]})
+    h = headline_composite(mac1, readings, p, compute_mac3(p, readings)[1])
+    pillars, inds = headline_pillars(p), headline_indicators(indicators, p)
+    assert (h["methodology_version"] == HEADLINE_VERSION).all() and (h["seed_mac"] == 0.8).all()
+    assert pillars.groupby("date")["contribution"].sum().to_numpy() == pytest.approx(h["mac"].to_numpy())
+    assert inds.groupby("date")["contribution"].sum().to_numpy() == pytest.approx(h["mac"].to_numpy())
+    assert "imputed: contagion" in set(inds["indicator"])  # a pillar without inputs is one row of its own
+    # The change of a pillar's contribution is exactly its part from the score plus its part from the weight.
+    moved = pillars.dropna(subset=["contribution_change"])
+    assert moved["contribution_change"].to_numpy() == pytest.approx(
+        (moved["change_from_score"] + moved["change_from_weight"]).to_numpy())
+    assert inds.groupby("date")["contribution_change"].sum().iloc[1:].to_numpy() == pytest.approx(
+        h["mac"].diff().iloc[1:].to_numpy())
 
 
 # --- the validation protocol -------------------------------------------------------------------------------
@@ -136,18 +163,27 @@ def test_the_bootstrap_interval_contains_the_lift_and_is_reproducible():
     rng = np.random.default_rng(1)
     signal = pd.Series(rng.random(300) < 0.2)
     event = pd.Series((rng.random(300) < 0.1) | signal & (rng.random(300) < 0.3))
-    low, high = v.block_bootstrap_lift(signal, event)
+    low, high = v.block_bootstrap_lift(signal, event, 13)
     assert low < v.lift(signal, event) < high
-    assert (low, high) == v.block_bootstrap_lift(signal, event)
+    assert (low, high) == v.block_bootstrap_lift(signal, event, 13)
 
 
-def test_the_forward_fall_looks_only_at_the_next_63_business_days():
+def test_the_forward_fall_looks_only_at_its_horizon_and_says_when_the_window_ends():
     days = pd.bdate_range("2020-01-01", periods=200)
     prices = pd.Series(100.0, index=days)
     prices[days[100]] = 80.0  # a 20 % fall on day 100 only
-    fall = v.forward_fall(pd.DataFrame({"date": days, "value": prices.to_numpy()}), pd.DatetimeIndex(days))
+    forward = v.forward_fall(pd.DataFrame({"date": days, "value": prices.to_numpy()}), pd.DatetimeIndex(days), 63)
+    fall = forward["fall"]
     assert fall[days[40]] == pytest.approx(0.2) and fall[days[36]] == 0.0  # day 100 is within 63 of day 40, not 36
     assert fall[days[-10:]].isna().all()  # not enough future to say
+    assert forward["window_end"][days[40]] == days[103]
+
+
+def test_a_training_week_never_counts_an_outcome_from_the_test_years():
+    days = pd.bdate_range("2014-01-01", "2015-12-31")
+    forward = v.forward_fall(pd.DataFrame({"date": days, "value": 100.0}), pd.DatetimeIndex(days), 63)
+    train = v.usable(forward, pd.DatetimeIndex(days), "train")
+    assert train[pd.Timestamp("2014-06-02")] and not train[pd.Timestamp("2014-11-03")]  # its window reaches 2015
 
 
 def test_the_headline_rule_needs_three_of_five_test_metrics():
@@ -162,8 +198,50 @@ def test_the_headline_rule_needs_three_of_five_test_metrics():
     assert v.beats(pd.DataFrame(), "three", "old") == (False, [])  # no benchmark rows in the test years
 
 
-def test_fitting_reads_training_rows_only_and_prefers_detections_then_tracking():
-    def table(detected, corr):
-        return pd.DataFrame([{"series": "r", "period": "train", "episodes_detected": detected, "change_corr_stlfsi4": corr}])
-    tables = {1.0: table(2, -0.30), 2.0: table(3, -0.10), 3.0: table(3, -0.20)}
-    assert v.select_exponent(tables, "r") == 3.0
+def test_the_candidate_aggregation_is_chosen_on_training_rows_only_and_a_tie_goes_to_the_papers():
+    def row(series, period, corr, detected):
+        return {"series": series, "period": period, "change_corr_stlfsi4": corr, "level_corr_stlfsi4": corr,
+                "episodes_detected": detected, "false_alarm_clusters": 1, "lift": 1.0}
+    train = pd.DataFrame([row("a", "train", -0.5, 6), row("b", "train", -0.4, 5), row("c", "train", -0.3, 4),
+                          row("c", "test", -0.9, 9)])  # a test row must change nothing
+    assert v.select_candidate(train, ["a", "b", "c"], "b")[0] == "a"
+    tied = pd.DataFrame([row(n, "train", -0.5, 5) for n in "abc"])
+    assert v.select_candidate(tied, ["a", "b", "c"], "b")[0] == "b"
+
+
+def test_band_cuts_and_quiet_days_come_from_training_days_only():
+    days = pd.bdate_range("2010-01-01", "2016-12-31")
+    train = days < TEST_START
+    stress = pd.Series(5.0, index=days)
+    stress[train] = np.linspace(0, 1, train.sum())
+    cuts = v.band_cuts(stress)
+    assert cuts == pytest.approx((0.3, 0.7, 0.9, 0.98), abs=0.01)  # the 2015-2016 fives are not seen
+    flicker = pd.Series(np.where(np.arange(len(days)) % 2, "thin", "stretched"), index=days)
+    k, table = v.select_quiet_days(flicker)
+    assert k == 2 and table.iloc[0]["status changes a year (training)"] > 200
+
+
+def test_the_risk_curve_is_fitted_on_training_weeks_and_the_simpler_candidate_wins_a_tie():
+    rng = np.random.default_rng(7)
+    grid = pd.date_range("1998-01-02", "2019-12-27", freq="W-FRI")
+    buildup = pd.Series(rng.random(len(grid)), index=grid)
+    frame = pd.DataFrame({"buildup_mac": buildup, "stress_mac": rng.random(len(grid)),
+                          "event": (rng.random(len(grid)) < 0.1 + 0.5 * (buildup < 0.3)).astype(float),
+                          "trains": grid < TEST_START}, index=grid)
+    frame.loc[~frame["trains"], "event"] = 1.0  # test weeks: every one an event; a fit that saw them would know
+    name, (intercept, b, c), base, cv = v.fit_risk(frame, {"F1": ["buildup_mac"], "F2": ["buildup_mac", "stress_mac"]})
+    assert b < 0  # a low build-up reading (more vulnerable) raises the risk, as the training rows say
+    assert base == pytest.approx(frame.loc[frame["trains"], "event"].mean())
+    assert set(cv["candidate"]) == {"F1", "F2"} and name in {"F1", "F2"}
+
+
+def test_risk_scores_say_whether_a_forecast_beats_its_base_rate():
+    days = pd.bdate_range("2014-01-01", "2022-12-30")
+    prices = 100 * np.exp(np.cumsum(np.random.default_rng(3).normal(0, 0.02, len(days))))
+    spy = pd.DataFrame({"date": days, "value": prices})
+    grid = pd.DatetimeIndex(pd.date_range("2014-01-03", "2022-12-30", freq="W-FRI"))
+    truth = v.forward_fall(spy, grid, 252)["fall"] >= 0.15
+    perfect = pd.DataFrame({"date": grid, "value": truth.astype(float).clip(0.01, 0.99).to_numpy()})
+    scores, reliability = v.risk_scores(perfect, spy, grid, 0.2)
+    assert scores["auroc"] == pytest.approx(1.0) and scores["brier skill vs base rate"] > 0.5
+    assert len(reliability) == 10

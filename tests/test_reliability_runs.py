@@ -90,9 +90,7 @@ def _one_line_refusal(done: subprocess.CompletedProcess, status: int, text: str)
 
 
 @pytest.mark.parametrize("variables, args, text", [
-    ({"MAC_MIN_PILLARS": "0"}, [], "MAC_MIN_PILLARS=0 must lie between 1 and 7"),
-    ({"MAC_MIN_PILLARS": "-3"}, [], "MAC_MIN_PILLARS=-3 must lie between 1 and 7"),
-    ({"MAC_MIN_PILLARS": "99"}, [], "MAC_MIN_PILLARS=99 must lie between 1 and 7"),
+    ({"MAC_MIN_PILLARS": "4"}, [], "MAC_MIN_PILLARS is retired"),
     ({"MAC_HISTORY_START": "2030-01-01"}, [], "MAC_HISTORY_START='2030-01-01' must lie between 1900-01-01 and today"),
     ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "2030"], "--from 2030: years run from 2007"),
     ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "2020", "--to", "2010"], "--from 2020 is after --to 2010"),

@@ -1,4 +1,4 @@
-"""Reports: validation against official stress indexes, charts, the HTML page and the quarterly review."""
+"""Reports: validation against official stress indexes, the analysts' site and the quarterly review."""
 
 from pathlib import Path
 
@@ -18,8 +18,7 @@ def frames(days=200, seed=0):
     dates = pd.bdate_range("2020-01-01", periods=days)
     stress = np.abs(np.sin(np.arange(days) / 15)) + rng.normal(0, 0.05, days)
     mac = np.clip(0.9 - 0.5 * stress, 0, 1)
-    composite = pd.DataFrame({"date": dates, "mac": mac, "status": "thin", "coverage": 1.0,
-                              **{f"{p}_contribution": mac / len(PILLARS) for p in PILLARS}})
+    composite = pd.DataFrame({"date": dates, "mac": mac, "status": "thin", "coverage": 1.0})
     pillars = pd.concat([pd.DataFrame({"date": dates, "pillar": p, "score": mac + 0.01 * i, "contribution": mac / 7,
                                        "status": "thin"}) for i, p in enumerate(PILLARS)])
     fridays = dates[dates.dayofweek == 4]
@@ -58,34 +57,24 @@ def test_anchor_percentiles_place_each_knot_in_the_indicators_history():
     assert "40→0 at p40" in row["knots (value→score at history percentile)"]  # breach anchor 40 = 40th pct
 
 
-def test_html_report_holds_the_reading_pillars_charts_and_freshness():
-    composite, pillars, benchmarks = frames()
-    latest = composite.iloc[-1]
-    page = reports.render_html(latest, pillars[pillars["date"] == latest["date"]], pd.DataFrame({"series_id": ["VIX"], "freshness": ["fresh"]}),
-                               {"MAC history": reports.history_chart(composite)}, "mac-1.0",
-                               reports.correlation_table(composite, pillars, benchmarks))
-    assert f"{latest['mac']:.3f}" in page and "mac-1.0" in page and "data:image/png;base64," in page
-    assert "liquidity" in page and "STLFSI4" in page and "VIX" in page
-
-
 def test_the_graph_writes_every_report_and_names_the_files_in_the_metadata(tmp_path):
     path = tmp_path / "mac.duckdb"
     result = run(path, "2019", "2020")
     assert result.success
     folder = Path(settings_for(path).reports_dir)
-    for name in ("validation.md", "mac_history.png", "pillar_contributions.png", "pillar_heatmap.png",
-                 "mac_report.html", "quarterly_review.md"):
+    for name in ("validation.md", "quarterly_review.md", "site/index.html", "site/data.js", "site/history.csv"):
         assert (folder / name).stat().st_size > 1000, name
     validation = (folder / "validation.md").read_text()
-    assert all(b in validation for b in ("STLFSI4", "NFCI", "ANFCI"))
+    assert all(b in validation for b in ("STLFSI4", "NFCI", "naive index", "s_vix alone", "12-month risk"))
+    assert validation.count("Demo data") == 1  # said once, at the top: these are not market numbers
     events = {e.asset_key.path[-1]: e for e in (x.event_specific_data.materialization
                                                  for x in result.get_asset_materialization_events())}
-    # The charts stay in their files: the instance keeps their paths and the headline, never the images,
-    # once for the run (on its last partition), not on each year's materialization.
+    # The files stay files: the instance keeps where they are and the headline, never their contents, once for
+    # the run (on its last partition), not on each year's materialization.
     assert dict(events["mac_report"].metadata) == {}
     report = next(e.event_specific_data.asset_observation.metadata for e in result.all_events
                   if e.is_asset_observation and e.asset_key.path[-1] == "mac_report")
-    assert report["MAC history"].value.endswith("mac_history.png") and report["html"].value.endswith("mac_report.html")
+    assert report["page"].value.endswith("site/index.html") and report["bytes"].value > 1_000_000
     assert report["headline"].value.endswith("on 2020-12-31") and len(str(dict(report))) < 2000
     review = (folder / "quarterly_review.md").read_text()
-    assert "Threshold anchors against history" in review and "basis_trade" in review
+    assert "Seed threshold anchors against history" in review and "basis_trade" in review

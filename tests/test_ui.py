@@ -90,7 +90,7 @@ def test_every_asset_and_check_is_in_the_ui(ui):
     for s in SERIES:
         expected = {"fetch_succeeded", "is_valid", "has_no_gaps"} | ({"freshness_check"} if s.end_date is None else set())
         assert nodes[f"raw/{s.asset_name}"] == expected
-    assert nodes["scores/mac_composite"] == {"mac_composite_is_consistent", "mac_composite_has_enough_pillars"}
+    assert nodes["scores/mac_composite"] == {"mac_composite_is_consistent", "mac_composite_is_published"}
     assert "derived/basis_trade_bn" in nodes and "scores/status_changes" in nodes
 
 

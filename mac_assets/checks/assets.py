@@ -109,8 +109,9 @@ def mac_composite_is_consistent(warehouse: Warehouse) -> AssetCheckResult:
 
 
 @asset_check(asset=["scores", "mac_composite"],
-             description=f"In the last {RECENT_DAYS} days every composite had its minimum number of pillars.")
-def mac_composite_has_enough_pillars(warehouse: Warehouse) -> AssetCheckResult:
+             description=f"In the last {RECENT_DAYS} days the headline was published every day (at least half of its "
+                         "weight measured).")
+def mac_composite_is_published(warehouse: Warehouse) -> AssetCheckResult:
     row = warehouse.query(f"""
         with recent as (
             select * from scores.mac_composite
@@ -128,4 +129,4 @@ def mac_composite_has_enough_pillars(warehouse: Warehouse) -> AssetCheckResult:
 
 
 SCORE_CHECKS = [indicator_scores_in_range, pillar_scores_in_range, mac_composite_is_consistent,
-                mac_composite_has_enough_pillars]
+                mac_composite_is_published]

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from mac_assets.catalog import PILLARS
 from mac_assets.infra import lake
 from mac_assets.sources.demo import DEFAULT_SEED as DEFAULT_DEMO_SEED
 from mac_assets.sources.providers import LIVE_PROVIDERS
-from mac_assets.thresholds import DEFAULT_MIN_PILLARS
 
 DEFAULT_LAKE_SNAPSHOT_DAYS = 7
 
@@ -44,7 +42,6 @@ ENV_VARS: dict[str, str] = {
     ),
     "MAC_DEMO_SEED": f"Seed of the demo generator (default `{DEFAULT_DEMO_SEED}`).",
     "MAC_REPORTS_DIR": "Folder for report files: charts, the HTML report, validation and quarterly review (default `reports`).",
-    "MAC_MIN_PILLARS": "Pillars with data a composite needs (default 4); with fewer it is withheld and flagged.",
     "MAC_EXTENSION": (
         "`on` (default) or `off`: the extension (yen carry, cross-asset correlation, systemic term, compression, "
         "extended MAC; docs/extension.md). Off removes its derived and `extension` assets; the seven-pillar MAC is "
@@ -82,7 +79,6 @@ class Settings:
     csv_dir: str = ""
     base_urls: dict[str, str] = field(default_factory=dict)
     keys_set: frozenset[str] = frozenset()  # providers whose API key variable is set
-    min_pillars: int = DEFAULT_MIN_PILLARS
     bi_path: str = ""
     reports_dir: str = "reports"
     extension: bool = True
@@ -125,9 +121,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         lake.check_spec(duckdb_path, env)
     bi_path = env.get("MAC_BI_PATH") or default_path(source, DEFAULT_BI_NAME)
     check_bi_path(bi_path, duckdb_path)
-    min_pillars = _int(env, "MAC_MIN_PILLARS", DEFAULT_MIN_PILLARS)
-    if not 1 <= min_pillars <= len(PILLARS):
-        raise ValueError(f"MAC_MIN_PILLARS={min_pillars} must lie between 1 and {len(PILLARS)} (the number of pillars)")
+    if "MAC_MIN_PILLARS" in env:
+        raise ValueError("MAC_MIN_PILLARS is retired: every reading is published when at least half of its weight is "
+                         "measured, one rule for all (README); unset MAC_MIN_PILLARS")
     retention_days = _positive(env, "MAC_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
     retention_failed_days = _positive(env, "MAC_RETENTION_FAILED_DAYS", max(DEFAULT_RETENTION_FAILED_DAYS, retention_days))
     if retention_failed_days < retention_days:
@@ -141,7 +137,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         csv_dir=env.get("MAC_CSV_DIR", ""),
         base_urls={p.name: env[p.base_url_variable] for p in LIVE_PROVIDERS if env.get(p.base_url_variable)},
         keys_set=frozenset(p.name for p in LIVE_PROVIDERS if p.key_variable and env.get(p.key_variable)),
-        min_pillars=min_pillars,
         bi_path=bi_path,
         reports_dir=env.get("MAC_REPORTS_DIR", "reports"),
         extension=_switch(env, "MAC_EXTENSION", True),

@@ -77,7 +77,7 @@ def _latest(frame: pd.DataFrame, columns: list[str]) -> dict:
     return meta
 
 
-def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: int) -> list[AssetsDefinition]:
+def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
     common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
 
     @asset(
@@ -109,7 +109,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
                     "contributions, its status band and coverage (share of methodology weight with data).",
     )
     def mac1_composite(context: AssetExecutionContext, pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
-        out = score_composite(pillar_scores, min_pillars)
+        out = score_composite(pillar_scores)
         return Output(out, metadata=with_latest(context, {"rows": len(out)}, _latest(out, ["mac", "status", "coverage"])))
 
     @asset(

@@ -164,11 +164,12 @@ def score_pillars(indicators: pd.DataFrame) -> pd.DataFrame:
     return g[columns]
 
 
-def score_composite(pillars: pd.DataFrame, min_pillars: int = 1) -> pd.DataFrame:
+def score_composite(pillars: pd.DataFrame) -> pd.DataFrame:
     """One row per day: MAC = sum of pillar contributions, its status band, coverage and breakdown.
 
-    On days with fewer than `min_pillars` pillars the composite is withheld: `mac` stays missing and
-    the status says `insufficient_data`, while the pillar contributions are still shown.
+    On days with less than `MIN_COVERAGE` of the weight backed by data (the one withholding rule of every
+    reading) the composite is withheld: `mac` stays missing and the status says `insufficient_data`,
+    while the pillar contributions are still shown.
     """
     by_day = pillars.groupby("date", sort=True)
     out = pd.DataFrame({
@@ -179,7 +180,7 @@ def score_composite(pillars: pd.DataFrame, min_pillars: int = 1) -> pd.DataFrame
     contributions = pillars.pivot(index="date", columns="pillar", values="contribution")
     for p in PILLARS:
         out[f"{p}_contribution"] = contributions[p] if p in contributions else np.nan
-    withheld = out["pillars_available"].between(1, min_pillars - 1)
+    withheld = (out["pillars_available"] > 0) & (out["coverage"] < MIN_COVERAGE)
     out.loc[withheld, "mac"] = np.nan
     out["status"] = np.where(withheld, INSUFFICIENT_STATUS, _status(out["mac"]))
     out["methodology_version"] = METHODOLOGY_VERSION
@@ -205,7 +206,7 @@ def no_headline_reason(composite: pd.DataFrame) -> str:
     if scored.empty:
         withheld = int((composite["status"] == INSUFFICIENT_STATUS).sum())
         return (f"the composite was withheld on all {len(composite)} days ({withheld} for too few inputs with data: "
-                "mac-2.0 ranks each indicator in at least a year of its own history, mac-1.x needs MAC_MIN_PILLARS "
-                "pillars); check which sources failed and how far back MAC_HISTORY_START reaches")
+                f"a reading needs {MIN_COVERAGE:.0%} of its weight measured, and mac-2.x ranks each indicator in at "
+                "least a year of its own history); check which sources failed")
     return (f"no day's composite had at least {MIN_COVERAGE:.0%} of the methodology's weight backed by data "
             f"(best: {scored['coverage'].max():.0%}); check which sources failed")

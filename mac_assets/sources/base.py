@@ -68,15 +68,18 @@ class SeriesSource(Protocol):
 
 def fetch_continued(source: SeriesSource, series: Series, start: date, end: date) -> Fetched:
     """`source.fetch`, and, for a series the catalog says is continued under another identifier
-    (`Series.continued_by`) that has gone stale inside the window, the dates after its last row read from the
-    continuation: the same quantity, so one table holds one history. Those rows name the continuation in
-    their `provider` column; a continuation the source cannot deliver leaves the series' own rows and a note."""
+    (`Series.continued_by`) that has gone stale inside the window (or delivered nothing in a window wholly after
+    its first date), the dates after its last row read from the continuation: the same quantity, so one table
+    holds one history. Those rows name the continuation in their `provider` column; a continuation the source
+    cannot deliver leaves the series' own rows and a note."""
     got = source.fetch(series, start, end)
     if not series.continued_by:
         return got
     last = pd.to_datetime(got.frame["date"]).max() if len(got.frame) else None
     horizon = min(pd.Timestamp(end), utc_today())
     if last is not None and (horizon - last).days <= series.stale_after_days:
+        return got
+    if last is None and start < series.first_date:  # nothing yet: the series may not have begun, not ended
         return got
     since = start if last is None else max(start, last.date() + timedelta(days=1))
     successor = replace(series, id=series.continued_by, remote=series.continued_by, continued_by="")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
 from mac_assets.pointintime import utc_today
-from mac_assets.sources.base import Fetched
+from mac_assets.sources.base import Fetched, SeriesUnavailable
 
 CALENDAR = pd.date_range("2000-01-01", "2035-12-31", freq="D")
 DEFAULT_SEED = 20080915  # the Lehman weekend, for a demo whose history must contain a crisis
@@ -349,7 +349,7 @@ class DemoSource(BaseModel):
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         frames = generate(self.seed)
         if series.id not in frames:
-            raise KeyError(f"demo/{series.id}: the demo generator has no model for this series")
+            raise SeriesUnavailable(f"demo/{series.id}: the demo generator has no model for this series")
         last = pd.Timestamp(self.as_of) if self.as_of else utc_today()
         stop = min(pd.Timestamp(end), last.normalize() + pd.Timedelta(days=1))
         frame = frames[series.id]
