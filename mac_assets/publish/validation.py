@@ -396,7 +396,8 @@ def risk_scores(risk: pd.DataFrame, spy: pd.DataFrame, grid: pd.DatetimeIndex, b
     brier = brier_score_loss(y, f)
     reference = brier_score_loss(y, np.full(len(y), base_rate))
     top = f >= np.quantile(f, 0.8)
-    index = _block_indices(len(y), RISK_HORIZON.block_weeks)
+    enough = len(y) >= 2 * RISK_HORIZON.block_weeks  # fewer weeks than two blocks: no interval
+    index = _block_indices(len(y), RISK_HORIZON.block_weeks) if enough else []
     aucs, lifts = [], []
     for i in index:  # 500 resamples of a few hundred weeks
         yi, fi, ti = y[i], f[i], top[i]

@@ -87,14 +87,15 @@ def fetch_continued(source: SeriesSource, series: Series, start: date, end: date
         more = source.fetch(successor, since, end)
     except SourceError as exc:
         return replace(got, notes=(*got.notes, f"continuation {series.continued_by} not delivered: {exc}"))
-    if more.frame.empty:
+    later = more.frame[pd.to_datetime(more.frame["date"]) >= pd.Timestamp(since)]  # a source may return more
+    if later.empty:
         return got
     own = got.provider or source.label
     frame = pd.concat([got.frame.assign(**{PROVIDER_COLUMN: own}),
-                       more.frame.assign(**{PROVIDER_COLUMN: f"{more.provider or source.label}:{series.continued_by}"})],
+                       later.assign(**{PROVIDER_COLUMN: f"{more.provider or source.label}:{series.continued_by}"})],
                       ignore_index=True)
     ended = f"its last row is {last.date()}" if last is not None else "it has no rows in the window"
-    note = f"{ended}; {len(more.frame)} later rows from {series.continued_by}, which continues it"
+    note = f"{ended}; {len(later)} later rows from {series.continued_by}, which continues it"
     return Fetched(frame, got.requests + more.requests, own, (*got.notes, *more.notes, note))
 
 

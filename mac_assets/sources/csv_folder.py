@@ -69,7 +69,7 @@ class CsvFolderSource(BaseModel):
 
     def unknown_files(self) -> list[str]:
         """Files in the folder that no catalog series reads, each with the ids it may have been meant for."""
-        known = {s.id.lower() for s in SERIES}
+        known = {s.id.lower() for s in SERIES} | {s.continued_by.lower() for s in SERIES if s.continued_by}
         return [f"{p.name}{_near_misses(p.stem, [f'{s.id}.csv' for s in SERIES])}" for p in self._files()
                 if p.stem.lower() not in known]
 
