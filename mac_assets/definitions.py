@@ -30,7 +30,7 @@ FULL_GRAPH_JOB = "mac_full_graph"
 def build_definitions(settings: Settings, source=None) -> Definitions:
     """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
-    assets = [*build_raw_assets(partitions), *build_derived_assets(partitions, settings.extension),
+    assets = [*build_raw_assets(partitions, settings.accept_revisions), *build_derived_assets(partitions, settings.extension),
               *build_score_assets(partitions, settings.min_pillars), *build_mac2_assets(partitions),
               *build_publish_assets(partitions, settings.extension), *build_report_assets(partitions)]
     if settings.extension:

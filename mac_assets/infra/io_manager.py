@@ -23,6 +23,9 @@ from mac_assets.infra.runs import record_worker
 
 # Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
 UPSERT_KEYS = "upsert_keys"
+# Asset metadata key of upserted tables: the value columns; a stored row whose values a write changes is
+# kept in revisions.<table> (warehouse.write_frame).
+VALUE_COLUMNS = "value_columns"
 # Input metadata key: calendar days to read before the partition's window.
 LOOKBACK_DAYS = "lookback_days"
 LAST_UPDATED = "dagster/last_updated_timestamp"
@@ -50,6 +53,9 @@ class Warehouse(ConfigurableResource):
     def has_table(self, table: str) -> bool:
         return warehouse.has_table(self.path, table)
 
+    def quarantine(self, table: str, rows: pd.DataFrame) -> int:
+        return warehouse.quarantine_rows(self.path, table, rows)
+
 
 class DuckDBFrameIOManager(ConfigurableIOManager):
     """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write."""
@@ -72,9 +78,11 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         if context.has_asset_partitions:
             tw = context.asset_partitions_time_window
             window = (tw.start, tw.end)
-        upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
+        definition = context.definition_metadata or {}
+        upsert_keys, value_columns = definition.get(UPSERT_KEYS), definition.get(VALUE_COLUMNS)
         newest = warehouse.write_frame(self.warehouse.path, table, obj, window,
-                                       list(upsert_keys) if upsert_keys else None)
+                                       list(upsert_keys) if upsert_keys else None,
+                                       list(value_columns) if value_columns else None)
         metadata = {"dagster/row_count": len(obj)}
         if upsert_keys:
             # Dagster's freshness checks read this key: for raw tables "last updated" means the newest

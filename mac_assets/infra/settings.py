@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from mac_assets.catalog import PILLARS
+from mac_assets.catalog import PILLARS, SERIES
 from mac_assets.infra import lake
 from mac_assets.sources.demo import DEFAULT_SEED as DEFAULT_DEMO_SEED
 from mac_assets.sources.providers import LIVE_PROVIDERS
 from mac_assets.thresholds import DEFAULT_MIN_PILLARS
 
 DEFAULT_LAKE_SNAPSHOT_DAYS = 7
+ACCEPT_REVISIONS_VARIABLE = "MAC_ACCEPT_REVISIONS"
 
 ENV_VARS: dict[str, str] = {
     "MAC_DUCKDB_PATH": ("DuckDB file the pipeline writes (default `data/<source>/mac.duckdb`: one file per source), or a "
@@ -56,6 +57,9 @@ ENV_VARS: dict[str, str] = {
     "MAC_RETENTION_DAYS": ("Days a finished run and its event log are kept before the daily maintenance job (or "
                            "`make prune`) deletes it (default 30); runs holding an asset's latest materialization stay."),
     "MAC_RETENTION_FAILED_DAYS": "Days a failed or canceled run is kept (default 90; at least MAC_RETENTION_DAYS).",
+    "MAC_ACCEPT_REVISIONS": ("Comma-separated series ids whose provider may rewrite settled stored history beyond the "
+                             "revision bound in this run (docs/operations.md); the replaced values are kept in "
+                             "`revisions.<table>`. Unset (the default), such a fetch is refused and named."),
     "MAC_ALERT_WEBHOOK_URL": "Optional URL that receives each alert as a JSON POST (band crossings, failed runs).",
     "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
 }
@@ -91,6 +95,7 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_failed_days: int = DEFAULT_RETENTION_FAILED_DAYS
     lake_snapshot_days: int = DEFAULT_LAKE_SNAPSHOT_DAYS
+    accept_revisions: frozenset[str] = frozenset()
 
     @property
     def backup_root(self) -> Path:
@@ -150,6 +155,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         retention_days=retention_days,
         retention_failed_days=retention_failed_days,
         lake_snapshot_days=_positive(env, "MAC_LAKE_SNAPSHOT_DAYS", DEFAULT_LAKE_SNAPSHOT_DAYS),
+        accept_revisions=_series_ids(env, ACCEPT_REVISIONS_VARIABLE),
     )
 
 
@@ -164,6 +170,16 @@ def check_bi_path(bi_path: str, duckdb_path: str) -> None:
                          "every stored table with the snapshot; choose another file, e.g. mac_bi.duckdb beside it")
     if target.is_dir():
         raise ValueError(f"MAC_BI_PATH={bi_path!r} is a folder; name the snapshot file, e.g. {target / DEFAULT_BI_NAME}")
+
+
+def _series_ids(env, name: str) -> frozenset[str]:
+    """A comma-separated list of catalog series ids; an unknown id is refused with the variable's name."""
+    ids = frozenset(i.strip() for i in env.get(name, "").split(",") if i.strip())
+    unknown = sorted(ids - {s.id for s in SERIES})
+    if unknown:
+        raise ValueError(f"{name}: {', '.join(unknown)} {'is not a' if len(unknown) == 1 else 'are not'} catalog "
+                         "series id (docs/catalog.md)")
+    return ids
 
 
 def _switch(env, name: str, default: bool) -> bool:
