@@ -30,6 +30,7 @@ from mac_assets.infra.warehouse import StorageError, check_openable, connect
 from mac_assets.raw.assets import FETCH_CHECK
 from mac_assets.scores.compute import headline_days, no_headline_reason
 from mac_assets.scores.headline import headline_pillars
+from mac_assets.sources.base import shown
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.thresholds import METHODOLOGY_VERSION
 
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         if settings.csv_dir:
             ignored = CsvFolderSource(directory=settings.csv_dir).unknown_files()
             if ignored:
-                print(f"CSV folder {settings.csv_dir}: ignored, no catalog series reads them: {', '.join(ignored)}",
+                print(f"CSV folder {shown(settings.csv_dir)}: ignored, no catalog series reads them: {', '.join(ignored)}",
                       flush=True)
         print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {first}..{last} "
               f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from mac_assets.catalog import PILLARS, SERIES
 from mac_assets.infra import lake
+from mac_assets.sources.csv_folder import DEFAULT_MAX_BYTES as DEFAULT_CSV_MAX_BYTES
+from mac_assets.sources.csv_folder import MAX_BYTES_VARIABLE as CSV_MAX_BYTES_VARIABLE
 from mac_assets.sources.demo import DEFAULT_SEED as DEFAULT_DEMO_SEED
 from mac_assets.sources.providers import LIVE_PROVIDERS
 from mac_assets.thresholds import DEFAULT_MIN_PILLARS
@@ -33,6 +35,8 @@ ENV_VARS: dict[str, str] = {
                     "after each run; never the working file, never a file the pipeline did not publish."),
     "MAC_SOURCE": "Where raw series come from: `demo` (default), `live` (provider APIs) or `csv` (a folder).",
     "MAC_CSV_DIR": "Folder of `<SERIES>.csv` files: the whole source when MAC_SOURCE=csv, a fallback for live.",
+    CSV_MAX_BYTES_VARIABLE: (f"Largest CSV file read, in bytes (default {DEFAULT_CSV_MAX_BYTES:,}, 64 MB): a larger one is "
+                             "refused before it is read, naming the file and this setting."),
     "FRED_API_KEY": "FRED API key, required by MAC_SOURCE=live; read at run time through Dagster's EnvVar.",
     "GLASSNODE_API_KEY": "Optional Glassnode key for exchange reserves; without it live reads the CSV folder.",
     "MAC_<PROVIDER>_BASE_URL": (
@@ -84,6 +88,7 @@ class Settings:
     history_start: date
     demo_seed: int
     csv_dir: str = ""
+    csv_max_bytes: int = DEFAULT_CSV_MAX_BYTES
     base_urls: dict[str, str] = field(default_factory=dict)
     keys_set: frozenset[str] = frozenset()  # providers whose API key variable is set
     min_pillars: int = DEFAULT_MIN_PILLARS
@@ -144,6 +149,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_start=history_start,
         demo_seed=_int(env, "MAC_DEMO_SEED", DEFAULT_DEMO_SEED),
         csv_dir=env.get("MAC_CSV_DIR", ""),
+        csv_max_bytes=_positive(env, CSV_MAX_BYTES_VARIABLE, DEFAULT_CSV_MAX_BYTES),
         base_urls={p.name: env[p.base_url_variable] for p in LIVE_PROVIDERS if env.get(p.base_url_variable)},
         keys_set=frozenset(p.name for p in LIVE_PROVIDERS if p.key_variable and env.get(p.key_variable)),
         min_pillars=min_pillars,
