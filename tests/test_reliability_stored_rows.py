@@ -134,17 +134,24 @@ def _checks(result) -> dict:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
+def _refused_after_a_good_run(path, asset: str, good, bad) -> tuple[str, pd.DataFrame]:
+    """Runs `asset` with the `good` source, then with `bad`: the second run succeeds with a failed fetch and
+    leaves the table as it was. Returns the fetch's error and the table."""
+    assert run_assets(path, [asset], "2020", good).success
+    table = asset.replace("/", ".")
+    before = tables(path)[table]
+    refused = run_assets(path, [asset], "2020", bad)
+    assert refused.success  # a refused answer is a failed fetch (WARN), not a failed run
+    assert tables(path)[table].equals(before)
+    return _checks(refused)["fetch_succeeded"].metadata["error"].value, before
+
+
 @pytest.mark.graph
 def test_a_bad_alfred_answer_is_refused_and_the_next_normal_answer_succeeds(tmp_path):
     path = tmp_path / "mac.duckdb"
-    assert run_assets(path, ["raw/pcepilfe"], "2020", VersionedPce(seed=7, as_of=AS_OF)).success
-    before = tables(path)["raw.pcepilfe"]
-
-    refused = run_assets(path, ["raw/pcepilfe"], "2020", VersionedPce(seed=7, as_of=AS_OF, bad=True))
-    assert refused.success  # a refused answer is a failed fetch (WARN), not a failed run
-    error = _checks(refused)["fetch_succeeded"].metadata["error"].value
+    error, _ = _refused_after_a_good_run(path, "raw/pcepilfe", VersionedPce(seed=7, as_of=AS_OF),
+                                         VersionedPce(seed=7, as_of=AS_OF, bad=True))
     assert error.startswith("fred/PCEPILFE: answer refused before storing, stored rows kept: 12 rows a value outside")
-    assert tables(path)["raw.pcepilfe"].equals(before)
 
     again = run_assets(path, ["raw/pcepilfe"], "2020", VersionedPce(seed=7, as_of=AS_OF))
     assert again.success and _checks(again)["is_valid"].passed
@@ -190,14 +197,10 @@ class Published(DemoSource):
 @pytest.mark.graph
 def test_a_rewritten_history_is_refused_unless_accepted_and_then_leaves_the_old_values(tmp_path):
     path = tmp_path / "mac.duckdb"
-    assert run_assets(path, ["raw/bamlh0a0hym2"], "2020", Published(seed=7, as_of=AS_OF)).success
-    before = tables(path)["raw.bamlh0a0hym2"]
-
-    refused = run_assets(path, ["raw/bamlh0a0hym2"], "2020", Published(seed=7, as_of=AS_OF, rewrite=True))
-    error = _checks(refused)["fetch_succeeded"].metadata["error"].value
+    error, before = _refused_after_a_good_run(path, "raw/bamlh0a0hym2", Published(seed=7, as_of=AS_OF),
+                                              Published(seed=7, as_of=AS_OF, rewrite=True))
     assert error.startswith("fred/BAMLH0A0HYM2: refused, stored rows kept: it changes ")
     assert "(2020-01-01 … 2020-09-29)" in error and "MAC_ACCEPT_REVISIONS=BAMLH0A0HYM2" in error
-    assert tables(path)["raw.bamlh0a0hym2"].equals(before)
 
     accepted = run_assets(path, ["raw/bamlh0a0hym2"], "2020", Published(seed=7, as_of=AS_OF, rewrite=True),
                           settings=settings_for(path, accept_revisions=frozenset({"BAMLH0A0HYM2"})))
