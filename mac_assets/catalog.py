@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+# What a raw table stores (its columns, units and row key): bump it when that changes, and the Dagster UI shows
+# every stored raw history as changed (policy.code_version).
+RAW_VERSION = "raw-1"
+
 Frequency = Literal["daily", "business", "weekly", "monthly", "quarterly"]
 Pillar = Literal[
     "liquidity", "valuation", "positioning", "volatility", "policy", "contagion", "private_credit"

@@ -32,7 +32,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
     partitions = yearly_partitions(settings.history_start)
     assets = [*build_raw_assets(partitions, settings.accept_revisions), *build_derived_assets(partitions, settings.extension),
               *build_score_assets(partitions, settings.min_pillars), *build_mac2_assets(partitions),
-              *build_publish_assets(partitions, settings.extension), *build_report_assets(partitions)]
+              *build_publish_assets(settings.extension), *build_report_assets()]
     if settings.extension:
         assets += build_extension_assets(partitions)
     freshness = build_freshness_checks()

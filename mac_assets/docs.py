@@ -230,10 +230,10 @@ The BI file carries it as `bi.mac_extended` (docs/bi.md).
 
 def render_lineage() -> str:
     """Every series from its catalog row to its BI columns, read off the resolved asset graph."""
-    from dagster import AssetKey
-
+    from mac_assets import keys
     from mac_assets.definitions import build_definitions
     from mac_assets.infra.settings import load_settings
+    from mac_assets.policy import key
 
     defs = build_definitions(load_settings({}))
     graph = defs.resolve_asset_graph()
@@ -251,8 +251,7 @@ def render_lineage() -> str:
         by_metric.setdefault(t.metric, []).append(t)
     sections = []
     for s in SERIES:
-        key = AssetKey(["raw", s.asset_name])
-        node = graph.get(key)
+        node = graph.get(key(keys.raw(s)))
         raw_checks = check_list(f"raw/{s.asset_name}")
         lines = [f"### `{s.id}` — {s.title}", "",
                  f"- **raw**: asset `raw/{s.asset_name}`, table `raw.{s.asset_name}` ({s.units}); provider "

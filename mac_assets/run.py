@@ -21,6 +21,7 @@ import time
 import pandas as pd
 from dagster import DagsterInstance, execute_job, reconstructable
 
+from mac_assets import keys
 from mac_assets.automation import range_tags
 from mac_assets.definitions import FULL_GRAPH_JOB, environment_definitions, full_graph_job
 from mac_assets.infra.lake import is_lake
@@ -81,7 +82,7 @@ def year_range(keys: list[str], first: str | None, last: str | None) -> tuple[st
 def summary(database: str) -> str:
     """A human-readable report of the latest composite, its pillars, and the history's range."""
     with connect(database, read_only=True) as con:
-        comp = con.execute("select * from scores.mac_composite order by date").fetchdf()
+        comp = con.execute(f"select * from {keys.MAC_COMPOSITE} order by date").fetchdf()
         solid = headline_days(comp)
         if solid.empty:
             return f"No headline composite: {no_headline_reason(comp)}."
@@ -92,19 +93,20 @@ def summary(database: str) -> str:
         tables = {name for (name,) in con.execute(
             "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database()").fetchall()}
 
-        def rows(table: str) -> pd.DataFrame:
-            return con.execute(f"select * from {table} where date = ?", day).fetchdf() if table in tables else pd.DataFrame()
+        def rows(table: keys.Table) -> pd.DataFrame:
+            return con.execute(f"select * from {table} where date = ?", day).fetchdf() if str(table) in tables \
+                else pd.DataFrame()
 
-        pillars = headline_pillars(rows("scores.pillar_scores"), rows("scores.mac2_pillar_scores"),
+        pillars = headline_pillars(rows(keys.PILLAR_SCORES), rows(keys.MAC2_PILLAR_SCORES),
                                    last["methodology_version"]).sort_values("pillar")
-        readings = rows("scores.mac2_readings")
+        readings = rows(keys.MAC2_READINGS)
         counts = con.execute(
             "select table_schema, count(*) as tables from information_schema.tables "
             "where table_schema in ('raw', 'derived', 'scores', 'extension') group by 1 order by 1"
         ).fetchall()
         extended = con.execute(
             "select mac_extended, status, mac_linear, correlation_contribution, compression_contribution "
-            "from extension.mac_extended where date = ?", [last_day.date()]).fetchdf() \
+            f"from {keys.MAC_EXTENDED} where date = ?", [last_day.date()]).fetchdf() \
             if any(schema == "extension" for schema, _ in counts) else pd.DataFrame()
     lines = [
         f"MAC on {last_day.date()}: {last['mac']:.3f} ({last['status']}), coverage {last['coverage']:.0%}, "
@@ -148,7 +150,7 @@ def summary(database: str) -> str:
 
 def has_headline(database: str) -> tuple[bool, str]:
     with connect(database, read_only=True) as con:
-        comp = con.execute("select date, mac, status, coverage from scores.mac_composite").fetchdf()
+        comp = con.execute(f"select date, mac, status, coverage from {keys.MAC_COMPOSITE}").fetchdf()
     return (not headline_days(comp).empty), no_headline_reason(comp)
 
 

@@ -5,12 +5,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from graph_helpers import run, settings_for
+from graph_helpers import settings_for
 
 from mac_assets.catalog import PILLARS
 from mac_assets.publish import reports
-
-pytestmark = pytest.mark.graph
 
 
 def frames(days=200, seed=0):
@@ -68,24 +66,25 @@ def test_html_report_holds_the_reading_pillars_charts_and_freshness():
     assert "liquidity" in page and "STLFSI4" in page and "VIX" in page
 
 
-def test_the_graph_writes_every_report_and_names_the_files_in_the_metadata(tmp_path):
-    path = tmp_path / "mac.duckdb"
-    result = run(path, "2019", "2020")
-    assert result.success
-    folder = Path(settings_for(path).reports_dir)
+@pytest.mark.graph
+def test_the_graph_writes_every_report_and_names_the_files_in_the_metadata(demo_graph):
+    result = demo_graph.result
+    folder = Path(settings_for(demo_graph.path).reports_dir)
     for name in ("validation.md", "mac_history.png", "pillar_contributions.png", "pillar_heatmap.png",
                  "mac_report.html", "quarterly_review.md"):
         assert (folder / name).stat().st_size > 1000, name
     validation = (folder / "validation.md").read_text()
     assert all(b in validation for b in ("STLFSI4", "NFCI", "ANFCI"))
-    events = {e.asset_key.path[-1]: e for e in (x.event_specific_data.materialization
-                                                 for x in result.get_asset_materialization_events())}
-    # The charts stay in their files: the instance keeps their paths and the headline, never the images,
-    # once for the run (on its last partition), not on each year's materialization.
-    assert dict(events["mac_report"].metadata) == {}
-    report = next(e.event_specific_data.asset_observation.metadata for e in result.all_events
-                  if e.is_asset_observation and e.asset_key.path[-1] == "mac_report")
-    assert report["MAC history"].value.endswith("mac_history.png") and report["html"].value.endswith("mac_report.html")
+    # Each report is about the whole history: one materialization per run, not one per year of a backfill.
+    events = [x.event_specific_data.materialization for x in result.get_asset_materialization_events()
+              if x.asset_key.path[0] == "publish"]
+    assert sorted(e.asset_key.path[-1] for e in events) == sorted(
+        ["bi_snapshot", "raw_backup", "validation_report", "mac_report", "quarterly_review"])
+    assert all(e.partition is None for e in events)
+    # The charts stay in their files: the instance keeps their paths and the headline, never the images.
+    report = next(e.metadata for e in events if e.asset_key.path[-1] == "mac_report")
+    assert report["mac_history.png"].value.endswith("mac_history.png")
+    assert report["mac_report.html"].value.endswith("mac_report.html")
     assert report["headline"].value.endswith("on 2020-12-31") and len(str(dict(report))) < 2000
     review = (folder / "quarterly_review.md").read_text()
     assert "Threshold anchors against history" in review and "basis_trade" in review

@@ -15,11 +15,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from dagster import AssetIn, ConfigurableIOManager, ConfigurableResource, InputContext, MetadataValue, OutputContext
+from dagster import (
+    AssetIn,
+    AssetKey,
+    ConfigurableIOManager,
+    ConfigurableResource,
+    InputContext,
+    MetadataValue,
+    OutputContext,
+)
 from pydantic import Field
 
 from mac_assets.infra import warehouse
 from mac_assets.infra.runs import record_worker
+from mac_assets.keys import Table
 
 # Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
 UPSERT_KEYS = "upsert_keys"
@@ -31,9 +40,9 @@ LOOKBACK_DAYS = "lookback_days"
 LAST_UPDATED = "dagster/last_updated_timestamp"
 
 
-def input_with_lookback(key: list[str], days: int) -> AssetIn:
+def input_with_lookback(table: Table, days: int) -> AssetIn:
     """An input that also loads the `days` before the partition's window."""
-    return AssetIn(key=key, metadata={LOOKBACK_DAYS: days})
+    return AssetIn(key=AssetKey(table.path), metadata={LOOKBACK_DAYS: days})
 
 
 def table_name(asset_key_path: list[str]) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from mac_assets import keys
 from mac_assets.catalog import PILLARS, SERIES
 from mac_assets.derived.registry import metric_input_series
 from mac_assets.infra.lake import is_lake
@@ -171,8 +172,8 @@ def _pivot_columns() -> str:
 def _headline_pillars(con: duckdb.DuckDBPyConnection, src: str) -> pd.DataFrame:
     """The headline methodology's pillar rows (scores.headline), registered for bi.mac_history."""
     mac1 = fetch(con, f"select date, pillar, score, weight, contribution, coverage, status "
-                      f"from {identifier(src)}.scores.pillar_scores", [])
-    mac2 = fetch(con, f"select * from {identifier(src)}.scores.mac2_pillar_scores", [])
+                      f"from {identifier(src)}.{keys.PILLAR_SCORES}", [])
+    mac2 = fetch(con, f"select * from {identifier(src)}.{keys.MAC2_PILLAR_SCORES}", [])
     return headline_pillars(mac1, mac2)
 
 
@@ -208,14 +209,14 @@ def series_freshness(working_db: str) -> pd.DataFrame:
 def _extension_statement(src: str, present: bool) -> str:
     columns = list(BI_CONTRACT["mac_extended"][1])
     if present:
-        return f"select {', '.join(columns)} from {src}.extension.mac_extended order by date"
+        return f"select {', '.join(columns)} from {src}.{keys.MAC_EXTENDED} order by date"
     typed = {"date": "date", "status": "varchar", "methodology_version": "varchar"}
     return "select " + ", ".join(f"null::{typed.get(c, 'double')} as {c}" for c in columns) + " where false"
 
 
 def _has_extension(con: duckdb.DuckDBPyConnection, src: str) -> bool:
     return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? "
-                            "and schema_name = 'extension' and table_name = 'mac_extended'", [src]).fetchone()[0])
+                            "and schema_name = ? and table_name = ?", [src, *keys.MAC_EXTENDED.path]).fetchone()[0])
 
 
 def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, headline: str = "") -> dict[str, str]:
@@ -233,12 +234,12 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
         "mac_history": f"""
             select c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac,
                    {_pivot_columns()}
-            from {src}.scores.mac_composite c left join headline_pillars_frame p using (date)
+            from {src}.{keys.MAC_COMPOSITE} c left join headline_pillars_frame p using (date)
             group by c.date, c.mac, c.status, c.coverage, c.pillars_available, c.methodology_version, c.seed_mac
             order by c.date""",
         "mac_latest": f"select * from bi.mac_history where date = date {literal(headline)}" if headline else
                       "select * from bi.mac_history where false",
-        "pillar_scores": f"select * from {src}.scores.pillar_scores order by date, pillar",
+        "pillar_scores": f"select * from {src}.{keys.PILLAR_SCORES} order by date, pillar",
         "indicator_detail": f"""
             with stored as ({freshness_union}),
             delivery as (
@@ -248,7 +249,7 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
             select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
                    i.available_date as publication_date, m.metric, m.sources, d.delivered_by, m.shape, m.direction,
                    m.anchors, i.methodology_version
-            from {src}.scores.indicator_scores i join methodology_frame m using (indicator)
+            from {src}.{keys.INDICATOR_SCORES} i join methodology_frame m using (indicator)
                  left join delivery d on d.metric = m.metric
             order by i.date, i.indicator""",
         "series_freshness": f"""
@@ -264,14 +265,14 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
             order by c.tier, c.series_id""",
         "methodology": "select * from methodology_frame",
         "mac_extended": _extension_statement(src, extension),
-        "status_changes": f"select * from {src}.scores.status_changes order by date, scope",
-        "mac2_history": f"select {', '.join(BI_CONTRACT['mac2_history'][1])} from {src}.scores.mac2_readings order by date",
-        "mac2_pillars": f"select * from {src}.scores.mac2_pillar_scores order by date, reading, pillar",
+        "status_changes": f"select * from {src}.{keys.STATUS_CHANGES} order by date, scope",
+        "mac2_history": f"select {', '.join(BI_CONTRACT['mac2_history'][1])} from {src}.{keys.MAC2_READINGS} order by date",
+        "mac2_pillars": f"select * from {src}.{keys.MAC2_PILLAR_SCORES} order by date, reading, pillar",
         "publication": f"""
             select now()::timestamp as published_at, '{METHODOLOGY_VERSION}' as methodology_version,
                    min(date) as first_date, max(date) as last_date,
                    (select any_value(loaded_from) from series_freshness_tmp) as source
-            from {src}.scores.mac_composite""",
+            from {src}.{keys.MAC_COMPOSITE}""",
     }
 
 
@@ -396,7 +397,7 @@ def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int
         con.execute("create schema bi")
         rows = {}
         con.register("headline_pillars_frame", _headline_pillars(con, src))
-        composite = con.execute(f"select date, mac, status, coverage from {identifier(src)}.scores.mac_composite").fetchdf()
+        composite = con.execute(f"select date, mac, status, coverage from {identifier(src)}.{keys.MAC_COMPOSITE}").fetchdf()
         days = headline_days(composite)
         headline = str(days["date"].iloc[-1].date()) if len(days) else ""
         statements = _statements(src, raw_tables, _has_extension(con, src), headline)

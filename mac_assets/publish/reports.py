@@ -1,6 +1,7 @@
 """Reports people read: validation against official stress indexes, charts, a one-page HTML report.
 
-Pure functions over frames; the assets in `publish/assets.py` load the tables and write files.
+Pure functions over frames: each report is rendered here from `Stored` (the tables it reads) into text or
+bytes; the assets in `publish/assets.py` only load the tables, call the renderer and write its files.
 Validation uses the whole stored history of the benchmark indexes (a report, not a score), and never
 feeds back into MAC.
 """
@@ -11,6 +12,7 @@ import base64
 import html
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -22,11 +24,20 @@ import pandas as pd  # noqa: E402
 
 from mac_assets.catalog import PILLARS  # noqa: E402
 from mac_assets.episodes import EPISODES  # noqa: E402
-from mac_assets.thresholds import STATUS_BANDS, THRESHOLDS  # noqa: E402
+from mac_assets.publish import validation  # noqa: E402
+from mac_assets.scores.compute import headline_days, no_headline_reason  # noqa: E402
+from mac_assets.thresholds import (  # noqa: E402
+    HEADLINE_METHODOLOGY,
+    MAC2_VERSION,
+    METHODOLOGY_VERSION,
+    STATUS_BANDS,
+    THRESHOLDS,
+)
 
 BAND_COLOURS = {"ample": "#2e7d32", "comfortable": "#9ccc65", "thin": "#fdd835", "stretched": "#fb8c00",
                 "breach": "#c62828"}
 LOWEST_SPACING_DAYS = 30
+REPORT_PAGE = "mac_report.html"
 
 
 def weekly_alignment(composite: pd.DataFrame, pillars: pd.DataFrame, benchmark: pd.DataFrame) -> pd.DataFrame:
@@ -208,6 +219,97 @@ def render_no_composite(freshness: pd.DataFrame, methodology_version: str, reaso
             f"<h1>Market Absorption Capacity</h1><p>No headline composite: {html.escape(reason)}. "
             f"Methodology {html.escape(methodology_version)}.</p>"
             f"<h2>Freshness of every input</h2>{rows}</body></html>")
+
+
+def md(frame: pd.DataFrame) -> str:
+    """A frame as a markdown table, dates as days."""
+    if not len(frame):
+        return "_no data_"
+    days = {c: frame[c].dt.date for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    return frame.assign(**days).to_markdown(index=False, floatfmt=".3f")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the reports read from the warehouse, whole history (they are about all of it, not one partition)."""
+
+    composite: pd.DataFrame  # the headline (scores.mac_composite)
+    pillars: pd.DataFrame  # the headline's pillars
+    mac1: pd.DataFrame
+    mac2: pd.DataFrame
+    extended: pd.DataFrame | None  # None with the extension off
+    benchmarks: dict[str, pd.DataFrame]  # by series id, those stored
+    spy: pd.DataFrame
+    freshness: pd.DataFrame  # bi.series_freshness's rows
+    indicators: pd.DataFrame  # mac-1.x indicator values (the quarterly review's anchors)
+
+
+@dataclass(frozen=True)
+class Validation:
+    text: str
+    verdict: str
+    series_judged: int
+
+
+def validation_report(s: Stored) -> Validation:
+    """validation.md: the pre-registered out-of-sample table, the headline rule's verdict, every frozen choice,
+    the episodes, and the headline against the official indexes over the whole history."""
+    text = f"# MAC validation ({METHODOLOGY_VERSION}, {MAC2_VERSION})\n\n"
+    table, verdict = pd.DataFrame(), "not judged: no benchmark or SPY rows"
+    if {"STLFSI4", "NFCI"} <= set(s.benchmarks) and len(s.spy):
+        table = validation.metrics(validation.Inputs(validation.readings(s.mac1, s.mac2, s.extended),
+                                                     s.benchmarks["STLFSI4"], s.benchmarks["NFCI"], s.spy))
+        wins, won = validation.beats(table, validation.MAC2_STRESS, validation.MAC1)
+        verdict = (f"mac-2.0 stress {'beats' if wins else 'does not beat'} mac-1.x on this data "
+                   f"({len(won)} of 5 test metrics)")
+        text += (f"## Out of sample: train to 2014, test from 2015\n\n{validation.__doc__.split(chr(10) * 2, 1)[1]}\n"
+                 f"{md(table)}\n\n**Headline rule on this data:** mac-2.0's stress reading is better than mac-1.x "
+                 f"on {len(won)} of 5 test metrics ({', '.join(won) or 'none'}), so it "
+                 f"{'beats' if wins else 'does not beat'} it. The headline shipped is `{HEADLINE_METHODOLOGY}` "
+                 f"(thresholds.HEADLINE_METHODOLOGY, decided on the real history; README).\n\n"
+                 f"## Every choice, and how it was set\n\n{md(validation.frozen_choices())}\n\n"
+                 f"## Episodes\n\n{md(pd.DataFrame([vars(e) for e in EPISODES]))}\n\n")
+    correlations, deciles, lowest = validation_tables(s.composite, s.pillars, s.benchmarks)
+    text += (f"## The headline against the official indexes, whole history\n\nSpearman rank correlation (negative: MAC "
+             f"falls when stress rises)\n\n{md(correlations)}\n\nMAC in the weeks the benchmark was in its top "
+             f"decile\n\n{md(deciles)}\n\nLowest readings (one per 30 days)\n\n{md(lowest)}\n")
+    return Validation(text, verdict, int(table["series"].nunique()) if len(table) else 0)
+
+
+def quarterly_review(s: Stored) -> str:
+    """quarterly_review.md (seed spec): Tier 2/3 sources, threshold anchors against history, pillars on the lowest
+    days, pillar assignments."""
+    sources = s.freshness[s.freshness["tier"] >= 2][["series_id", "title", "provider", "tier", "newest_observation",
+                                                     "freshness", "loaded_from"]]
+    assignment = pd.DataFrame([{"indicator": t.indicator, "pillar": t.pillar, "metric": t.metric} for t in THRESHOLDS])
+    return (f"# Quarterly review ({METHODOLOGY_VERSION})\n\n## 1. Tier 2 and Tier 3 sources\n\n{md(sources)}\n\n"
+            f"## 2. Threshold anchors against history\n\n{md(anchor_percentiles(s.indicators))}\n\n"
+            f"## 3. Pillars on the composite's lowest days\n\n{md(worst_period_pillars(s.composite, s.pillars))}\n\n"
+            f"## 4. Pillar assignments\n\n{md(assignment)}\n")
+
+
+@dataclass(frozen=True)
+class Page:
+    files: dict[str, bytes | str]  # file name → content: the page and its charts
+    headline: str  # the latest headlined reading, or why there is none
+
+
+def report_page(s: Stored) -> Page:
+    """mac_report.html and its charts (PNG files beside it, and embedded so the page stands alone); without a day
+    that may be headlined, a page that says why instead of a number nobody should read."""
+    freshness = s.freshness[["series_id", "provider", "tier", "newest_observation", "age_days", "stale_after_days",
+                             "freshness"]]
+    solid = headline_days(s.composite)
+    if solid.empty:
+        reason = no_headline_reason(s.composite)
+        return Page({REPORT_PAGE: render_no_composite(freshness, METHODOLOGY_VERSION, reason)}, f"none: {reason}")
+    drawn = charts(s.composite.dropna(subset=["mac"]), s.pillars)
+    latest = solid.iloc[-1]
+    day_pillars = s.pillars[s.pillars["date"] == latest["date"]][["pillar", "score", "status", "contribution"]]
+    page = render_html(latest, day_pillars, freshness, drawn, str(latest["methodology_version"]),
+                       correlation_table(s.composite, s.pillars, s.benchmarks))
+    files = {name.lower().replace(" ", "_") + ".png": png for name, png in drawn.items()}
+    return Page({REPORT_PAGE: page, **files}, f"{latest['mac']:.3f} ({latest['status']}) on {latest['date'].date()}")
 
 
 def write(path: Path, content: bytes | str) -> Path:

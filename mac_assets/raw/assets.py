@@ -33,15 +33,15 @@ from dagster import (
     MetadataValue,
     Output,
     TimeWindowPartitionsDefinition,
-    asset,
 )
 
 from mac_assets.catalog import SERIES, Series
 from mac_assets.infra.io_manager import UPSERT_KEYS, VALUE_COLUMNS, Warehouse
 from mac_assets.infra.settings import ACCEPT_REVISIONS_VARIABLE, DEFAULT_DUCKDB_NAME, default_path
 from mac_assets.infra.warehouse import QUARANTINE, REVISIONS
+from mac_assets.keys import raw
 from mac_assets.pointintime import utc_today
-from mac_assets.policy import layer_asset_args
+from mac_assets.policy import key, mac_asset
 from mac_assets.raw.quality import (
     answer_problems,
     changed_values,
@@ -80,13 +80,13 @@ def series_metadata(series: Series) -> dict:
 
 
 def check_specs(series: Series) -> list[AssetCheckSpec]:
-    key = ["raw", series.asset_name]
+    asset_key = key(raw(series))
     lo, hi = series.valid
     return [
-        AssetCheckSpec(FETCH_CHECK, asset=key, description="The source delivered the series for this run's window."),
-        AssetCheckSpec(IS_VALID, asset=key, blocking=True,
+        AssetCheckSpec(FETCH_CHECK, asset=asset_key, description="The source delivered the series for this run's window."),
+        AssetCheckSpec(IS_VALID, asset=asset_key, blocking=True,
                        description=f"No duplicate dates, no future dates, values within [{lo:g}, {hi:g}] {series.units}."),
-        AssetCheckSpec(HAS_NO_GAPS, asset=key,
+        AssetCheckSpec(HAS_NO_GAPS, asset=asset_key,
                        description=f"No gap longer than {series.max_gap_days} days between observations."),
     ]
 
@@ -111,7 +111,7 @@ def quality_results(series: Series, stored: pd.DataFrame) -> list[AssetCheckResu
 
 def refuse_other_sources(db: Warehouse, series: Series, label: str) -> None:
     """Fail before fetching when the table holds rows another source wrote: they would be scored as this one's."""
-    table = f"raw.{series.asset_name}"
+    table = str(raw(series))
     if not db.has_table(table):
         return
     others = sorted(set(db.query(f"select distinct source from {table}")["source"].dropna()) - {label})
@@ -124,7 +124,7 @@ def refuse_other_sources(db: Warehouse, series: Series, label: str) -> None:
 
 def stored_rows(db: Warehouse, series: Series) -> pd.DataFrame:
     """The series' whole stored table with each row's `row_id` (empty with the series' columns when new)."""
-    table = f"raw.{series.asset_name}"
+    table = str(raw(series))
     if not db.has_table(table):
         return empty_frame(series).assign(row_id=pd.Series(dtype="int64"))
     return db.query(f"select rowid as row_id, * from {table}")
@@ -139,8 +139,8 @@ def quarantine_stored(db: Warehouse, series: Series, stored: pd.DataFrame, log) 
     if not (reasons != "").any():
         return stored, 0
     bad = stored.assign(reason=reasons)[reasons != ""]
-    moved = db.quarantine(f"raw.{series.asset_name}", bad[["row_id", "reason"]])
-    log.warning(f"raw.{series.asset_name}: {moved} stored rows failed the blocking check and were moved to "
+    moved = db.quarantine(str(raw(series)), bad[["row_id", "reason"]])
+    log.warning(f"{raw(series)}: {moved} stored rows failed the blocking check and were moved to "
                 f"{QUARANTINE}.{series.asset_name} ({describe_problems(series, bad, bad['reason'])}); scores no "
                 "longer read them")
     return stored[reasons == ""], moved
@@ -168,9 +168,8 @@ def refuse_a_revision(series: Series, stored: pd.DataFrame, frame: pd.DataFrame,
 
 def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition,
                     accept_revisions: frozenset[str] = frozenset()) -> AssetsDefinition:
-    @asset(
-        name=series.asset_name,
-        **layer_asset_args("raw", partitions),
+    @mac_asset(
+        raw(series), partitions,
         required_resource_keys={"source", "warehouse"},
         kinds={"duckdb", series.provider},
         tags={"tier": str(series.tier), "provider": series.provider},
@@ -203,7 +202,7 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition,
         for text in notes:
             context.log.warning(f"{source.label}/{series.id}: {text}")
         if revised:
-            context.log.warning(f"raw.{series.asset_name}: {revised} stored observations revised by {provider}; "
+            context.log.warning(f"{raw(series)}: {revised} stored observations revised by {provider}; "
                                 f"the replaced values are kept in {REVISIONS}.{series.asset_name}")
         # Every row says which source wrote it and which provider delivered it (a fallback is recorded).
         frame = frame.assign(source=source.label, provider=provider,
@@ -221,7 +220,7 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition,
             metadata={"source": source.label, "error": error or "none", "rows": len(frame)},
         )
         # The output is stored by now: judge the whole table, old rows and new.
-        yield from quality_results(series, db.query(f"select * from raw.{series.asset_name}"))
+        yield from quality_results(series, db.query(f"select * from {raw(series)}"))
 
     return _raw
 

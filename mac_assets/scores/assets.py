@@ -17,15 +17,15 @@ from dagster import (
     MetadataValue,
     Output,
     TimeWindowPartitionsDefinition,
-    asset,
 )
 
+from mac_assets import keys
 from mac_assets.catalog import PILLARS
 from mac_assets.infra.alerts import emit
 from mac_assets.infra.io_manager import input_with_lookback
 from mac_assets.infra.partitions import in_window, window_bounds
 from mac_assets.pointintime import utc_today
-from mac_assets.policy import layer_asset_args, with_latest
+from mac_assets.policy import key, mac_asset, with_latest
 from mac_assets.scores.changes import ALERT_RECENT_DAYS, recent, status_changes
 from mac_assets.scores.compute import (
     metric_frames,
@@ -58,7 +58,7 @@ CORRELATION_LOOKBACK_DAYS = SYSTEMIC_CORRELATION_WINDOW * 7 // 5 + 20
 def metric_inputs(thresholds: tuple[Threshold, ...]) -> dict[str, AssetIn]:
     """One input per metric the thresholds score, read far enough back to know each metric's value on day one."""
     infos = [metric_info(m) for m in sorted({t.metric for t in thresholds})]
-    return {i.input_name: input_with_lookback(list(i.asset_key), i.lookback_days) for i in infos}
+    return {i.input_name: input_with_lookback(i.table, i.lookback_days) for i in infos}
 
 
 def _latest(frame: pd.DataFrame, columns: list[str]) -> dict:
@@ -75,10 +75,10 @@ def _latest(frame: pd.DataFrame, columns: list[str]) -> dict:
 
 
 def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: int) -> list[AssetsDefinition]:
-    common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
+    common = dict(kinds={"duckdb", "pandas"})
 
-    @asset(
-        name="indicator_scores", ins=metric_inputs(CORE_THRESHOLDS), **common,
+    @mac_asset(
+        keys.INDICATOR_SCORES, partitions, ins=metric_inputs(CORE_THRESHOLDS), **common,
         metadata={"methodology_version": METHODOLOGY_VERSION},
         description="One row per business day and indicator: the value public that day (per-series "
                     "publication lag), its score in [0, 1] and status band. Missing values stay missing.",
@@ -91,8 +91,8 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
             "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         })
 
-    @asset(
-        name="pillar_scores", ins={"indicator_scores": AssetIn(key=["scores", "indicator_scores"])}, **common,
+    @mac_asset(
+        keys.PILLAR_SCORES, partitions, ins={"indicator_scores": AssetIn(key(keys.INDICATOR_SCORES))}, **common,
         description="One row per business day and pillar: mean indicator score, coverage, renormalised "
                     "weight and contribution to the composite.",
     )
@@ -100,8 +100,8 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
         out = score_pillars(indicator_scores)
         return Output(out, metadata={"rows": len(out), "pillars": len(PILLARS)})
 
-    @asset(
-        name="mac1_composite", ins={"pillar_scores": AssetIn(key=["scores", "pillar_scores"])}, **common,
+    @mac_asset(
+        keys.MAC1_COMPOSITE, partitions, ins={"pillar_scores": AssetIn(key(keys.PILLAR_SCORES))}, **common,
         description="The seed methodology's composite (mac-1.x) per business day: the sum of pillar "
                     "contributions, its status band and coverage (share of methodology weight with data).",
     )
@@ -109,11 +109,10 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
         out = score_composite(pillar_scores, min_pillars)
         return Output(out, metadata=with_latest(context, {"rows": len(out)}, _latest(out, ["mac", "status", "coverage"])))
 
-    @asset(
-        name="mac_composite",
-        ins={"mac1_composite": AssetIn(key=["scores", "mac1_composite"]),
-             "mac2_readings": AssetIn(key=["scores", "mac2_readings"]),
-             "mac2_pillar_scores": AssetIn(key=["scores", "mac2_pillar_scores"])},
+    @mac_asset(
+        keys.MAC_COMPOSITE, partitions,
+        ins={"mac1_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "mac2_readings": AssetIn(key(keys.MAC2_READINGS)),
+             "mac2_pillar_scores": AssetIn(key(keys.MAC2_PILLAR_SCORES))},
         **common, metadata={"headline_methodology": HEADLINE_METHODOLOGY},
         description="The headline Market Absorption Capacity per business day, from the methodology that won the "
                     "pre-registered out-of-sample test (thresholds.HEADLINE_METHODOLOGY): its score, the sum of its "
@@ -125,11 +124,11 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
         return Output(out, metadata=with_latest(context, {"rows": len(out)},
                                                 _latest(out, ["mac", "status", "coverage", "seed_mac"])))
 
-    @asset(
-        name="status_changes",
-        ins={"mac_composite": input_with_lookback(["scores", "mac_composite"], CROSSING_LOOKBACK_DAYS),
-             "pillar_scores": input_with_lookback(["scores", "pillar_scores"], CROSSING_LOOKBACK_DAYS),
-             "mac2_pillar_scores": input_with_lookback(["scores", "mac2_pillar_scores"], CROSSING_LOOKBACK_DAYS)},
+    @mac_asset(
+        keys.STATUS_CHANGES, partitions,
+        ins={"mac_composite": input_with_lookback(keys.MAC_COMPOSITE, CROSSING_LOOKBACK_DAYS),
+             "pillar_scores": input_with_lookback(keys.PILLAR_SCORES, CROSSING_LOOKBACK_DAYS),
+             "mac2_pillar_scores": input_with_lookback(keys.MAC2_PILLAR_SCORES, CROSSING_LOOKBACK_DAYS)},
         **common,
         description="Every day on which the headline composite or one of its pillars crossed a status band; "
                     f"crossings in the last {ALERT_RECENT_DAYS} days are also sent as alerts.",
@@ -159,12 +158,12 @@ WHOLE_HISTORY_DAYS = 200 * 366
 
 def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
     """mac-2.0 (docs/methodology.md) beside mac-1.x: indicator percentiles, pillars, the two readings."""
-    common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
+    common = dict(kinds={"duckdb", "pandas"})
     infos = [metric_info(m) for m in MAC2_METRICS]
-    ins = {i.input_name: input_with_lookback(list(i.asset_key), WHOLE_HISTORY_DAYS) for i in infos}
+    ins = {i.input_name: input_with_lookback(i.table, WHOLE_HISTORY_DAYS) for i in infos}
     first_day = pd.Timestamp(partitions.get_first_partition_window().start).tz_localize(None)
 
-    @asset(name="mac2_indicator_scores", ins=ins, **common, metadata={"methodology_version": MAC2_VERSION},
+    @mac_asset(keys.MAC2_INDICATOR_SCORES, partitions, ins=ins, **common, metadata={"methodology_version": MAC2_VERSION},
            description="mac-2.0, one row per business day and indicator: the value known that day, its percentile "
                        "in its own history up to that day, and its stress (1 = most stressed) and score.")
     def mac2_indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
@@ -173,14 +172,15 @@ def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[Assets
         out = in_window(score_mac2_indicators(frames, score_calendar(first_day, end)), context)
         return Output(out, metadata={"rows": len(out), "share_scored": float(out["stress"].notna().mean()) if len(out) else 0.0})
 
-    @asset(name="mac2_pillar_scores", ins={"indicators": AssetIn(key=["scores", "mac2_indicator_scores"])}, **common,
+    @mac_asset(keys.MAC2_PILLAR_SCORES, partitions, ins={"indicators": AssetIn(key(keys.MAC2_INDICATOR_SCORES))},
+               **common,
            description="mac-2.0, one row per business day, reading and pillar: stress, score, the stress-dependent "
                        "weight and contribution, and the share of the reading's weight that was imputed.")
     def mac2_pillar_scores(indicators: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_mac2_pillars(indicators)
         return Output(out, metadata={"rows": len(out), "stress_weight_exponent": MAC2_STRESS_WEIGHT_EXPONENT})
 
-    @asset(name="mac2_readings", ins={"pillars": AssetIn(key=["scores", "mac2_pillar_scores"])}, **common,
+    @mac_asset(keys.MAC2_READINGS, partitions, ins={"pillars": AssetIn(key(keys.MAC2_PILLAR_SCORES))}, **common,
            description="mac-2.0, one row per business day: the stress reading (what markets price now) and the "
                        "build-up reading (slow vulnerabilities), each with status, coverage and imputed share.")
     def mac2_readings(context: AssetExecutionContext, pillars: pd.DataFrame) -> Output[pd.DataFrame]:
@@ -192,9 +192,9 @@ def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[Assets
 
 
 def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
-    common = dict(**layer_asset_args("extension", partitions), kinds={"duckdb", "pandas"})
+    common = dict(kinds={"duckdb", "pandas"})
 
-    @asset(name="extension_scores", ins=metric_inputs(EXTENSION_THRESHOLDS), **common,
+    @mac_asset(keys.EXTENSION_SCORES, partitions, ins=metric_inputs(EXTENSION_THRESHOLDS), **common,
            metadata={"methodology_version": VERSION},
            description="One row per business day and extension indicator (yen carry, cross-asset correlation, "
                        "compression): the value public that day and its score, by the same rules as the pillars.")
@@ -207,9 +207,9 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
             "rows": len(out), "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         }, {"latest": MetadataValue.md(f"```\n{table}\n```")}))
 
-    @asset(name="systemic_stress",
-           ins={"pillar_scores": input_with_lookback(["scores", "pillar_scores"], CORRELATION_LOOKBACK_DAYS),
-                "extension_scores": input_with_lookback(["extension", "extension_scores"], CORRELATION_LOOKBACK_DAYS)},
+    @mac_asset(keys.SYSTEMIC_STRESS, partitions,
+               ins={"pillar_scores": input_with_lookback(keys.PILLAR_SCORES, CORRELATION_LOOKBACK_DAYS),
+                    "extension_scores": input_with_lookback(keys.EXTENSION_SCORES, CORRELATION_LOOKBACK_DAYS)},
            **common,
            description="CISS-style systemic term: each component's weighted stress, their 60-day stress "
                        "correlations, the cross term Σ v_i v_j ρ_ij (stress that exists because components are "
@@ -220,11 +220,10 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
         latest = _latest(out, ["correlation_share", "ciss", "avg_stress_correlation"])
         return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
 
-    @asset(name="mac_extended",
-           ins={"mac_composite": AssetIn(key=["scores", "mac1_composite"]),
-                "pillar_scores": AssetIn(key=["scores", "pillar_scores"]),
-                "extension_scores": AssetIn(key=["extension", "extension_scores"]),
-                "systemic_stress": AssetIn(key=["extension", "systemic_stress"])},
+    @mac_asset(keys.MAC_EXTENDED, partitions,
+               ins={"mac_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "pillar_scores": AssetIn(key(keys.PILLAR_SCORES)),
+                    "extension_scores": AssetIn(key(keys.EXTENSION_SCORES)),
+                    "systemic_stress": AssetIn(key(keys.SYSTEMIC_STRESS))},
            **common, metadata={"contributions": ", ".join(EXTENDED_CONTRIBUTIONS)},
            description="The MAC with and without the extension, side by side: `mac` is the seven-pillar "
                        "composite, `mac_extended` adds yen carry and cross-asset correlation as components, then "
