@@ -1,4 +1,5 @@
-"""Render `docs/catalog.md`, `docs/thresholds.md`, `docs/bi.md` and `docs/extension.md` from the code.
+"""Render the generated files of `docs/` (`RENDERERS`: catalog, thresholds, BI, extension, lineage, methodology and
+the graph's shape) from the code.
 
 `python -m mac_assets.docs` rewrites them; `tests/test_docs.py` fails when they are out of date,
 so the published tables can never disagree with what the code scores.
@@ -325,8 +326,16 @@ def render_methodology() -> str:
             + "\n## Every choice, and how it was set\n\n" + _table(list(choices.columns), choices.values.tolist()))
 
 
+def render_definitions() -> str:
+    """The graph's shape, one line per asset, check, job, schedule and sensor (mac_assets/shape.py)."""
+    from mac_assets.shape import render
+
+    return render()
+
+
 RENDERERS = {"catalog.md": render_catalog, "thresholds.md": render_thresholds, "bi.md": render_bi,
-             "extension.md": render_extension, "lineage.md": render_lineage, "methodology.md": render_methodology}
+             "extension.md": render_extension, "lineage.md": render_lineage, "methodology.md": render_methodology,
+             "definitions.json": render_definitions}
 
 
 def main() -> None:

@@ -67,19 +67,23 @@ class Warehouse(ConfigurableResource):
 
 
 class DuckDBFrameIOManager(ConfigurableIOManager):
-    """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write."""
+    """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write.
 
-    warehouse: Warehouse
+    It holds the warehouse's path, not a nested `Warehouse` resource: Dagster initialises a nested resource
+    through a deprecated call of its own, and no resource here needs another one.
+    """
+
+    path: str = Field(description="The DuckDB file, or a DuckLake as `ducklake:<catalog>` (MAC_DUCKDB_PATH).")
 
     def setup_for_execution(self, context) -> None:
         # Every run initialises this resource first, in the process that executes it: the one place
         # to record that process, so a run whose worker is killed can be told from a live one.
         if context.instance is not None and context.run is not None:
             record_worker(context.instance, context.run.run_id)
-        warehouse.hold_open(self.warehouse.path)
+        warehouse.hold_open(self.path)
 
     def teardown_after_execution(self, context) -> None:
-        warehouse.release(self.warehouse.path)
+        warehouse.release(self.path)
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         table = table_name(context.asset_key.path)
@@ -89,7 +93,7 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
             window = (tw.start, tw.end)
         definition = context.definition_metadata or {}
         upsert_keys, value_columns = definition.get(UPSERT_KEYS), definition.get(VALUE_COLUMNS)
-        newest = warehouse.write_frame(self.warehouse.path, table, obj, window,
+        newest = warehouse.write_frame(self.path, table, obj, window,
                                        list(upsert_keys) if upsert_keys else None,
                                        list(value_columns) if value_columns else None)
         metadata = {"dagster/row_count": len(obj)}
@@ -106,7 +110,7 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
     def load_input(self, context: InputContext) -> pd.DataFrame:
         table = table_name(context.asset_key.path)
         if not context.has_asset_partitions:
-            return warehouse.read_frame(self.warehouse.path, table)
+            return warehouse.read_frame(self.path, table)
         tw = context.asset_partitions_time_window
         lookback = int((context.definition_metadata or {}).get(LOOKBACK_DAYS, 0))
-        return warehouse.read_frame(self.warehouse.path, table, since=tw.start - timedelta(days=lookback), until=tw.end)
+        return warehouse.read_frame(self.path, table, since=tw.start - timedelta(days=lookback), until=tw.end)

@@ -37,14 +37,12 @@ REPORT_TABLES = (keys.INDICATOR_SCORES, keys.PILLAR_SCORES, keys.MAC1_COMPOSITE,
 class BiPublisher(ConfigurableResource):
     """Where BI tools read the snapshot of the warehouse (MAC_BI_PATH)."""
 
-    warehouse: Warehouse
     bi_path: str = Field(description="The published read-only file BI tools open (MAC_BI_PATH).")
 
 
 class RawBackups(ConfigurableResource):
     """Where the raw schema's backups go and how many are kept (MAC_BACKUP_DIR, MAC_BACKUP_KEEP)."""
 
-    warehouse: Warehouse
     root: str = Field(description="Folder holding one sub-folder per backup.")
     keep: int = Field(description="Backups kept, newest first.")
 
@@ -67,8 +65,8 @@ def build_publish_assets(extension: bool = True) -> list[AssetsDefinition]:
         description="Read-only snapshot for BI tools: the `bi` schema (docs/bi.md), swapped in atomically "
                     f"after every run, in DuckDB storage format {STORAGE_VERSION} so 1.x readers can open it.",
     )
-    def bi_snapshot(bi: BiPublisher) -> MaterializeResult:
-        rows = publish(bi.warehouse.path, bi.bi_path)
+    def bi_snapshot(warehouse: Warehouse, bi: BiPublisher) -> MaterializeResult:
+        rows = publish(warehouse.path, bi.bi_path)
         return MaterializeResult(metadata={"dagster/row_count": rows["mac_history"], "path": bi.bi_path,
                                            "storage_version": STORAGE_VERSION, "rows": MetadataValue.json(rows)})
 
@@ -80,9 +78,9 @@ def build_publish_assets(extension: bool = True) -> list[AssetsDefinition]:
                     "raw history some providers no longer serve exists only here and in the working file. "
                     "Restore with `make restore`.",
     )
-    def raw_backup(raw_backups: RawBackups) -> MaterializeResult:
+    def raw_backup(warehouse: Warehouse, raw_backups: RawBackups) -> MaterializeResult:
         started = time.perf_counter()
-        made = backup_raw(raw_backups.warehouse.path, Path(raw_backups.root), raw_backups.keep)
+        made = backup_raw(warehouse.path, Path(raw_backups.root), raw_backups.keep)
         return MaterializeResult(metadata={"dagster/row_count": made.rows, "path": str(made.path),
                                            "tables": len(made.tables),
                                            "seconds": round(time.perf_counter() - started, 2)})
