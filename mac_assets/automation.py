@@ -14,7 +14,6 @@ different months of each quarter (hence a monthly check for them).
 from __future__ import annotations
 
 from dagster import (
-    AssetKey,
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -29,11 +28,13 @@ from dagster import (
     schedule,
 )
 
+from mac_assets import keys
 from mac_assets.catalog import SERIES
 from mac_assets.infra import lake, warehouse
 from mac_assets.infra.alerts import emit
 from mac_assets.infra.retention import prune
 from mac_assets.infra.settings import Settings
+from mac_assets.policy import key
 
 TIMEZONE = "America/New_York"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -54,12 +55,12 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
-QUARTERLY_REVIEW = AssetKey(["publish", "quarterly_review"])
+QUARTERLY_REVIEW = key(keys.QUARTERLY_REVIEW)
 
 
 def refresh_selection(frequencies: tuple[str, ...]) -> AssetSelection:
-    keys = [AssetKey(["raw", s.asset_name]) for s in SERIES if s.frequency in frequencies]
-    return AssetSelection.assets(*keys).downstream() - AssetSelection.assets(QUARTERLY_REVIEW)
+    raw = [key(keys.raw(s)) for s in SERIES if s.frequency in frequencies]
+    return AssetSelection.assets(*raw).downstream() - AssetSelection.assets(QUARTERLY_REVIEW)
 
 
 def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition):
@@ -71,8 +72,8 @@ def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition)
         @schedule(name=name, cron_schedule=cron, execution_timezone=TIMEZONE, job=job,
                   default_status=DefaultScheduleStatus.RUNNING, description=why)
         def _refresh(context: ScheduleEvaluationContext, _job_name=job.name):
-            keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
-            first, last = keys[max(0, len(keys) - 2)], keys[-1]
+            years = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
+            first, last = years[max(0, len(years) - 2)], years[-1]
             tick = context.scheduled_execution_time.strftime("%Y-%m-%dT%H:%M")
             return RunRequest(run_key=f"{_job_name}:{tick}", tags=range_tags(first, last))
 
@@ -86,8 +87,7 @@ def build_refresh_jobs_and_schedules(partitions: TimeWindowPartitionsDefinition)
               job=review_job, default_status=DefaultScheduleStatus.RUNNING,
               description="09:00 New York on the first day of each quarter: the review of the quarter just ended")
     def _review(context: ScheduleEvaluationContext):
-        last = partitions.get_partition_keys(current_time=context.scheduled_execution_time)[-1]
-        return RunRequest(run_key=f"quarterly_review:{context.scheduled_execution_time:%Y-%m-%d}", partition_key=last)
+        return RunRequest(run_key=f"quarterly_review:{context.scheduled_execution_time:%Y-%m-%d}")
 
     return [*jobs, review_job], [*schedules, _review]
 

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+# What a raw table stores (its columns, units and row key): bump it when that changes, and the Dagster UI shows
+# every stored raw history as changed (policy.code_version).
+RAW_VERSION = "raw-1"
+
 Frequency = Literal["daily", "business", "weekly", "monthly", "quarterly"]
 Pillar = Literal[
     "liquidity", "valuation", "positioning", "volatility", "policy", "contagion", "private_credit"
@@ -61,7 +65,8 @@ class Series:
     """One raw input series.
 
     `columns` are the value columns of the raw table (besides `date`); `keys` are extra identifying
-    columns for datasets that carry several rows per date (the CFTC file has one row per contract).
+    columns for datasets that carry several rows per date (the CFTC file has one row per contract), and
+    `key_values` the values the key may take (the contracts the metrics read): other rows are left out.
     `valid` is the plausible range of every value column: a value outside it is a units or parsing
     error, and the blocking quality check stops it before it reaches a score.
     `extension` names the extension components (see `EXTENSION_COMPONENTS`) the series feeds; a series
@@ -99,6 +104,7 @@ class Series:
     end_date: date | None = None
     columns: tuple[str, ...] = ("value",)
     keys: tuple[str, ...] = ()
+    key_values: tuple[str, ...] = ()
     stale_after_days: int = field(default=0)
     remote: str = ""
     valid: tuple[float, float] = (float("-inf"), float("inf"))
@@ -197,7 +203,8 @@ SERIES: tuple[Series, ...] = (
            first_date=_d("2006-06-13"), reference="https://publicreporting.cftc.gov/resource/gpe5-46if.json",
            columns=("open_interest", "lev_money_long", "lev_money_short", "asset_mgr_long",
                     "asset_mgr_short", "dealer_long", "dealer_short"),
-           keys=("contract_code",), valid=(0, 1e8), extension=("compression",), weekday=1),
+           keys=("contract_code",), key_values=tuple(TREASURY_FUTURES_FACE_USD), valid=(0, 1e8),
+           extension=("compression",), weekday=1),
     Series(id="SVXY_AUM", title="ProShares Short VIX Short-Term Futures ETF (SVXY) assets", provider="etf",
            tier=1, pillars=("positioning",), frequency="business", units="USD mn", lag_days=1,
            first_date=_d("2011-10-04"), reference="https://www.proshares.com/our-etfs/strategic/svxy",

@@ -30,9 +30,9 @@ FULL_GRAPH_JOB = "mac_full_graph"
 def build_definitions(settings: Settings, source=None) -> Definitions:
     """All definitions for `settings`; `source` overrides the MAC_SOURCE resource (tests pin the demo)."""
     partitions = yearly_partitions(settings.history_start)
-    assets = [*build_raw_assets(partitions), *build_derived_assets(partitions, settings.extension),
+    assets = [*build_raw_assets(partitions, settings.accept_revisions), *build_derived_assets(partitions, settings.extension),
               *build_score_assets(partitions), *build_percentile_assets(partitions),
-              *build_publish_assets(partitions, settings.extension), *build_report_assets(partitions)]
+              *build_publish_assets(settings.extension), *build_report_assets()]
     if settings.extension:
         assets += build_extension_assets(partitions)
     freshness = build_freshness_checks()
@@ -48,10 +48,10 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
         schedules=[*schedules, maintenance_schedule],
         sensors=[build_freshness_sensor(freshness), failed_run_alert, stale_run_sweeper],
         resources={
-            IO_MANAGER_KEY: DuckDBFrameIOManager(warehouse=warehouse),
+            IO_MANAGER_KEY: DuckDBFrameIOManager(path=settings.duckdb_path),
             "warehouse": warehouse,
-            "bi": BiPublisher(warehouse=warehouse, bi_path=settings.bi_path),
-            "raw_backups": RawBackups(warehouse=warehouse, root=str(settings.backup_root), keep=settings.backup_keep),
+            "bi": BiPublisher(bi_path=settings.bi_path),
+            "raw_backups": RawBackups(root=str(settings.backup_root), keep=settings.backup_keep),
             "report_files": ReportsFolder(path=settings.reports_dir),
             "source": source if source is not None else build_source(settings),
         },

@@ -1,4 +1,5 @@
-"""Render `docs/catalog.md`, `docs/thresholds.md`, `docs/bi.md` and `docs/extension.md` from the code.
+"""Render the generated files of `docs/` (`RENDERERS`: catalog, thresholds, BI, extension, lineage, methodology and
+the graph's shape) from the code.
 
 `python -m mac_assets.docs` rewrites them; `tests/test_docs.py` fails when they are out of date,
 so the published tables can never disagree with what the code scores.
@@ -244,10 +245,10 @@ The BI file carries it as `bi.mac_extended` (docs/bi.md).
 
 def render_lineage() -> str:
     """Every series from its catalog row to its BI columns, read off the resolved asset graph."""
-    from dagster import AssetKey
-
+    from mac_assets import keys
     from mac_assets.definitions import build_definitions
     from mac_assets.infra.settings import load_settings
+    from mac_assets.policy import key
 
     defs = build_definitions(load_settings({}))
     graph = defs.resolve_asset_graph()
@@ -265,8 +266,7 @@ def render_lineage() -> str:
         by_metric.setdefault(t.metric, []).append(t)
     sections = []
     for s in SERIES:
-        key = AssetKey(["raw", s.asset_name])
-        node = graph.get(key)
+        node = graph.get(key(keys.raw(s)))
         raw_checks = check_list(f"raw/{s.asset_name}")
         lines = [f"### `{s.id}` — {s.title}", "",
                  f"- **raw**: asset `raw/{s.asset_name}`, table `raw.{s.asset_name}` ({s.units}); provider "
@@ -352,8 +352,16 @@ def render_methodology() -> str:
             + "\n## Every choice, and how it was set\n\n" + _table(list(choices.columns), choices.values.tolist()))
 
 
+def render_definitions() -> str:
+    """The graph's shape, one line per asset, check, job, schedule and sensor (mac_assets/shape.py)."""
+    from mac_assets.shape import render
+
+    return render()
+
+
 RENDERERS = {"catalog.md": render_catalog, "thresholds.md": render_thresholds, "bi.md": render_bi,
-             "extension.md": render_extension, "lineage.md": render_lineage, "methodology.md": render_methodology}
+             "extension.md": render_extension, "lineage.md": render_lineage, "methodology.md": render_methodology,
+             "definitions.json": render_definitions}
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 from dagster import DagsterInstance, execute_job, reconstructable
 
+from mac_assets import keys
 from mac_assets.automation import range_tags
 from mac_assets.definitions import FULL_GRAPH_JOB, environment_definitions, full_graph_job
 from mac_assets.infra.lake import is_lake
@@ -32,6 +33,7 @@ from mac_assets.publish.site import RISK_VERDICT
 from mac_assets.raw.assets import FETCH_CHECK
 from mac_assets.scores.compute import headline_days, no_headline_reason
 from mac_assets.scores.headline import headline_pillars
+from mac_assets.sources.base import shown
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.thresholds import METHODOLOGY_VERSION
 
@@ -84,18 +86,18 @@ def summary(settings: Settings) -> str:
     own heading, the history's range, and where to look next (the page, the BI file, the validation)."""
     database = settings.duckdb_path
     with connect(database, read_only=True) as con:
-        comp = con.execute("select * from scores.mac_composite order by date").fetchdf()
+        comp = con.execute(f"select * from {keys.MAC_COMPOSITE} order by date").fetchdf()
         solid = headline_days(comp)
         if solid.empty:
             return f"No headline composite: {no_headline_reason(comp)}."
         comp = comp.dropna(subset=["mac"])
         last = solid.iloc[-1]
         day = [last["date"].date()]
-        pillars = headline_pillars(con.execute("select * from scores.mac2_pillar_scores where date = ?", day).fetchdf())
-        extended = con.execute("select mac_extended, status from extension.mac_extended where date = ?", day).fetchdf() \
+        pillars = headline_pillars(con.execute(f"select * from {keys.MAC2_PILLAR_SCORES} where date = ?", day).fetchdf())
+        extended = con.execute(f"select mac_extended, status from {keys.MAC_EXTENDED} where date = ?", day).fetchdf() \
             if con.execute("select count(*) from duckdb_tables() where database_name = current_database() and "
                            "schema_name = 'extension' and table_name = 'mac_extended'").fetchone()[0] else pd.DataFrame()
-        source = con.execute("select any_value(source) from raw.vix").fetchone()[0] or settings.source
+        source = con.execute(f"select any_value(source) from {keys.raw('VIX')}").fetchone()[0] or settings.source
     lines = [DEMO_BANNER, ""] if source == "demo" else []
     lines += [
         f"MAC on {last['date'].date()}: {last['mac']:.3f} ({last['status']}) — {last['methodology_version']}, "
@@ -147,7 +149,7 @@ def _reading(row: pd.Series, name: str) -> str:
 
 def has_headline(database: str) -> tuple[bool, str]:
     with connect(database, read_only=True) as con:
-        comp = con.execute("select date, mac, status, coverage from scores.mac_composite").fetchdf()
+        comp = con.execute(f"select date, mac, status, coverage from {keys.MAC_COMPOSITE}").fetchdf()
     return (not headline_days(comp).empty), no_headline_reason(comp)
 
 
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         if settings.csv_dir:
             ignored = CsvFolderSource(directory=settings.csv_dir).unknown_files()
             if ignored:
-                print(f"CSV folder {settings.csv_dir}: ignored, no catalog series reads them: {', '.join(ignored)}",
+                print(f"CSV folder {shown(settings.csv_dir)}: ignored, no catalog series reads them: {', '.join(ignored)}",
                       flush=True)
         print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {first}..{last} "
               f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)

@@ -33,6 +33,7 @@ from pathlib import Path
 from dagster import DagsterInstance, EventLogEntry
 from dagster._core.utils import make_new_run_id
 
+from mac_assets import keys
 from mac_assets.infra.retention import DAY_SECONDS, prune
 
 
@@ -95,7 +96,7 @@ def simulate_year(home: Path, refresh: Template, maintenance: Template | None, k
 
 # The UI's reads that grow with history: the composite's asset page (its latest materializations,
 # partition status and check results) and the runs list, as the webserver's GraphQL API answers them.
-ASSET_PAGE = """{ assetOrError(assetKey: {path: ["scores", "mac_composite"]}) { ... on Asset {
+ASSET_PAGE = "{ assetOrError(assetKey: {path: " + json.dumps(list(keys.MAC_COMPOSITE.path)) + """}) { ... on Asset {
     assetMaterializations(limit: 25) { runId timestamp partition }
     definition { partitionStats { numMaterialized numPartitions numFailed }
                  assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization {

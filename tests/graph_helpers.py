@@ -5,9 +5,9 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
-from mac_assets.definitions import build_definitions
+from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
 from mac_assets.infra.settings import Settings
 from mac_assets.infra.warehouse import connect
 from mac_assets.run import materialize_years
@@ -25,6 +25,14 @@ def settings_for(path, **kw) -> Settings:
 def run(path, first, last, source=None, settings=None):
     defs = build_definitions(settings or settings_for(path), source or DemoSource(seed=7, as_of=AS_OF))
     return materialize_years(defs, first, last, DagsterInstance.ephemeral(), log_level="ERROR")
+
+
+def run_assets(path, keys: list[str], year: str, source, settings=None):
+    """A run of only the named assets (`raw/vix`) and their checks for one year: the smallest graph run."""
+    defs = build_definitions(settings or settings_for(path), source)
+    job = defs.resolve_job_def(FULL_GRAPH_JOB)
+    return job.execute_in_process(instance=DagsterInstance.ephemeral(), partition_key=year, raise_on_error=False,
+                                  asset_selection=[AssetKey(k.split("/")) for k in keys])
 
 
 def tables(path) -> dict[str, pd.DataFrame]:

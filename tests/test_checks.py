@@ -71,15 +71,15 @@ class CorruptVix(DemoSource):
         return fetched
 
 
-def test_implausible_values_block_everything_downstream(tmp_path):
+def test_an_implausible_value_is_refused_before_it_is_stored(tmp_path):
     path = tmp_path / "bad.duckdb"
     result = run(path, "2019", "2020", source=CorruptVix(seed=7, as_of="2021-06-30"))
-    assert not result.success
     ev = evaluations(result)
-    assert not ev[("raw/vix", "is_valid")].passed
-    assert ev[("raw/vix", "is_valid")].metadata["out_of_range_values"].value == 1
-    assert "scores.mac_composite" not in tables(path)  # the composite never saw the bad value
-    assert "derived.gamma_ratio" not in tables(path)
+    fetched = ev[("raw/vix", "fetch_succeeded")]
+    assert not fetched.passed and "answer refused before storing" in fetched.metadata["error"].value
+    assert "outside the series' plausible range, first dated 2020-12-31" in fetched.metadata["error"].value
+    assert ev[("raw/vix", "is_valid")].passed
+    assert tables(path)["raw.vix"].empty  # nothing of the answer was written: the composite never saw it
 
 
 def test_validity_counts_duplicates_future_dates_and_out_of_range_values():
@@ -87,7 +87,7 @@ def test_validity_counts_duplicates_future_dates_and_out_of_range_values():
     frame = pd.DataFrame({"date": pd.to_datetime(["2024-01-02", "2024-01-02", "2100-01-01", "2024-01-04"]),
                           "value": [12.0, 12.0, 13.0, 1300.0]})
     assert validity_problems(vix, frame, pd.Timestamp("2024-06-01")) == {
-        "duplicate_rows": 1, "future_dates": 1, "out_of_range_values": 1}
+        "duplicate_rows": 1, "future_dates": 1, "out_of_range_rows": 1}
 
 
 def test_gaps_are_measured_between_consecutive_observations():

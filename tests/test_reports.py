@@ -1,16 +1,14 @@
-"""Reports: validation against official stress indexes, the analysts' site and the quarterly review."""
+"""Reports: validation against official stress indexes, charts, the HTML page and the quarterly review."""
 
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from graph_helpers import run, settings_for
+from graph_helpers import settings_for
 
 from mac_assets.catalog import PILLARS
 from mac_assets.publish import reports
-
-pytestmark = pytest.mark.graph
 
 
 def frames(days=200, seed=0):
@@ -57,23 +55,23 @@ def test_anchor_percentiles_place_each_knot_in_the_indicators_history():
     assert "40→0 at p40" in row["knots (value→score at history percentile)"]  # breach anchor 40 = 40th pct
 
 
-def test_the_graph_writes_every_report_and_names_the_files_in_the_metadata(tmp_path):
-    path = tmp_path / "mac.duckdb"
-    result = run(path, "2019", "2020")
-    assert result.success
-    folder = Path(settings_for(path).reports_dir)
+@pytest.mark.graph
+def test_the_graph_writes_every_report_and_names_the_files_in_the_metadata(demo_graph):
+    result = demo_graph.result
+    folder = Path(settings_for(demo_graph.path).reports_dir)
     for name in ("validation.md", "quarterly_review.md", "site/index.html", "site/data.js", "site/history.csv"):
         assert (folder / name).stat().st_size > 1000, name
     validation = (folder / "validation.md").read_text()
     assert all(b in validation for b in ("STLFSI4", "NFCI", "naive index", "s_vix alone", "12-month risk"))
     assert validation.count("Demo data") == 1  # said once, at the top: these are not market numbers
-    events = {e.asset_key.path[-1]: e for e in (x.event_specific_data.materialization
-                                                 for x in result.get_asset_materialization_events())}
-    # The files stay files: the instance keeps where they are and the headline, never their contents, once for
-    # the run (on its last partition), not on each year's materialization.
-    assert dict(events["mac_report"].metadata) == {}
-    report = next(e.event_specific_data.asset_observation.metadata for e in result.all_events
-                  if e.is_asset_observation and e.asset_key.path[-1] == "mac_report")
+    # Each report is about the whole history: one materialization per run, not one per year of a backfill.
+    events = [x.event_specific_data.materialization for x in result.get_asset_materialization_events()
+              if x.asset_key.path[0] == "publish"]
+    assert sorted(e.asset_key.path[-1] for e in events) == sorted(
+        ["bi_snapshot", "raw_backup", "validation_report", "mac_report", "quarterly_review"])
+    assert all(e.partition is None for e in events)
+    # The files stay files: the instance keeps where the page is, what it weighs and the headline, not the page.
+    report = next(e.metadata for e in events if e.asset_key.path[-1] == "mac_report")
     assert report["page"].value.endswith("site/index.html") and report["bytes"].value > 1_000_000
     assert report["headline"].value.endswith("on 2020-12-31") and len(str(dict(report))) < 2000
     review = (folder / "quarterly_review.md").read_text()

@@ -58,7 +58,8 @@ def test_the_quarterly_review_runs_on_the_first_day_of_each_quarter_and_only_the
     schedule = DEFS.resolve_schedule_def("quarterly_review")
     assert schedule.cron_schedule == "0 9 1 1,4,7,10 *"
     requests = tick("quarterly_review", datetime(2026, 4, 1, 9, 0, tzinfo=ZoneInfo(TIMEZONE)))
-    assert [r.partition_key for r in requests] == ["2026"]
+    # The review is about the whole history: an unpartitioned asset, one run per quarter.
+    assert [r.partition_key for r in requests] == [None]
     assert selected("quarterly_review_job") == {"publish/quarterly_review"}
     assert "publish/quarterly_review" not in selected("daily_refresh_job")
     assert "publish/mac_report" in selected("daily_refresh_job")

@@ -6,23 +6,23 @@ vectorised pass, and keeps the rows observed inside the window.
 """
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetsDefinition, Output, TimeWindowPartitionsDefinition, asset
+from dagster import AssetExecutionContext, AssetsDefinition, Output, TimeWindowPartitionsDefinition
 
 from mac_assets.derived.metrics import DerivedMetric
 from mac_assets.derived.registry import EXTENSION_METRIC_NAMES, METRICS
 from mac_assets.infra.io_manager import input_with_lookback
 from mac_assets.infra.partitions import in_data_window
+from mac_assets.keys import derived, raw
 from mac_assets.pointintime import with_availability
-from mac_assets.policy import layer_asset_args, with_latest
+from mac_assets.policy import mac_asset, with_latest
 
 
 def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsDefinition) -> AssetsDefinition:
-    ins = {s.asset_name: input_with_lookback(["raw", s.asset_name], metric.lookback_days(s)) for s in metric.input_series}
+    ins = {s.asset_name: input_with_lookback(raw(s), metric.lookback_days(s)) for s in metric.input_series}
 
-    @asset(
-        name=metric.name,
+    @mac_asset(
+        derived(metric.name), partitions,
         ins=ins,
-        **layer_asset_args("derived", partitions),
         kinds={"duckdb", "pandas"},
         tags={"tier": str(metric.tier)},
         metadata={"units": metric.units, "inputs": ", ".join(metric.inputs),

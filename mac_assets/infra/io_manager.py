@@ -15,23 +15,35 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from dagster import AssetIn, ConfigurableIOManager, ConfigurableResource, InputContext, MetadataValue, OutputContext
+from dagster import (
+    AssetIn,
+    AssetKey,
+    ConfigurableIOManager,
+    ConfigurableResource,
+    InputContext,
+    MetadataValue,
+    OutputContext,
+)
 from pydantic import Field
 
 from mac_assets.infra import warehouse
 from mac_assets.infra.partitions import REACHING_BACK_LAYERS, stored_window
 from mac_assets.infra.runs import record_worker
+from mac_assets.keys import Table
 
 # Asset metadata key: columns identifying a row; when present, writes are append-only upserts.
 UPSERT_KEYS = "upsert_keys"
+# Asset metadata key of upserted tables: the value columns; a stored row whose values a write changes is
+# kept in revisions.<table> (warehouse.write_frame).
+VALUE_COLUMNS = "value_columns"
 # Input metadata key: calendar days to read before the partition's window.
 LOOKBACK_DAYS = "lookback_days"
 LAST_UPDATED = "dagster/last_updated_timestamp"
 
 
-def input_with_lookback(key: list[str], days: int) -> AssetIn:
+def input_with_lookback(table: Table, days: int) -> AssetIn:
     """An input that also loads the `days` before the partition's window."""
-    return AssetIn(key=key, metadata={LOOKBACK_DAYS: days})
+    return AssetIn(key=AssetKey(table.path), metadata={LOOKBACK_DAYS: days})
 
 
 def table_name(asset_key_path: list[str]) -> str:
@@ -51,21 +63,28 @@ class Warehouse(ConfigurableResource):
     def has_table(self, table: str) -> bool:
         return warehouse.has_table(self.path, table)
 
+    def quarantine(self, table: str, rows: pd.DataFrame) -> int:
+        return warehouse.quarantine_rows(self.path, table, rows)
+
 
 class DuckDBFrameIOManager(ConfigurableIOManager):
-    """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write."""
+    """Stores each asset's DataFrame in DuckDB table `<prefix>.<name>`, one transaction per write.
 
-    warehouse: Warehouse
+    It holds the warehouse's path, not a nested `Warehouse` resource: Dagster initialises a nested resource
+    through a deprecated call of its own, and no resource here needs another one.
+    """
+
+    path: str = Field(description="The DuckDB file, or a DuckLake as `ducklake:<catalog>` (MAC_DUCKDB_PATH).")
 
     def setup_for_execution(self, context) -> None:
         # Every run initialises this resource first, in the process that executes it: the one place
         # to record that process, so a run whose worker is killed can be told from a live one.
         if context.instance is not None and context.run is not None:
             record_worker(context.instance, context.run.run_id)
-        warehouse.hold_open(self.warehouse.path)
+        warehouse.hold_open(self.path)
 
     def teardown_after_execution(self, context) -> None:
-        warehouse.release(self.warehouse.path)
+        warehouse.release(self.path)
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         table = table_name(context.asset_key.path)
@@ -73,9 +92,11 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         if context.has_asset_partitions:
             tw = context.asset_partitions_time_window
             window = _stored(context, tw.start, tw.end)
-        upsert_keys = (context.definition_metadata or {}).get(UPSERT_KEYS)
-        newest = warehouse.write_frame(self.warehouse.path, table, obj, window,
-                                       list(upsert_keys) if upsert_keys else None)
+        definition = context.definition_metadata or {}
+        upsert_keys, value_columns = definition.get(UPSERT_KEYS), definition.get(VALUE_COLUMNS)
+        newest = warehouse.write_frame(self.path, table, obj, window,
+                                       list(upsert_keys) if upsert_keys else None,
+                                       list(value_columns) if value_columns else None)
         metadata = {"dagster/row_count": len(obj)}
         if upsert_keys:
             # Dagster's freshness checks read this key: for raw tables "last updated" means the newest
@@ -90,11 +111,11 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
     def load_input(self, context: InputContext) -> pd.DataFrame:
         table = table_name(context.asset_key.path)
         if not context.has_asset_partitions:
-            return warehouse.read_frame(self.warehouse.path, table)
+            return warehouse.read_frame(self.path, table)
         tw = context.asset_partitions_time_window
-        start, end = _stored(context, tw.start, tw.end)
         lookback = int((context.definition_metadata or {}).get(LOOKBACK_DAYS, 0))
-        return warehouse.read_frame(self.warehouse.path, table, since=start - timedelta(days=lookback), until=end)
+        start, end = _stored(context, tw.start, tw.end)
+        return warehouse.read_frame(self.path, table, since=start - timedelta(days=lookback), until=end)
 
 
 def _stored(context: OutputContext | InputContext, start: datetime, end: datetime) -> tuple[datetime, datetime]:

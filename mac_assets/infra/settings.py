@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from mac_assets.catalog import SERIES
 from mac_assets.infra import lake
+from mac_assets.sources.csv_folder import DEFAULT_MAX_BYTES as DEFAULT_CSV_MAX_BYTES
+from mac_assets.sources.csv_folder import MAX_BYTES_VARIABLE as CSV_MAX_BYTES_VARIABLE
 from mac_assets.sources.demo import DEFAULT_SEED as DEFAULT_DEMO_SEED
 from mac_assets.sources.providers import LIVE_PROVIDERS
 
 DEFAULT_LAKE_SNAPSHOT_DAYS = 7
+ACCEPT_REVISIONS_VARIABLE = "MAC_ACCEPT_REVISIONS"
 
 ENV_VARS: dict[str, str] = {
     "MAC_DUCKDB_PATH": ("DuckDB file the pipeline writes (default `data/<source>/mac.duckdb`: one file per source), or a "
@@ -30,6 +34,8 @@ ENV_VARS: dict[str, str] = {
                     "after each run; never the working file, never a file the pipeline did not publish."),
     "MAC_SOURCE": "Where raw series come from: `demo` (default), `live` (provider APIs) or `csv` (a folder).",
     "MAC_CSV_DIR": "Folder of `<SERIES>.csv` files: the whole source when MAC_SOURCE=csv, a fallback for live.",
+    CSV_MAX_BYTES_VARIABLE: (f"Largest CSV file read, in bytes (default {DEFAULT_CSV_MAX_BYTES:,}, 64 MB): a larger one is "
+                             "refused before it is read, naming the file and this setting."),
     "FRED_API_KEY": "FRED API key, required by MAC_SOURCE=live; read at run time through Dagster's EnvVar.",
     "GLASSNODE_API_KEY": "Optional Glassnode key for exchange reserves; without it live reads the CSV folder.",
     "MAC_<PROVIDER>_BASE_URL": (
@@ -53,6 +59,9 @@ ENV_VARS: dict[str, str] = {
     "MAC_RETENTION_DAYS": ("Days a finished run and its event log are kept before the daily maintenance job (or "
                            "`make prune`) deletes it (default 30); runs holding an asset's latest materialization stay."),
     "MAC_RETENTION_FAILED_DAYS": "Days a failed or canceled run is kept (default 90; at least MAC_RETENTION_DAYS).",
+    "MAC_ACCEPT_REVISIONS": ("Comma-separated series ids whose provider may rewrite settled stored history beyond the "
+                             "revision bound in this run (docs/operations.md); the replaced values are kept in "
+                             "`revisions.<table>`. Unset (the default), such a fetch is refused and named."),
     "MAC_ALERT_WEBHOOK_URL": "Optional URL that receives each alert as a JSON POST (band crossings, failed runs).",
     "DAGSTER_HOME": "Dagster instance directory; the Makefile sets `.dagster_home` and links `dagster.yaml` there.",
 }
@@ -77,6 +86,7 @@ class Settings:
     history_start: date
     demo_seed: int
     csv_dir: str = ""
+    csv_max_bytes: int = DEFAULT_CSV_MAX_BYTES
     base_urls: dict[str, str] = field(default_factory=dict)
     keys_set: frozenset[str] = frozenset()  # providers whose API key variable is set
     bi_path: str = ""
@@ -87,6 +97,7 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_failed_days: int = DEFAULT_RETENTION_FAILED_DAYS
     lake_snapshot_days: int = DEFAULT_LAKE_SNAPSHOT_DAYS
+    accept_revisions: frozenset[str] = frozenset()
 
     @property
     def backup_root(self) -> Path:
@@ -135,6 +146,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_start=history_start,
         demo_seed=_int(env, "MAC_DEMO_SEED", DEFAULT_DEMO_SEED),
         csv_dir=env.get("MAC_CSV_DIR", ""),
+        csv_max_bytes=_positive(env, CSV_MAX_BYTES_VARIABLE, DEFAULT_CSV_MAX_BYTES),
         base_urls={p.name: env[p.base_url_variable] for p in LIVE_PROVIDERS if env.get(p.base_url_variable)},
         keys_set=frozenset(p.name for p in LIVE_PROVIDERS if p.key_variable and env.get(p.key_variable)),
         bi_path=bi_path,
@@ -145,6 +157,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         retention_days=retention_days,
         retention_failed_days=retention_failed_days,
         lake_snapshot_days=_positive(env, "MAC_LAKE_SNAPSHOT_DAYS", DEFAULT_LAKE_SNAPSHOT_DAYS),
+        accept_revisions=_series_ids(env, ACCEPT_REVISIONS_VARIABLE),
     )
 
 
@@ -159,6 +172,16 @@ def check_bi_path(bi_path: str, duckdb_path: str) -> None:
                          "every stored table with the snapshot; choose another file, e.g. mac_bi.duckdb beside it")
     if target.is_dir():
         raise ValueError(f"MAC_BI_PATH={bi_path!r} is a folder; name the snapshot file, e.g. {target / DEFAULT_BI_NAME}")
+
+
+def _series_ids(env, name: str) -> frozenset[str]:
+    """A comma-separated list of catalog series ids; an unknown id is refused with the variable's name."""
+    ids = frozenset(i.strip() for i in env.get(name, "").split(",") if i.strip())
+    unknown = sorted(ids - {s.id for s in SERIES})
+    if unknown:
+        raise ValueError(f"{name}: {', '.join(unknown)} {'is not a' if len(unknown) == 1 else 'are not'} catalog "
+                         "series id (docs/catalog.md)")
+    return ids
 
 
 def _switch(env, name: str, default: bool) -> bool:

@@ -202,13 +202,15 @@ def existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | 
 
 def write_frame(
     path: str, table: str, frame: pd.DataFrame, window: tuple[datetime, datetime] | None,
-    upsert_keys: list[str] | None = None,
+    upsert_keys: list[str] | None = None, keep_replaced: list[str] | None = None,
 ) -> date | None:
     """Replace the rows of `window` (or the whole table when None) with `frame`, atomically.
 
     With `upsert_keys` the write is append-only instead: only stored rows whose keys appear in `frame`
     are replaced, so history a provider no longer returns (a shortened window, a failed fetch that
-    yields no rows) is never deleted. Raw tables are written this way.
+    yields no rows) is never deleted. Raw tables are written this way, with `keep_replaced` (their
+    value columns): a stored row whose values the new one changes is first copied, in the same
+    transaction, to `revisions.<table>` with the time it was replaced, so a revision leaves a trace.
 
     Raises StorageError, with the table named, when the frame has no `date` column or holds dates
     outside the window (they would survive the next re-run as duplicates). On any failure the
@@ -225,7 +227,7 @@ def write_frame(
                 f"{table}: {len(outside)} rows fall outside the partition window {start.date()}..{end.date()} "
                 f"(first: {pd.Timestamp(outside[DATE_COLUMN].iloc[0]).date()})"
             )
-    return retrying_conflicts(path, table, lambda: _replace(path, table, frame, window, upsert_keys))
+    return retrying_conflicts(path, table, lambda: _replace(path, table, frame, window, upsert_keys, keep_replaced))
 
 
 def retrying_conflicts(path: str, what: str, attempt):
@@ -248,7 +250,7 @@ def retrying_conflicts(path: str, what: str, attempt):
             time.sleep(pause * (1 + random.random() / 2))
 
 
-def _replace(path: str, table: str, frame: pd.DataFrame, window, upsert_keys) -> date | None:
+def _replace(path: str, table: str, frame: pd.DataFrame, window, upsert_keys, keep_replaced) -> date | None:
     """One attempt at `write_frame`'s transaction."""
     schema = table.split(".")[0]
     with connect(path) as con:
@@ -270,6 +272,12 @@ def _replace(path: str, table: str, frame: pd.DataFrame, window, upsert_keys) ->
                         f'cast(i."{k}" as date) = t."{k}"' if k == DATE_COLUMN else f'i."{k}" is not distinct from t."{k}"'
                         for k in upsert_keys
                     )
+                    if keep_replaced and existing is not None:
+                        changed = " or ".join(f't."{c}" is distinct from i."{c}"' for c in keep_replaced)
+                        replaced = f"from {table} t join incoming_frame i on {match} where {changed}"
+                        if con.execute(f"select count(*) {replaced}").fetchone()[0]:  # no empty audit tables
+                            kept = _audit_table(con, table, REVISIONS, {"revised_at": "timestamp"})
+                            con.execute(f"insert into {kept} by name select t.*, {UTC_NOW} as revised_at {replaced}")
                     con.execute(f"delete from {table} t where exists (select 1 from incoming_frame i where {match})")
                 elif window is None:
                     con.execute(f"delete from {table}")
@@ -286,6 +294,52 @@ def _replace(path: str, table: str, frame: pd.DataFrame, window, upsert_keys) ->
                 raise explain(path, exc) from exc
             raise StorageError(f"{table}: write failed and was rolled back: {exc}") from exc
     return newest
+
+
+# Schemas beside `raw` that keep raw rows taken out of it: replaced by a revision, or quarantined.
+REVISIONS = "revisions"
+QUARANTINE = "quarantine"
+AUDIT_SCHEMAS = (QUARANTINE, REVISIONS)
+UTC_NOW = "timezone('UTC', now())"
+
+
+def _audit_table(con: duckdb.DuckDBPyConnection, table: str, schema: str, extra: dict[str, str]) -> str:
+    """`<schema>.<name>` holding `table`'s columns plus `extra` (name → type), created or widened as needed."""
+    kept = f"{schema}.{table.split('.')[1]}"
+    con.execute(f"create schema if not exists {schema}")
+    have = column_types(con, kept)
+    if not have:
+        extras = ", ".join(f'null::{kind} as "{name}"' for name, kind in extra.items())
+        con.execute(f"create table {kept} as select *, {extras} from {table} where false")
+        return kept
+    for name, kind in column_types(con, table).items():
+        if name not in have:
+            con.execute(f'alter table {kept} add column "{name}" {kind}')
+    return kept
+
+
+def quarantine_rows(path: str, table: str, rows: pd.DataFrame) -> int:
+    """Move the rows of `table` whose `rowid` is in `rows.row_id` to `quarantine.<name>`, each with its
+    `rows.reason` and the time, in one transaction; returns how many were moved."""
+
+    def attempt() -> int:
+        with connect(path) as con:
+            try:
+                with transaction(con):
+                    kept = _audit_table(con, table, QUARANTINE, {"reason": "varchar", "quarantined_at": "timestamp"})
+                    con.register("quarantined_frame", rows[["row_id", "reason"]])
+                    con.execute(f"insert into {kept} by name select t.*, q.reason, {UTC_NOW} as quarantined_at "
+                                f"from {table} t join quarantined_frame q on t.rowid = q.row_id")
+                    moved = con.execute(f"delete from {table} where rowid in (select row_id from quarantined_frame)"
+                                        ).fetchone()[0]
+                    con.unregister("quarantined_frame")
+                return int(moved)
+            except Exception as exc:
+                if _is_damage(exc):
+                    raise explain(path, exc) from exc
+                raise StorageError(f"{table}: quarantine failed and was rolled back: {exc}") from exc
+
+    return retrying_conflicts(path, table, attempt)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from mac_assets import keys
 from mac_assets.catalog import SERIES, SERIES_BY_ID
 from mac_assets.derived.registry import METRICS_BY_NAME, metric_input_series
 from mac_assets.infra.lake import is_lake
@@ -228,8 +229,8 @@ def catalog_frame() -> pd.DataFrame:
 def _headline_frames(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, pd.DataFrame]:
     """The headline reading's pillar and indicator rows (scores/headline.py) and the build-up reading's pillars,
     registered for the `bi` statements."""
-    pillars = fetch(con, f"select * from {identifier(src)}.scores.mac2_pillar_scores order by date, reading, pillar", [])
-    indicators = fetch(con, f"select * from {identifier(src)}.scores.mac2_indicator_scores", [])
+    pillars = fetch(con, f"select * from {identifier(src)}.{keys.MAC2_PILLAR_SCORES} order by date, reading, pillar", [])
+    indicators = fetch(con, f"select * from {identifier(src)}.{keys.MAC2_INDICATOR_SCORES}", [])
     return {"headline_pillars_frame": headline_pillars(pillars),
             "headline_indicators_frame": headline_indicators(indicators, pillars),
             "buildup_pillars_frame": headline_pillars(pillars, reading="buildup")}
@@ -268,14 +269,14 @@ def series_freshness(working_db: str) -> pd.DataFrame:
 def _extension_statement(src: str, present: bool) -> str:
     columns = list(BI_CONTRACT["mac_extended"][1])
     if present:
-        return f"select {', '.join(columns)} from {src}.extension.mac_extended order by date"
+        return f"select {', '.join(columns)} from {src}.{keys.MAC_EXTENDED} order by date"
     typed = {"date": "date", "status": "varchar", "methodology_version": "varchar"}
     return "select " + ", ".join(f"null::{typed.get(c, 'double')} as {c}" for c in columns) + " where false"
 
 
 def _has_extension(con: duckdb.DuckDBPyConnection, src: str) -> bool:
     return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? "
-                            "and schema_name = 'extension' and table_name = 'mac_extended'", [src]).fetchone()[0])
+                            "and schema_name = ? and table_name = ?", [src, *keys.MAC_EXTENDED.path]).fetchone()[0])
 
 
 def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, headline: str = "") -> dict[str, str]:
@@ -294,7 +295,7 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
         "null::varchar as delivered_by where false"
     history = ", ".join(BI_CONTRACT["mac_history"][1])
     return {
-        "mac_history": f"select {history} from {src}.scores.mac_composite order by date",
+        "mac_history": f"select {history} from {src}.{keys.MAC_COMPOSITE} order by date",
         "mac_latest": f"select * from bi.mac_history where date = date {literal(headline)}" if headline else
                       "select * from bi.mac_history where false",
         "pillar_scores": f"select {', '.join(BI_CONTRACT['pillar_scores'][1])} from headline_pillars_frame "
@@ -311,9 +312,9 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
             order by i.date, i.pillar, i.indicator""",
         "buildup_pillars": f"select {', '.join(BI_CONTRACT['buildup_pillars'][1])} from buildup_pillars_frame "
                            "order by date, pillar",
-        "systemic_pillars": f"select {', '.join(BI_CONTRACT['systemic_pillars'][1])} from {src}.scores.mac3_pillar_scores "
+        "systemic_pillars": f"select {', '.join(BI_CONTRACT['systemic_pillars'][1])} from {src}.{keys.MAC3_PILLAR_SCORES} "
                             "order by date, pillar",
-        "seed_pillar_scores": f"select {', '.join(BI_CONTRACT['seed_pillar_scores'][1])} from {src}.scores.pillar_scores "
+        "seed_pillar_scores": f"select {', '.join(BI_CONTRACT['seed_pillar_scores'][1])} from {src}.{keys.PILLAR_SCORES} "
                               "order by date, pillar",
         "seed_indicator_detail": f"""
             with stored as ({freshness_union}),
@@ -321,7 +322,7 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
             select i.date, i.indicator, i.pillar, i.tier, i.value, m.units, i.score, i.status, i.obs_date,
                    i.available_date as publication_date, m.metric, m.sources, d.delivered_by, m.shape, m.direction,
                    m.anchors, i.methodology_version
-            from {src}.scores.indicator_scores i join seed_methodology_frame m using (indicator)
+            from {src}.{keys.INDICATOR_SCORES} i join seed_methodology_frame m using (indicator)
                  left join delivery d on d.metric = m.metric
             order by i.date, i.indicator""",
         "series_freshness": f"""
@@ -338,13 +339,13 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
         "methodology": "select * from methodology_frame",
         "seed_methodology": "select * from seed_methodology_frame",
         "mac_extended": _extension_statement(src, extension),
-        "status_changes": f"select * from {src}.scores.status_changes order by date, scope",
+        "status_changes": f"select * from {src}.{keys.STATUS_CHANGES} order by date, scope",
         "publication": f"""
             select now()::timestamp as published_at, {literal(HEADLINE_VERSION)} as methodology_version,
                    min(date) as first_date, {f"date {literal(headline)}" if headline else "null::date"} as last_date,
                    max(date) as scored_through, (select any_value(loaded_from) from series_freshness_tmp) as source,
                    coalesce((select any_value(loaded_from) from series_freshness_tmp) = 'demo', false) as demo
-            from {src}.scores.mac_composite""",
+            from {src}.{keys.MAC_COMPOSITE}""",
     }
 
 
@@ -470,7 +471,7 @@ def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int
         rows = {}
         for name, frame in _headline_frames(con, src).items():
             con.register(name, frame)
-        composite = con.execute(f"select date, mac, status, coverage from {identifier(src)}.scores.mac_composite").fetchdf()
+        composite = con.execute(f"select date, mac, status, coverage from {identifier(src)}.{keys.MAC_COMPOSITE}").fetchdf()
         days = headline_days(composite)
         headline = str(days["date"].iloc[-1].date()) if len(days) else ""
         statements = _statements(src, raw_tables, _has_extension(con, src), headline)

@@ -1,13 +1,15 @@
-"""Reports people read, rendered from frames (no Dagster, no files): validation.md, quarterly_review.md.
+"""Reports people read: validation.md, quarterly_review.md and the analysts' site (`publish/site.py`).
 
-The assets in `publish/assets.py` load the tables, call these and write the text; the analysts' site is
-`publish/site.py`. Validation uses the whole stored history of the benchmark indexes (a report, not a score),
-and never feeds back into MAC.
+Pure functions over frames: each report is rendered here from `Stored` (the tables it reads) into text or
+bytes; the assets in `publish/assets.py` only load the tables, call the renderer and write its files.
+Validation uses the whole stored history of the benchmark indexes (a report, not a score), and never
+feeds back into MAC.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +17,14 @@ import pandas as pd
 
 from mac_assets.catalog import PILLARS
 from mac_assets.episodes import EPISODES
-from mac_assets.publish import validation
+from mac_assets.publish import site, validation
+from mac_assets.scores import mac2
+from mac_assets.scores.compute import headline_days, no_headline_reason
 from mac_assets.scores.headline import HEADLINE_VERSION
 from mac_assets.thresholds import MAC2_INDICATORS, METHODOLOGY_VERSION, THRESHOLDS
 
 LOWEST_SPACING_DAYS = 30
+SITE = "site"  # the analysts' site's folder inside MAC_REPORTS_DIR
 DEMO_NOTE = ("> **Demo data.** Every number below comes from the seeded demo generator (`MAC_SOURCE=demo`), not "
              "from markets, and the benchmark indexes are synthetic too. Run on `MAC_SOURCE=live` or a CSV folder of "
              "real history for a real validation (README).\n\n")
@@ -146,9 +151,50 @@ def verdict(tables: dict[str, pd.DataFrame]) -> str:
             f"{said(validation.MAC3_STRESS, 's_vix alone')}.")
 
 
-def validation_markdown(tables: dict[str, pd.DataFrame], demo: bool, extra: str = "") -> str:
-    """validation.md: protocol v2 (publish/validation.py) on this run's data, then the whole-history tables."""
-    text = f"# MAC validation ({HEADLINE_VERSION}; seed {METHODOLOGY_VERSION})\n\n{DEMO_NOTE if demo else ''}"
+@dataclass(frozen=True)
+class Stored:
+    """What the reports read from the warehouse, whole history (they are about all of it, not one partition)."""
+
+    composite: pd.DataFrame  # the headline (scores.mac_composite)
+    pillars: pd.DataFrame  # the headline reading's pillars (scores/headline.headline_pillars)
+    indicators: pd.DataFrame  # the headline reading's indicators (scores/headline.headline_indicators)
+    mac1: pd.DataFrame
+    mac2: pd.DataFrame
+    mac2_indicators: pd.DataFrame
+    mac3: pd.DataFrame
+    extended: pd.DataFrame | None  # None with the extension off
+    benchmarks: dict[str, pd.DataFrame]  # by series id, those stored
+    spy: pd.DataFrame
+    freshness: pd.DataFrame  # bi.series_freshness's rows
+    seed_indicators: pd.DataFrame  # mac-1.x indicator values (the quarterly review's anchors)
+    methodology: pd.DataFrame  # bi.methodology's rows: the headline methodology's indicators
+
+    @property
+    def source(self) -> str:
+        sources = self.freshness["loaded_from"].dropna().unique()
+        return str(sources[0]) if len(sources) else "none"
+
+    def validation_tables(self) -> dict[str, pd.DataFrame]:
+        """Protocol v2's tables on this data, or none without the benchmarks and SPY."""
+        if not ({"STLFSI4", "NFCI"} <= set(self.benchmarks) and len(self.spy)):
+            return {}
+        return validation.tables(self.mac1, self.mac2, self.mac2_indicators, self.mac3, self.extended,
+                                 self.benchmarks["STLFSI4"], self.benchmarks["NFCI"], self.spy)
+
+
+@dataclass(frozen=True)
+class Validation:
+    text: str
+    verdict: str
+    series_judged: int
+
+
+def validation_report(s: Stored) -> Validation:
+    """validation.md: protocol v2 (publish/validation.py) on this data — every reading and baseline, train and test,
+    the verdicts, the 12-month risk's scores, noise and band shares, every frozen choice, the episodes — then the
+    headline against the official indexes over the whole history."""
+    tables = s.validation_tables()
+    text = f"# MAC validation ({HEADLINE_VERSION}; seed {METHODOLOGY_VERSION})\n\n{DEMO_NOTE if s.source == 'demo' else ''}"
     if tables:
         text += (f"{verdict(tables)}\n\n## Protocol v2: train to 2014, test from 2015\n\n"
                  f"{validation.__doc__.split(chr(10) * 2, 1)[1]}\n"
@@ -157,22 +203,51 @@ def validation_markdown(tables: dict[str, pd.DataFrame], demo: bool, extra: str 
                  f"## Episodes\n\n{md(pd.DataFrame([vars(e) for e in EPISODES]))}\n\n")
     else:
         text += "Not judged: the run has no benchmark or SPY rows.\n\n"
-    return text + extra
+    correlations, deciles, lowest = validation_tables(s.composite, s.pillars, s.benchmarks)
+    text += (f"## The headline against the official indexes, whole history\n\nSpearman rank correlation (negative: "
+             f"MAC falls when stress rises)\n\n{md(correlations)}\n\nMAC in the weeks the benchmark was in its top "
+             f"decile\n\n{md(deciles)}\n\nLowest readings (one per 30 days)\n\n{md(lowest)}\n")
+    judged = int(tables["metrics"]["series"].nunique()) if tables else 0
+    return Validation(text, verdict(tables), judged)
 
 
-def quarterly_markdown(sources: pd.DataFrame, indicators: pd.DataFrame, composite: pd.DataFrame,
-                       pillars: pd.DataFrame, demo: bool) -> str:
-    """quarterly_review.md (seed spec): Tier 2/3 sources, anchors against history, pillars on the lowest days."""
+def quarterly_review(s: Stored) -> str:
+    """quarterly_review.md (seed spec): Tier 2/3 sources, the seed anchors against history, the headline's pillars on
+    its lowest days, both pillar maps."""
+    sources = s.freshness[s.freshness["tier"] >= 2][["series_id", "title", "provider", "tier", "newest_observation",
+                                                     "freshness", "loaded_from"]]
     assignment = pd.DataFrame([{"indicator": t.indicator, "pillar": t.pillar, "metric": t.metric, "how set": t.how_set}
                                for t in THRESHOLDS])
     headline = pd.DataFrame([{"indicator": i.indicator, "reading": i.reading, "pillar": i.pillar, "metric": i.metric}
                              for i in MAC2_INDICATORS])
-    return (f"# Quarterly review ({HEADLINE_VERSION}; seed {METHODOLOGY_VERSION})\n\n{DEMO_NOTE if demo else ''}"
+    return (f"# Quarterly review ({HEADLINE_VERSION}; seed {METHODOLOGY_VERSION})\n\n"
+            f"{DEMO_NOTE if s.source == 'demo' else ''}"
             f"## 1. Tier 2 and Tier 3 sources\n\n{md(sources)}\n\n"
-            f"## 2. Seed threshold anchors against history\n\n{md(anchor_percentiles(indicators))}\n\n"
-            f"## 3. The headline's pillars on its lowest days\n\n{md(worst_period_pillars(composite, pillars))}\n\n"
+            f"## 2. Seed threshold anchors against history\n\n{md(anchor_percentiles(s.seed_indicators))}\n\n"
+            f"## 3. The headline's pillars on its lowest days\n\n{md(worst_period_pillars(s.composite, s.pillars))}\n\n"
             f"## 4. Pillar assignments\n\nHeadline ({HEADLINE_VERSION}):\n\n{md(headline)}\n\n"
             f"Seed ({METHODOLOGY_VERSION}):\n\n{md(assignment)}\n")
+
+
+@dataclass(frozen=True)
+class Page:
+    files: dict[str, bytes]  # path inside MAC_REPORTS_DIR → content: the analysts' site
+    headline: str  # the latest headlined reading, or why there is none
+
+
+def report_page(s: Stored, published_at: str) -> Page:
+    """The analysts' site (publish/site.py) under `site/`: what it shows, the methodology and the validation."""
+    tables = s.validation_tables()
+    inputs = site.SiteInputs(
+        history=s.composite, pillars=s.pillars, indicators=s.indicators, freshness=s.freshness, source=s.source,
+        published_at=published_at, validation=site.validation_body(tables, verdict(tables)) if tables else "",
+        methodology=site.methodology_body(s.methodology, validation.frozen_choices(), mac2.__doc__))
+    files = {f"{SITE}/{name}": content for name, content in site.render(inputs).items()}
+    files[f"{SITE}/{site.PLOTLY_JS}"] = site.plotly_js()
+    solid = headline_days(s.composite)
+    headline = (f"{solid['mac'].iloc[-1]:.3f} ({solid['status'].iloc[-1]}) on {solid['date'].iloc[-1].date()}"
+                if len(solid) else f"none: {no_headline_reason(s.composite)}")
+    return Page(files, headline)
 
 
 def write(path: Path, content: bytes | str) -> Path:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -173,11 +172,6 @@ def plotly_js() -> bytes:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs().encode("utf-8")
-
-
-def write(folder: Path, files: dict[str, bytes], writer) -> list[Path]:
-    """Write the site with `writer(path, bytes)` (atomic per file); the library once per run."""
-    return [writer(folder / name, content) for name, content in {**files, PLOTLY_JS: plotly_js()}.items()]
 
 
 # The pages' own script: draws the charts from window.MAC_DATA and the decomposition of the chosen day.

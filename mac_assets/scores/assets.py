@@ -13,22 +13,19 @@ import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
-    AssetKey,
-    AssetOut,
     AssetsDefinition,
     MetadataValue,
     Output,
     TimeWindowPartitionsDefinition,
-    asset,
-    multi_asset,
 )
 
+from mac_assets import keys
 from mac_assets.catalog import PILLARS, REFERENCE_START
 from mac_assets.infra.alerts import emit
 from mac_assets.infra.io_manager import input_with_lookback
 from mac_assets.infra.partitions import in_window, window_bounds
 from mac_assets.pointintime import utc_today
-from mac_assets.policy import layer_asset_args, with_latest
+from mac_assets.policy import key, mac_asset, mac_multi_asset, with_latest
 from mac_assets.scores.changes import ALERT_RECENT_DAYS, recent, status_changes
 from mac_assets.scores.compute import (
     metric_frames,
@@ -61,7 +58,7 @@ CORRELATION_LOOKBACK_DAYS = SYSTEMIC_CORRELATION_WINDOW * 7 // 5 + 20
 def metric_inputs(thresholds: tuple[Threshold, ...]) -> dict[str, AssetIn]:
     """One input per metric the thresholds score, read far enough back to know each metric's value on day one."""
     infos = [metric_info(m) for m in sorted({t.metric for t in thresholds})]
-    return {i.input_name: input_with_lookback(list(i.asset_key), i.lookback_days) for i in infos}
+    return {i.input_name: input_with_lookback(i.table, i.lookback_days) for i in infos}
 
 
 def _latest(frame: pd.DataFrame, columns: list[str]) -> dict:
@@ -78,10 +75,10 @@ def _latest(frame: pd.DataFrame, columns: list[str]) -> dict:
 
 
 def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
-    common = dict(**layer_asset_args("scores", partitions), kinds={"duckdb", "pandas"})
+    common = dict(kinds={"duckdb", "pandas"})
 
-    @asset(
-        name="indicator_scores", ins=metric_inputs(CORE_THRESHOLDS), **common,
+    @mac_asset(
+        keys.INDICATOR_SCORES, partitions, ins=metric_inputs(CORE_THRESHOLDS), **common,
         metadata={"methodology_version": METHODOLOGY_VERSION},
         description="One row per business day and indicator: the value public that day (per-series "
                     "publication lag), its score in [0, 1] and status band. Missing values stay missing.",
@@ -94,8 +91,8 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
             "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         })
 
-    @asset(
-        name="pillar_scores", ins={"indicator_scores": AssetIn(key=["scores", "indicator_scores"])}, **common,
+    @mac_asset(
+        keys.PILLAR_SCORES, partitions, ins={"indicator_scores": AssetIn(key(keys.INDICATOR_SCORES))}, **common,
         description="One row per business day and pillar: mean indicator score, coverage, renormalised "
                     "weight and contribution to the composite.",
     )
@@ -103,8 +100,8 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
         out = score_pillars(indicator_scores)
         return Output(out, metadata={"rows": len(out), "pillars": len(PILLARS)})
 
-    @asset(
-        name="mac1_composite", ins={"pillar_scores": AssetIn(key=["scores", "pillar_scores"])}, **common,
+    @mac_asset(
+        keys.MAC1_COMPOSITE, partitions, ins={"pillar_scores": AssetIn(key(keys.PILLAR_SCORES))}, **common,
         description="The seed methodology's composite (mac-1.x) per business day: the sum of pillar "
                     "contributions, its status band and coverage (share of methodology weight with data).",
     )
@@ -112,12 +109,11 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
         out = score_composite(pillar_scores)
         return Output(out, metadata=with_latest(context, {"rows": len(out)}, _latest(out, ["mac", "status", "coverage"])))
 
-    @asset(
-        name="mac_composite",
-        ins={"mac1_composite": AssetIn(key=["scores", "mac1_composite"]),
-             "mac2_readings": AssetIn(key=["scores", "mac2_readings"]),
-             "mac2_pillar_scores": AssetIn(key=["scores", "mac2_pillar_scores"]),
-             "mac3_readings": AssetIn(key=["scores", "mac3_readings"])},
+    @mac_asset(
+        keys.MAC_COMPOSITE, partitions,
+        ins={"mac1_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "mac2_readings": AssetIn(key(keys.MAC2_READINGS)),
+             "mac2_pillar_scores": AssetIn(key(keys.MAC2_PILLAR_SCORES)),
+             "mac3_readings": AssetIn(key(keys.MAC3_READINGS))},
         **common, metadata={"headline_methodology": HEADLINE_VERSION},
         description="The headline Market Absorption Capacity per business day, from the reading that won the "
                     "pre-registered out-of-sample test (thresholds.HEADLINE_METHODOLOGY): its score, the sum of its "
@@ -130,10 +126,10 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
         return Output(out, metadata=with_latest(context, {"rows": len(out)},
                                                 _latest(out, ["mac", "status", "coverage", "risk_12m", "seed_mac"])))
 
-    @asset(
-        name="status_changes",
-        ins={"mac_composite": input_with_lookback(["scores", "mac_composite"], CROSSING_LOOKBACK_DAYS),
-             "mac2_pillar_scores": input_with_lookback(["scores", "mac2_pillar_scores"], CROSSING_LOOKBACK_DAYS)},
+    @mac_asset(
+        keys.STATUS_CHANGES, partitions,
+        ins={"mac_composite": input_with_lookback(keys.MAC_COMPOSITE, CROSSING_LOOKBACK_DAYS),
+             "mac2_pillar_scores": input_with_lookback(keys.MAC2_PILLAR_SCORES, CROSSING_LOOKBACK_DAYS)},
         **common,
         description="Every day on which the headline composite or one of its pillars crossed a status band; "
                     f"crossings in the last {ALERT_RECENT_DAYS} days are also sent as alerts.",
@@ -160,17 +156,23 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
 # The percentile methodologies rank each day against every value since the reference start: read all of it.
 WHOLE_HISTORY_DAYS = 200 * 366
 
-PERCENTILE_OUTPUTS: dict[str, str] = {
-    "mac2_indicator_scores": "mac-2.x, one row per business day and indicator: the value known that day, its percentile "
-                             "in its own history since the reference start, and its stress (1 = most stressed) and score.",
-    "mac2_pillar_scores": "mac-2.x, one row per business day, reading and pillar: stress, score, the stress-dependent "
-                          "weight and contribution, the share of the reading's weight imputed, and the quiet status.",
-    "mac2_readings": "mac-2.x, one row per business day: the stress reading (what markets price now; the headline) and "
-                     "the build-up reading (slow vulnerabilities), each with its daily band, quiet status and coverage.",
-    "mac3_pillar_scores": "mac-3.0, one row per business day and stress pillar: stress, the stress it adds counting its "
-                          "correlation with the other pillars (CISS), and the capacity it leaves.",
-    "mac3_readings": "mac-3.0, one row per business day: the breadth-aware stress reading, the build-up reading, their "
-                     "bands and quiet statuses, and the 12-month drawdown risk with its training base rate.",
+# Output name → (table, description) of the one step that computes mac-2.x and mac-3.0.
+PERCENTILE_OUTPUTS: dict[str, tuple[keys.Table, str]] = {
+    "mac2_indicator_scores": (keys.MAC2_INDICATOR_SCORES,
+        "mac-2.x, one row per business day and indicator: the value known that day, its percentile in its own history "
+        "since the reference start, and its stress (1 = most stressed) and score."),
+    "mac2_pillar_scores": (keys.MAC2_PILLAR_SCORES,
+        "mac-2.x, one row per business day, reading and pillar: stress, score, the stress-dependent weight and "
+        "contribution, the share of the reading's weight imputed, and the quiet status."),
+    "mac2_readings": (keys.MAC2_READINGS,
+        "mac-2.x, one row per business day: the stress reading (what markets price now; the headline) and the build-up "
+        "reading (slow vulnerabilities), each with its daily band, quiet status and coverage."),
+    "mac3_pillar_scores": (keys.MAC3_PILLAR_SCORES,
+        "mac-3.0, one row per business day and stress pillar: stress, the stress it adds counting its correlation with "
+        "the other pillars (CISS), and the capacity it leaves."),
+    "mac3_readings": (keys.MAC3_READINGS,
+        "mac-3.0, one row per business day: the breadth-aware stress reading, the build-up reading, their bands and "
+        "quiet statuses, and the 12-month drawdown risk with its training base rate."),
 }
 
 
@@ -178,39 +180,38 @@ def build_percentile_assets(partitions: TimeWindowPartitionsDefinition) -> list[
     """mac-2.x and mac-3.0 (docs/methodology.md) beside mac-1.x, in one step: both rank every indicator in its whole
     history since `catalog.REFERENCE_START` and carry recursions (correlations, quiet statuses) from there, so they
     are computed over that whole calendar and each keeps the rows of its partition window."""
-    args = layer_asset_args("scores", partitions)
     infos = [metric_info(m) for m in MAC2_METRICS]
-    ins = {i.input_name: input_with_lookback(list(i.asset_key), WHOLE_HISTORY_DAYS) for i in infos}
-    outs = {name: AssetOut(key_prefix=args["key_prefix"], io_manager_key=args["io_manager_key"], description=text,
-                           kinds={"duckdb", "pandas"},
-                           metadata={"methodology_version": MAC3_VERSION if name.startswith("mac3") else MAC2_VERSION})
-            for name, text in PERCENTILE_OUTPUTS.items()}
+    ins = {i.input_name: input_with_lookback(i.table, WHOLE_HISTORY_DAYS) for i in infos}
+    latest = {"mac2_readings": ["stress_mac", "stress_status", "buildup_mac"],
+              "mac3_readings": ["stress_mac", "stress_status", "risk_12m"]}
 
-    @multi_asset(name="percentile_scores", ins=ins, outs=outs, group_name=args["group_name"], partitions_def=partitions, backfill_policy=args["backfill_policy"], pool=args["pool"])
+    @mac_multi_asset({name: table for name, (table, _) in PERCENTILE_OUTPUTS.items()}, partitions,
+                     name="percentile_scores", ins=ins, kinds={"duckdb", "pandas"},
+                     descriptions={name: text for name, (_, text) in PERCENTILE_OUTPUTS.items()},
+                     metadata={name: {"methodology_version": MAC3_VERSION if name.startswith("mac3") else MAC2_VERSION}
+                               for name in PERCENTILE_OUTPUTS})
     def percentile_scores(context: AssetExecutionContext, **inputs: pd.DataFrame):
         _, end = window_bounds(context)
         calendar = score_calendar(pd.Timestamp(REFERENCE_START), end)
         indicators, pillars, readings = compute_mac2(metric_frames(inputs, MAC2_METRICS), calendar)
         mac3_pillars, mac3_readings = compute_mac3(pillars, readings)
         frames = dict(zip(PERCENTILE_OUTPUTS, (indicators, pillars, readings, mac3_pillars, mac3_readings)))
-        latest = {"mac2_readings": ["stress_mac", "stress_status", "buildup_mac"],
-                  "mac3_readings": ["stress_mac", "stress_status", "risk_12m"]}
         for name, frame in frames.items():
             out = in_window(frame, context)
             meta = {"rows": len(out)}
             if name == "mac2_indicator_scores":
                 meta["share_scored"] = float(out["stress"].notna().mean()) if len(out) else 0.0
-            yield Output(out, output_name=name,
-                         metadata=with_latest(context, meta, _latest(out, latest[name]), AssetKey(["scores", name]))
-                         if name in latest else meta)
+            if name in latest:
+                meta = with_latest(context, meta, _latest(out, latest[name]), key(PERCENTILE_OUTPUTS[name][0]))
+            yield Output(out, output_name=name, metadata=meta)
 
     return [percentile_scores]
 
 
 def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
-    common = dict(**layer_asset_args("extension", partitions), kinds={"duckdb", "pandas"})
+    common = dict(kinds={"duckdb", "pandas"})
 
-    @asset(name="extension_scores", ins=metric_inputs(EXTENSION_THRESHOLDS), **common,
+    @mac_asset(keys.EXTENSION_SCORES, partitions, ins=metric_inputs(EXTENSION_THRESHOLDS), **common,
            metadata={"methodology_version": VERSION},
            description="One row per business day and extension indicator (yen carry, cross-asset correlation, "
                        "compression): the value public that day and its score, by the same rules as the pillars.")
@@ -223,9 +224,9 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
             "rows": len(out), "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         }, {"latest": MetadataValue.md(f"```\n{table}\n```")}))
 
-    @asset(name="systemic_stress",
-           ins={"pillar_scores": input_with_lookback(["scores", "pillar_scores"], CORRELATION_LOOKBACK_DAYS),
-                "extension_scores": input_with_lookback(["extension", "extension_scores"], CORRELATION_LOOKBACK_DAYS)},
+    @mac_asset(keys.SYSTEMIC_STRESS, partitions,
+               ins={"pillar_scores": input_with_lookback(keys.PILLAR_SCORES, CORRELATION_LOOKBACK_DAYS),
+                    "extension_scores": input_with_lookback(keys.EXTENSION_SCORES, CORRELATION_LOOKBACK_DAYS)},
            **common,
            description="CISS-style systemic term: each component's weighted stress, their 60-day stress "
                        "correlations, the cross term Σ v_i v_j ρ_ij (stress that exists because components are "
@@ -236,11 +237,10 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
         latest = _latest(out, ["correlation_share", "ciss", "avg_stress_correlation"])
         return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
 
-    @asset(name="mac_extended",
-           ins={"mac_composite": AssetIn(key=["scores", "mac1_composite"]),
-                "pillar_scores": AssetIn(key=["scores", "pillar_scores"]),
-                "extension_scores": AssetIn(key=["extension", "extension_scores"]),
-                "systemic_stress": AssetIn(key=["extension", "systemic_stress"])},
+    @mac_asset(keys.MAC_EXTENDED, partitions,
+               ins={"mac_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "pillar_scores": AssetIn(key(keys.PILLAR_SCORES)),
+                    "extension_scores": AssetIn(key(keys.EXTENSION_SCORES)),
+                    "systemic_stress": AssetIn(key(keys.SYSTEMIC_STRESS))},
            **common, metadata={"contributions": ", ".join(EXTENDED_CONTRIBUTIONS)},
            description="The MAC with and without the extension, side by side: `mac` is the seven-pillar "
                        "composite, `mac_extended` adds yen carry and cross-asset correlation as components, then "

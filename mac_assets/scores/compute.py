@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mac_assets.catalog import PILLARS, SERIES_BY_ID, asset_name
+from mac_assets.catalog import PILLARS, SERIES_BY_ID
 from mac_assets.derived.registry import METRICS_BY_NAME
+from mac_assets.keys import Table, derived, raw
 from mac_assets.pointintime import known_on, utc_today, with_availability
 from mac_assets.scores.scoring import score_knots, status_band
 from mac_assets.thresholds import (
@@ -42,7 +43,7 @@ class MetricInfo:
     """Where an indicator's metric lives and how it ages: a derived metric or a raw series."""
 
     name: str
-    asset_key: tuple[str, str]
+    table: Table
     tier: int
     stale_after_days: int
     lag_days: int | None  # raw series only: derived metrics carry their own available_date
@@ -55,16 +56,16 @@ class MetricInfo:
     @property
     def input_name(self) -> str:
         """The name the scores assets load the metric under (`derived_gamma_ratio`, `raw_vix`)."""
-        return "_".join(self.asset_key)
+        return "_".join(self.table.path)
 
 
 def metric_info(name: str) -> MetricInfo:
     if name in METRICS_BY_NAME:
         m = METRICS_BY_NAME[name]
-        return MetricInfo(name, ("derived", name), m.tier, m.stale_after_days, None)
+        return MetricInfo(name, derived(name), m.tier, m.stale_after_days, None)
     if name in SERIES_BY_ID:
         s = SERIES_BY_ID[name]
-        return MetricInfo(name, ("raw", asset_name(name)), s.tier, s.stale_after_days, s.lag_days)
+        return MetricInfo(name, raw(name), s.tier, s.stale_after_days, s.lag_days)
     raise KeyError(f"metric {name!r} is neither a derived metric nor a catalog series")
 
 

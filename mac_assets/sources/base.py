@@ -15,6 +15,12 @@ from mac_assets.pointintime import utc_today
 PROVIDER_COLUMN = "provider"
 
 
+def shown(name: str) -> str:
+    """A file or folder name as it may appear in a one-line message: itself, or quoted with its control
+    characters escaped when it holds any (a newline in a file name must not start a new line of output)."""
+    return name if name.isprintable() else repr(name)
+
+
 class SourceError(RuntimeError):
     """A source could not deliver a series; the message names the source, the series and the problem.
 

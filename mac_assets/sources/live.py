@@ -17,19 +17,20 @@ from pydantic import BaseModel, Field
 from mac_assets.catalog import Series
 from mac_assets.sources.base import Fetched, SeriesUnavailable, SourceError
 from mac_assets.sources.client import HttpSource
-from mac_assets.sources.csv_folder import CsvFolderSource
+from mac_assets.sources.csv_folder import DEFAULT_MAX_BYTES, CsvFolderSource
 
 
 class LiveSource(BaseModel):
     clients: dict[str, HttpSource] = Field(description="Provider name → its client (sources/providers.py).")
     csv_dir: str = Field(default="", description="Folder of <SERIES>.csv files for series without a live client.")
+    csv_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, description="Largest CSV file read (MAC_CSV_MAX_BYTES).")
 
     @property
     def label(self) -> str:
         return "live"
 
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
-        folder = CsvFolderSource(directory=self.csv_dir) if self.csv_dir else None
+        folder = CsvFolderSource(directory=self.csv_dir, max_bytes=self.csv_max_bytes) if self.csv_dir else None
         client = self.clients.get(series.provider)
         if client is None:
             if folder is None:

@@ -13,7 +13,7 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, PrivateAttr
 
 from mac_assets.catalog import Series
-from mac_assets.infra.settings import DEFAULT_DEMO_SEED, SOURCES, Settings
+from mac_assets.infra.settings import DEFAULT_CSV_MAX_BYTES, DEFAULT_DEMO_SEED, SOURCES, Settings
 from mac_assets.sources.base import Fetched
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.sources.demo import DemoSource
@@ -27,6 +27,7 @@ class SourceResource(ConfigurableResource):
     kind: str = Field(description=f"One of {', '.join(SOURCES)} (MAC_SOURCE).")
     demo_seed: int = Field(default=DEFAULT_DEMO_SEED, description="Seed of the demo generator (MAC_DEMO_SEED).")
     csv_dir: str = Field(default="", description="Folder of <SERIES>.csv files (MAC_CSV_DIR).")
+    csv_max_bytes: int = Field(default=DEFAULT_CSV_MAX_BYTES, description="Largest CSV file read (MAC_CSV_MAX_BYTES).")
     base_urls: dict[str, str] = Field(default_factory=dict, description="Provider → root URL (MAC_<PROVIDER>_BASE_URL).")
     fred_api_key: str = Field(default="", description="FRED API key (EnvVar FRED_API_KEY); never logged.")
     glassnode_api_key: str = Field(default="", description="Glassnode API key (EnvVar GLASSNODE_API_KEY); optional.")
@@ -46,7 +47,7 @@ class SourceResource(ConfigurableResource):
         if self.kind == "demo":
             return DemoSource(seed=self.demo_seed)
         if self.kind == "csv":
-            return CsvFolderSource(directory=self.csv_dir)
+            return CsvFolderSource(directory=self.csv_dir, max_bytes=self.csv_max_bytes)
         clients = {}
         for provider in LIVE_PROVIDERS:
             kw = {"base_url": self.base_urls[provider.name]} if provider.name in self.base_urls else {}
@@ -55,7 +56,7 @@ class SourceResource(ConfigurableResource):
                 # Outside a run an EnvVar field holds the variable's *name*; never send that as a key.
                 kw["api_key"] = "" if isinstance(key, EnvVar) else key
             clients[provider.name] = provider.client(**kw)
-        return LiveSource(clients=clients, csv_dir=self.csv_dir)
+        return LiveSource(clients=clients, csv_dir=self.csv_dir, csv_max_bytes=self.csv_max_bytes)
 
     @property
     def label(self) -> str:
@@ -74,4 +75,5 @@ def build_source(settings: Settings) -> SourceResource:
     keys = {f"{p.name}_api_key": EnvVar(p.key_variable) for p in LIVE_PROVIDERS
             if p.key_variable and (p.key_required or p.name in settings.keys_set)}
     return SourceResource(kind=settings.source, demo_seed=settings.demo_seed, csv_dir=settings.csv_dir,
+                          csv_max_bytes=settings.csv_max_bytes,
                           base_urls=settings.base_urls, **(keys if settings.source == "live" else {}))
