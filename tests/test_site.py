@@ -43,7 +43,8 @@ def small_inputs(source: str) -> site.SiteInputs:
 
 def written(tmp_path: Path, source: str) -> Path:
     folder = tmp_path / source
-    site.write(folder, site.render(small_inputs(source)), reports.write)
+    for name, content in {**site.render(small_inputs(source)), site.PLOTLY_JS: site.plotly_js()}.items():
+        reports.write(folder / name, content)
     return folder
 
 
@@ -68,7 +69,7 @@ def test_every_page_links_only_to_files_of_the_site_and_says_demo_only_on_demo(t
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed: run `make test` as root (it installs "
                                              "Debian's chromium) or install it yourself")
 def test_the_demo_graphs_page_loads_in_a_browser_without_errors_and_draws_its_history(demo_graph, tmp_path):
-    folder = Path(settings_for(demo_graph.path).reports_dir) / "site"
+    folder = Path(settings_for(demo_graph.path).reports_dir) / reports.SITE
     url = (folder / "index.html").as_uri()
     done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000",
                            "--enable-logging=stderr", "--v=0", "--dump-dom", url],
