@@ -71,3 +71,16 @@ def test_seed_spec_margin_debt_scorer_is_2_0_2_8_3_5():
 
 def test_vix_is_two_sided():
     assert _score("vix", 8) == 0.0 and _score("vix", 15) == 1.0 and _score("vix", 45) == 0.0
+
+
+def test_no_anchor_rests_on_test_years_unless_its_row_says_so():
+    """Issue #22: an anchor set on 2015+ data is re-derived from training years or a priori, or marked `test years`
+    because no earlier data exists; a 2015+ year named in a reference must be a former value or an illustration."""
+    import re
+
+    for t in THRESHOLDS:
+        years = [int(y) for y in re.findall(r"\b(20[12]\d)\b", t.reference) if int(y) >= 2015]
+        if years and t.how_set != "test years":  # only as the value it replaced, or a series' history (margin debt)
+            assert re.search(r"until (mac-1\.1|ext-1\.1)|left FRED in", t.reference), (t.indicator, years)
+    assert {t.how_set for t in THRESHOLDS} <= {"seed spec", "upstream research code", "training years", "a priori",
+                                              "test years"}

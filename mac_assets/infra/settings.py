@@ -47,7 +47,7 @@ ENV_VARS: dict[str, str] = {
         "graph starts on 1 January of that year; the first year warms up rolling windows and lagged series."
     ),
     "MAC_DEMO_SEED": f"Seed of the demo generator (default `{DEFAULT_DEMO_SEED}`).",
-    "MAC_REPORTS_DIR": "Folder for report files: charts, the HTML report, validation and quarterly review (default `reports`).",
+    "MAC_REPORTS_DIR": "Folder for report files: the analysts' page (site/), validation and quarterly review (default `reports`).",
     "MAC_EXTENSION": (
         "`on` (default) or `off`: the extension (yen carry, cross-asset correlation, systemic term, compression, "
         "extended MAC; docs/extension.md). Off removes its derived and `extension` assets; the seven-pillar MAC is "
