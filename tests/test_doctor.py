@@ -47,8 +47,9 @@ def test_the_doctor_names_each_refusal_and_the_coverage_it_leaves(fake, tmp_path
     assert line(lines, "BTCUSDT_OI").endswith("nobody: unavailable")
     assert line(lines, "SVXY_AUM").endswith("nobody: unavailable")
     assert "requests made: 6" in text  # one per provider with a client and a key
-    assert lines[-1] == "mac doctor: not every provider answered: yahoo refused (HTTP 429), binance geo-blocked, " \
+    assert lines[-2] == "mac doctor: not every provider answered: yahoo refused (HTTP 429), binance geo-blocked, " \
                         "glassnode key missing"
+    assert lines[-1].startswith("the way out: put the series as <SERIES>.csv files in a folder and set MAC_CSV_DIR")
     assert FRED_KEY not in text
     assert fake.requests_by_provider() == {"fred": 1, "cboe": 1, "cftc": 1, "yahoo": 1, "binance": 1, "ofr": 1}
 
@@ -65,4 +66,4 @@ def test_a_healthy_setup_exits_0_and_a_wrong_key_is_reported_in_freds_words_but_
     assert "api_key is not registered" in line(lines, "fred")
     assert "0123456789abcdef" not in "\n".join(lines)
     assert line(lines, "SOFR").endswith("nobody: unavailable")
-    assert "headline indicators with every input" in lines[-3]
+    assert "headline indicators with every input" in lines[-4]
