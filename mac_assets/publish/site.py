@@ -50,12 +50,13 @@ def _rounded(values: pd.Series, digits: int = 4) -> list:
     return [None if pd.isna(v) else round(float(v), digits) for v in values]
 
 
-def _columns(frame: pd.DataFrame, dates: pd.DatetimeIndex, key: str, fields: tuple[str, ...]) -> dict:
-    """{name: {field: [value per date]}}: a long table as columns aligned on `dates` (compact JSON)."""
+def _columns(frame: pd.DataFrame, dates: pd.DatetimeIndex, key: str, fields: tuple[str, ...], shown: pd.Series) -> dict:
+    """{name: {field: [value per date]}}: a long table as columns aligned on `dates` (compact JSON), blank on the
+    days the headline was withheld (`shown` False), so no chart draws a decomposition of a number never published."""
     out = {}
     for name, rows in frame.groupby(key, sort=True):
         rows = rows.set_index("date").reindex(dates)
-        out[str(name)] = {f: _rounded(rows[f]) for f in fields}
+        out[str(name)] = {f: _rounded(rows[f].where(shown.to_numpy())) for f in fields}
     return out
 
 
@@ -64,12 +65,15 @@ def data(inputs: SiteInputs) -> dict:
     h = inputs.history.sort_values("date")
     dates = pd.DatetimeIndex(h["date"])
     floors = rarity_bands(READING_BANDS[f"{HEADLINE_METHODOLOGY} stress"].cuts)
+    shown = h["mac"].notna().reset_index(drop=True)
     return {
         "dates": [d.strftime("%Y-%m-%d") for d in dates],
         "history": {c: _rounded(h[c]) for c in ("mac", "coverage", "seed_mac", "systemic_mac", "buildup_mac", "risk_12m")}
         | {c: h[c].fillna("").astype(str).tolist() for c in ("status", "band")},
-        "pillars": _columns(inputs.pillars, dates, "pillar", ("score", "weight", "contribution", "contribution_change")),
-        "indicators": _columns(inputs.indicators, dates, "indicator", ("value", "percentile", "score", "contribution")),
+        "pillars": _columns(inputs.pillars, dates, "pillar", ("score", "weight", "contribution", "contribution_change"),
+                            shown),
+        "indicators": _columns(inputs.indicators, dates, "indicator", ("value", "percentile", "score", "contribution"),
+                               shown),
         "indicator_pillar": inputs.indicators.drop_duplicates("indicator").set_index("indicator")["pillar"].to_dict(),
         "bands": [{"label": label, "floor": floor} for floor, label in floors],
         "colours": BAND_COLOURS,
