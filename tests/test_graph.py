@@ -159,9 +159,10 @@ def test_a_series_never_fetched_lowers_coverage_instead_of_inventing_values(tmp_
     volatility = t["scores.pillar_scores"].query("pillar == 'volatility'")
     assert (volatility["coverage"] == 0.25).all()  # only VVIX of vix, vvix, term slope, gamma ratio
     composite = t["scores.mac1_composite"]
-    # Without a warm-up year the first day has too few pillars: withheld and flagged, never invented.
+    # Days with less than half the weight measured (VIX gone, slow series not yet published) are withheld and
+    # flagged, never invented; the rest of the year is published.
     assert (composite["mac"].notna() | (composite["status"] == "insufficient_data")).all()
-    assert composite["mac"].notna().mean() > 0.95
+    assert composite["mac"].notna().mean() > 0.9
 
 
 def test_run_summary_reports_latest_composite_and_every_pillar(built):

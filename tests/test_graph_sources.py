@@ -55,15 +55,16 @@ def test_whole_graph_on_live_clients_fetches_each_series_once_and_matches_the_de
     result = run(path, "2019", "2020", source=source, settings=settings_for(path, source="live"))
     assert result.success
 
-    # Two years, one request per series (CFTC: 2 years x 6 contracts x 52 weeks in pages of 500), and
-    # for each series kept with versions one more: the list of its vintage dates.
+    # One request per series for the two years and everything back to the reference start (1990), and for each
+    # series kept with versions one more: the list of its vintage dates. The term premium's versions since 1990 take
+    # three real-time chunks; CFTC's weekly history since 2006 (6 contracts) takes 8 pages of 500.
     by_source = {s.provider: sum(1 for x in SERIES if x.provider == s.provider) for s in SERIES}
     versioned = sum(1 for x in SERIES if x.vintages)
-    assert fake.requests_by_provider() == {"fred": by_source["fred"] + versioned, "cboe": 4, "cftc": 2, "yahoo": 2,
-                                           "ofr": 2}
+    assert fake.requests_by_provider() == {"fred": by_source["fred"] + versioned + 2, "cboe": 4, "cftc": 8,
+                                           "yahoo": 2, "ofr": 2}
     requests = {e.asset_key.path[-1]: e.metadata.get("requests")
                 for e in result.get_asset_materialization_events() for e in [e.event_specific_data.materialization]}
-    assert requests["sofr"].value == 1 and requests["cftc_tff_ust"].value == 2
+    assert requests["sofr"].value == 1 and requests["cftc_tff_ust"].value == 8
 
     failed = {e.asset_key.path[-1] for e in result.get_asset_check_evaluations()
               if not e.passed and e.check_name == "fetch_succeeded"}
@@ -107,7 +108,7 @@ def test_with_yahoo_refusing_the_btc_spy_channel_fills_through_the_fallbacks_and
     assert t["scores.indicator_scores"].query("indicator == 'btc_spy_corr' and date >= '2020-01-01'")["value"].notna().all()
 
     bi = duckdb.connect(str(tmp_path / "mac_bi.duckdb"), read_only=True)
-    detail = bi.execute("select distinct sources, delivered_by from bi.indicator_detail "
+    detail = bi.execute("select distinct sources, delivered_by from bi.seed_indicator_detail "
                         "where indicator = 'btc_spy_corr'").fetchall()
     freshness = dict(bi.execute("select series_id, delivered_by from bi.series_freshness").fetchall())
     bi.close()

@@ -85,7 +85,7 @@ def _cut_by_lag(raw: dict[str, pd.DataFrame], day: pd.Timestamp) -> dict[str, pd
 
 
 def _scores(raw, end) -> pd.DataFrame:
-    out = compute_all(raw, T(START), end, extension=False).indicators
+    out = compute_all(raw, T(START), end, extension=False).indicator_scores
     return out[out["indicator"] == "fed_bs_gdp"].set_index("date")["value"]
 
 

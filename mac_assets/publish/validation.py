@@ -524,9 +524,12 @@ def tables(mac1: pd.DataFrame, mac2: pd.DataFrame, mac2_indicators: pd.DataFrame
            extended: pd.DataFrame | None, stlfsi4: pd.DataFrame, nfci: pd.DataFrame,
            spy: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every table of protocol v2 from the stored readings: the metrics of every series (train and test), the
-    verdicts, the 12-month risk's scores and reliability, and the noise and band shares of the stress readings."""
+    verdicts, the 12-month risk's scores and reliability, and the noise and band shares of the stress readings; none
+    when no series overlaps the benchmarks for ten weeks."""
     inputs = Inputs(readings(mac1, mac2, mac3, extended), stlfsi4, nfci, spy, baselines(mac2_indicators))
     table = metrics(inputs)
+    if table.empty:  # no series has ten weeks beside the benchmarks: nothing to judge
+        return {}
     risk = mac3[["date"]].assign(value=mac3["risk_12m"])
     scores, reliability = {}, {}
     for period in ("train", "test"):
