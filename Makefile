@@ -10,7 +10,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # partitions of any history the settings allow, so each asset's events are one transaction.
 export DAGSTER_EVENT_BATCH_SIZE ?= 200
 
-.PHONY: run test test-fast lint ui bench install browser postgres clean restore doctor prune
+.PHONY: run test test-fast lint ui bench bench-team install browser postgres clean restore doctor prune
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -82,9 +82,13 @@ test-fast: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check mac_assets tests scripts
 
-## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads.
-bench: $(STAMP) postgres
+## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads (within 10 minutes).
+bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
+
+## Measure the team set-ups (PostgreSQL instance, DuckLake in a folder and on S3) and a simulated year of daily runs.
+bench-team: $(STAMP) postgres
+	$(BIN)/python -m scripts.bench --team
 
 ## Start the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
