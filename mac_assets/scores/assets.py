@@ -86,7 +86,6 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
     def indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_indicators(metric_frames(inputs, (t.metric for t in CORE_THRESHOLDS)), score_calendar(*window_bounds(context)))
         return Output(out, metadata={
-            "rows": len(out),
             "indicators": len(CORE_THRESHOLDS),
             "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         })
@@ -98,7 +97,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
     )
     def pillar_scores(indicator_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_pillars(indicator_scores)
-        return Output(out, metadata={"rows": len(out), "pillars": len(PILLARS)})
+        return Output(out, metadata={"pillars": len(PILLARS)})
 
     @mac_asset(
         keys.MAC1_COMPOSITE, partitions, ins={"pillar_scores": AssetIn(key(keys.PILLAR_SCORES))}, **common,
@@ -107,13 +106,13 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
     )
     def mac1_composite(context: AssetExecutionContext, pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_composite(pillar_scores, min_pillars)
-        return Output(out, metadata=with_latest(context, {"rows": len(out)}, _latest(out, ["mac", "status", "coverage"])))
+        return Output(out, metadata=with_latest(context, {}, _latest(out, ["mac", "status", "coverage"])))
 
     @mac_asset(
         keys.MAC_COMPOSITE, partitions,
         ins={"mac1_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "mac2_readings": AssetIn(key(keys.MAC2_READINGS)),
              "mac2_pillar_scores": AssetIn(key(keys.MAC2_PILLAR_SCORES))},
-        **common, metadata={"headline_methodology": HEADLINE_METHODOLOGY},
+        **common, metadata={"headline_methodology": HEADLINE_METHODOLOGY}, required_resource_keys={"source"},
         description="The headline Market Absorption Capacity per business day, from the methodology that won the "
                     "pre-registered out-of-sample test (thresholds.HEADLINE_METHODOLOGY): its score, the sum of its "
                     "pillar contributions, status and coverage; `seed_mac` is mac-1.x beside it.",
@@ -121,7 +120,8 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition, min_pillars: 
     def mac_composite(context: AssetExecutionContext, mac1_composite: pd.DataFrame, mac2_readings: pd.DataFrame,
                       mac2_pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = headline_composite(mac1_composite, mac2_readings, mac2_pillar_scores)
-        return Output(out, metadata=with_latest(context, {"rows": len(out)},
+        # The story of the data in the UI: the latest reading, its status and coverage, and where the data came from.
+        return Output(out, metadata=with_latest(context, {"source": context.resources.source.label},
                                                 _latest(out, ["mac", "status", "coverage", "seed_mac"])))
 
     @mac_asset(
@@ -170,7 +170,7 @@ def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[Assets
         _, end = window_bounds(context)
         frames = metric_frames(inputs, MAC2_METRICS)
         out = in_window(score_mac2_indicators(frames, score_calendar(first_day, end)), context)
-        return Output(out, metadata={"rows": len(out), "share_scored": float(out["stress"].notna().mean()) if len(out) else 0.0})
+        return Output(out, metadata={"share_scored": float(out["stress"].notna().mean()) if len(out) else 0.0})
 
     @mac_asset(keys.MAC2_PILLAR_SCORES, partitions, ins={"indicators": AssetIn(key(keys.MAC2_INDICATOR_SCORES))},
                **common,
@@ -178,14 +178,14 @@ def build_mac2_assets(partitions: TimeWindowPartitionsDefinition) -> list[Assets
                        "weight and contribution, and the share of the reading's weight that was imputed.")
     def mac2_pillar_scores(indicators: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_mac2_pillars(indicators)
-        return Output(out, metadata={"rows": len(out), "stress_weight_exponent": MAC2_STRESS_WEIGHT_EXPONENT})
+        return Output(out, metadata={"stress_weight_exponent": MAC2_STRESS_WEIGHT_EXPONENT})
 
     @mac_asset(keys.MAC2_READINGS, partitions, ins={"pillars": AssetIn(key(keys.MAC2_PILLAR_SCORES))}, **common,
            description="mac-2.0, one row per business day: the stress reading (what markets price now) and the "
                        "build-up reading (slow vulnerabilities), each with status, coverage and imputed share.")
     def mac2_readings(context: AssetExecutionContext, pillars: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_mac2_readings(pillars)
-        return Output(out, metadata=with_latest(context, {"rows": len(out)},
+        return Output(out, metadata=with_latest(context, {},
                                                 _latest(out, ["stress_mac", "buildup_mac", "stress_status"])))
 
     return [mac2_indicator_scores, mac2_pillar_scores, mac2_readings]
@@ -204,7 +204,7 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
         latest = out.dropna(subset=["score"]).drop_duplicates("indicator", keep="last")
         table = latest[["indicator", "date", "value", "score"]].to_string(index=False) if len(latest) else "no data"
         return Output(out, metadata=with_latest(context, {
-            "rows": len(out), "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
+            "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         }, {"latest": MetadataValue.md(f"```\n{table}\n```")}))
 
     @mac_asset(keys.SYSTEMIC_STRESS, partitions,
@@ -218,7 +218,7 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
                         extension_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = in_window(systemic_term(pillar_scores, extension_scores), context)
         latest = _latest(out, ["correlation_share", "ciss", "avg_stress_correlation"])
-        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
+        return Output(out, metadata=with_latest(context, {}, latest))
 
     @mac_asset(keys.MAC_EXTENDED, partitions,
                ins={"mac_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "pillar_scores": AssetIn(key(keys.PILLAR_SCORES)),
@@ -232,6 +232,6 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
                      extension_scores: pd.DataFrame, systemic_stress: pd.DataFrame) -> Output[pd.DataFrame]:
         out = extended_composite(mac_composite, pillar_scores, extension_scores, systemic_stress)
         latest = _latest(out, ["mac_extended", "mac", "status", "correlation_contribution", "compression_contribution"])
-        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
+        return Output(out, metadata=with_latest(context, {}, latest))
 
     return [extension_scores, systemic_stress, mac_extended]
