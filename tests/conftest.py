@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from graph_helpers import run, settings_for, tables
+from hostile_server import HostileServer
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,11 @@ def demo_copy(demo_graph, tmp_path) -> Path:
     path = tmp_path / "mac.duckdb"
     shutil.copy(demo_graph.path, path)
     return path
+
+
+@pytest.fixture
+def hostile():
+    """A local server that trickles, hangs, floods, throttles, echoes or answers random bytes (hostile_server.py)."""
+    server = HostileServer()
+    yield server
+    server.close()
