@@ -18,6 +18,7 @@ from process_helpers import KILLER, child_env, dagster_home, run_child
 
 from mac_assets.infra.runs import WORKER_PID_TAG, stale_run_sweeper, sweep_stale_runs
 from mac_assets.policy import POOL
+from mac_assets.run import main
 
 pytestmark = pytest.mark.process
 
@@ -104,6 +105,18 @@ def test_bad_settings_and_years_exit_2_with_one_line_and_start_no_run(tmp_path, 
     _one_line_refusal(done, 2, text)
     assert done.stderr.count("\n") == 1
     assert _instance(home).get_runs() == []
+
+
+def test_live_without_a_fred_key_exits_2_with_one_line_naming_where_to_get_one_and_the_csv_way_out(
+        tmp_path, monkeypatch, capsys):
+    for name, value in child_env(tmp_path, MAC_SOURCE="live").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err == ("mac: MAC_SOURCE=live needs FRED_API_KEY (a free key: https://fred.stlouisfed.org/docs/api/api_key.html); "
+                   "without one, read the series from files: MAC_SOURCE=csv with MAC_CSV_DIR, a folder of <SERIES>.csv "
+                   "files\n")
 
 
 def test_a_run_whose_providers_all_refuse_connections_exits_1_saying_no_headline(tmp_path):
