@@ -1,5 +1,5 @@
 """A local HTTP server that misbehaves the ways real servers and middleboxes do: trickles, floods, bombs, redirects,
-throttles for a day, echoes the request into a 200 page, or answers random bytes.
+throttles for a day, pages forever, echoes the request into a 200 page, or answers random bytes.
 
 Threaded, so a slow answer does not hold up the next request; every handler writes to 127.0.0.1 only.
 """
@@ -9,11 +9,13 @@ from __future__ import annotations
 import gzip
 import html
 import io
+import json as jsonlib
 import random
 import threading
 from collections.abc import Callable
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 BOMB_DECODED_BYTES = 300 * 1024 * 1024
 
@@ -39,7 +41,7 @@ class HostileServer:
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
             "/trickle": self.trickle, "/endless": self.endless, "/bomb": self.bomb, "/huge": self.huge,
             "/hang": self.hang, "/ok": self.ok, "/json": self.json, "/throttled": self.throttled, "/echo": self.echo,
-            "/random": self.random,
+            "/random": self.random, "/pages": self.pages,
         }
         server = self
 
@@ -115,6 +117,21 @@ class HostileServer:
         headers = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in h.headers.items())
         page = f"<html><body><p>Sign in to continue to {html.escape(h.path)}</p><ul>{headers}</ul></body></html>"
         self._answer(h, 200, page.encode(), Content_Type="text/html")
+
+    def pages(self, h):
+        """Pages that never end: FRED lists (vintage dates, observations) with new items on every page and a
+        count never reached; a Socrata dataset that ignores `$offset` and sends the same full page each time."""
+        query = parse_qs(urlsplit(h.path).query)
+        offset, limit = (int(query.get(name, ["0"])[0]) for name in ("offset", "limit"))
+        if "$limit" in query:
+            body = [{"report_date_as_yyyy_mm_dd": "2024-01-02T00:00:00.000", "cftc_contract_market_code": "043602",
+                     "open_interest_all": "1", "lev_money_positions_long": "1", "lev_money_positions_short": "1"}
+                    ] * int(query["$limit"][0])
+        else:
+            days = [(date(1900, 1, 1) + timedelta(days=offset + i)).isoformat() for i in range(min(limit, 10_000))]
+            body = {"count": 10**9, "vintage_dates": days,
+                    "observations": [{"date": d, "value": "1.0", "realtime_start": d, "realtime_end": d} for d in days]}
+        self._answer(h, 200, jsonlib.dumps(body).encode(), Content_Type="application/json")
 
     def random(self, h):
         """2,000 random bytes, the same for the same path, instead of an HTTP answer; then the connection closes."""

@@ -13,9 +13,9 @@ when the lake is created; DuckLake records it in the catalog), S3 credentials in
 AWS_SECRET_ACCESS_KEY (AWS_REGION, AWS_ENDPOINT_URL for an S3-compatible endpoint).
 
 Object storage is bounded like the providers are: each request to S3 may wait MAC_LAKE_TIMEOUT_S
-(DuckDB's `http_timeout`, with one retry instead of three), so a frozen endpoint fails the first
-statement that touches it within a minute or so instead of minutes per step; the warehouse then
-counts the lake as down for the rest of the run (`infra/warehouse.py`, `stopped_answering`).
+(DuckDB's `http_timeout`, with one retry instead of DuckDB's three), so a frozen endpoint fails the first
+statement that touches it after a few such waits, and the warehouse then counts the lake as down for the
+rest of the run (`infra/warehouse.py`, `stopped_answering`) instead of letting every step wait in turn.
 
 Extensions come from the PyPI packages of the `lake` extra and are installed offline into a folder of
 this environment (`EXTENSION_DIR`); DuckDB never downloads one.
@@ -37,7 +37,7 @@ PREFIX = "ducklake:"
 ALIAS = "lake"
 DATA_PATH_VARIABLE = "MAC_LAKE_DATA_PATH"
 TIMEOUT_VARIABLE = "MAC_LAKE_TIMEOUT_S"
-DEFAULT_TIMEOUT_S = 5
+DEFAULT_TIMEOUT_S = 10
 # DuckDB's default is three retries of every request to S3: a frozen endpoint then costs four timeouts a request.
 HTTP_RETRIES = 1
 # DuckDB's name for each extension, and the PyPI package (`lake` extra) that carries its file.
