@@ -35,6 +35,18 @@ SCENARIOS = {
 }
 
 
+class Stamped(list):
+    """The server's list of requests, with the moment each arrived."""
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, item) -> None:
+        self.times.append(time.monotonic())
+        super().append(item)
+
+
 def measure(server: HostileServer, name: str, path: str) -> str:
     with tempfile.TemporaryDirectory(prefix="mac-hostile-") as tmp:
         root = Path(tmp)
@@ -48,17 +60,19 @@ def measure(server: HostileServer, name: str, path: str) -> str:
                 **{p.base_url_variable: server.url(path) for p in LIVE_PROVIDERS}}
         year = str(datetime.now(UTC).year)
         output = root / "output.txt"
+        server.seen = Stamped()
         started = time.monotonic()
         with output.open("wb") as sink:
             child = subprocess.Popen([sys.executable, "-m", "mac_assets.run", "--from", year, "--to", year], cwd=ROOT,
                                      env=env, stdout=sink, stderr=subprocess.STDOUT)
             _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS, not the largest child's so far
         wall = time.monotonic() - started
+        last_request = max(server.seen.times, default=started) - started
         leaks = sum(p.read_bytes().count(key.encode()) for p in root.rglob("*") if p.is_file()
                     for key in (FRED_KEY, GLASSNODE_KEY))
         last = (output.read_text(errors="replace").strip().splitlines() or [""])[-1]
         return (f"{name:<24} {wall:6.1f} s  exit {os.waitstatus_to_exitcode(status)}  peak RSS {usage.ru_maxrss / 1024:5.0f} MB"
-                f"  key seen {leaks}x  requests {len(server.seen):4d}  | {last[:120]}")
+                f"  key seen {leaks}x  requests {len(server.seen):4d}, the last at {last_request:5.1f} s  | {last[:100]}")
 
 
 def main(names: list[str]) -> None:

@@ -6,6 +6,7 @@ resource (`sources/resources.py`) builds them from configuration and secrets at 
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import ClassVar
 
@@ -38,7 +39,9 @@ class HttpSource(BaseModel):
                                                          "skipped for the rest of the run (0 = never).")
 
     _http: HttpClient | None = PrivateAttr(default=None)
-    _notes: list[str] = PrivateAttr(default_factory=list)
+    # Notes of the fetch running in each thread: a run's fetch uses one client from two threads when another
+    # provider's series falls back to it (sources/fetching.py).
+    _local: threading.local = PrivateAttr(default_factory=threading.local)
 
     provider: ClassVar[str] = "http"
     extra_retryable: ClassVar[tuple[int, ...]] = ()
@@ -77,7 +80,7 @@ class HttpSource(BaseModel):
 
     def note(self, text: str) -> None:
         """Record something the read left out (a row without a value …): it reaches the asset's metadata."""
-        self._notes.append(text)
+        self._local.notes.append(text)
 
     def json(self, url: str, series: str, params: dict | None = None, headers: dict | None = None):
         """GET and decode JSON; a body that is not JSON is a MalformedPayload naming the series."""
@@ -100,10 +103,10 @@ class HttpSource(BaseModel):
         An answer the parsing cannot make sense of is that series' MalformedPayload, whatever the parser
         raised: random bytes from a provider cost one series, never the run."""
         before = self.http.requests_for(series.id)
-        self._notes = []
+        self._local.notes = []
         try:
             frame = self.read(series, start, end)
         except UNREADABLE as exc:
             raise MalformedPayload(f"{self.provider}/{series.id}: unreadable answer ({type(exc).__name__}: "
                                    f"{snippet(str(exc), 160)})") from exc
-        return Fetched(frame, self.http.requests_for(series.id) - before, self.provider, tuple(self._notes))
+        return Fetched(frame, self.http.requests_for(series.id) - before, self.provider, tuple(self._local.notes))
