@@ -25,18 +25,23 @@ class HttpSource(BaseModel):
     """Settings every live client shares. Subclasses set `provider` and implement `read(series, start, end) -> DataFrame`."""
 
     base_url: str = Field(description="Provider root URL; point it at a mirror, a proxy or a test server.")
-    timeout_s: float = Field(default=60.0, description="Total deadline of one attempt (connect, wait, whole body), in seconds.")
-    stall_s: float = Field(default=15.0, description="Window of the stall rule: an attempt slower than min_rate_bps "
-                                                     "for this many seconds in a row fails.")
-    min_rate_bps: int = Field(default=1024, description="Slowest transfer (bytes per second) the stall rule accepts.")
-    max_bytes: int = Field(default=64 * 1024 * 1024, description="Most bytes one series may receive in a run: every "
-                                                                 "page, retry and redirect, on the wire and decoded.")
-    max_requests: int = Field(default=100, description="Most requests one series may take in a run (pages, retries, "
-                                                       "redirects).")
-    max_retries: int = Field(default=4, description="Retries after the first attempt on 429, 5xx and timeouts.")
-    backoff_s: float = Field(default=1.0, description="First retry pause; doubles each retry unless Retry-After says otherwise.")
-    circuit_failures: int = Field(default=3, description="Consecutive failed attempts after which the provider is "
-                                                         "skipped for the rest of the run (0 = never).")
+    # Defaults are the HTTP layer's own (one definition each).
+    timeout_s: float = Field(default=HttpClient.timeout_s,
+                             description="Total deadline of one attempt (connect, wait, whole body), in seconds.")
+    stall_s: float = Field(default=HttpClient.stall_s, description="Window of the stall rule: an attempt slower than "
+                                                                   "min_rate_bps for this many seconds in a row fails.")
+    min_rate_bps: int = Field(default=HttpClient.min_rate_bps,
+                              description="Slowest transfer (bytes per second) the stall rule accepts.")
+    max_bytes: int = Field(default=HttpClient.max_bytes, description="Most bytes one series may receive in a run: "
+                                                                     "every page, retry and redirect, on the wire and decoded.")
+    max_requests: int = Field(default=HttpClient.max_requests,
+                              description="Most requests one series may take in a run (pages, retries, redirects).")
+    max_retries: int = Field(default=HttpClient.max_retries,
+                             description="Retries after the first attempt on 429, 5xx and timeouts.")
+    backoff_s: float = Field(default=HttpClient.backoff_s,
+                             description="First retry pause; doubles each retry unless Retry-After says otherwise.")
+    circuit_failures: int = Field(default=HttpClient.circuit_failures, description="Consecutive failed attempts after "
+                                  "which the provider is skipped for the rest of the run (0 = never).")
 
     _http: HttpClient | None = PrivateAttr(default=None)
     # Notes of the fetch running in each thread: a run's fetch uses one client from two threads when another

@@ -19,7 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import Fetched, ProviderError
+from mac_assets.sources.base import Fetched, ProviderError, SourceError
 from mac_assets.sources.http import Deadline
 from mac_assets.sources.live import LiveSource
 
@@ -49,7 +49,9 @@ class RunFetch:
                 continue
             try:
                 result.set_result(self.source.fetch(series, self.start, self.end))
-            except BaseException as exc:  # handed to the raw asset, which reports it as it reports its own
+            except SourceError as exc:  # handed to the raw asset, which reports it as it reports its own
+                result.set_exception(_without_frames(exc))
+            except BaseException as exc:  # a bug: its traceback goes to the raw asset that fails with it
                 result.set_exception(exc)
 
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
@@ -66,3 +68,14 @@ class RunFetch:
     def close(self) -> None:
         """Ask the threads to start nothing more (what they are doing ends by the deadline)."""
         self._stop.set()
+
+
+def _without_frames(error: SourceError) -> SourceError:
+    """The error, and the errors behind it, without their tracebacks: a traceback keeps every local of the
+    fetch alive (a series' pages up to its byte cap) for as long as the error waits for its raw asset, and the
+    message already says what happened."""
+    seen: BaseException | None = error
+    while seen is not None:
+        seen.__traceback__ = None
+        seen = seen.__cause__ or seen.__context__
+    return error

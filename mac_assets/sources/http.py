@@ -155,6 +155,10 @@ class HttpResponse:
 class HttpClient:
     """One provider's HTTP: its session, bounds, retry policy, circuit breaker and request counters.
 
+    Its defaults are the live clients' (`client.HttpSource` reads them from here). `max_bytes` bounds what a
+    series' parsed answers hold in memory too, several times the bytes: pages of small JSON objects cost
+    about ten bytes of Python objects per byte received.
+
     `deadline` (the run's fetch budget) is set by whoever runs the fetches; without one, attempts are
     bounded by `timeout_s` alone (`make doctor`, tests of one client).
     """
@@ -164,7 +168,7 @@ class HttpClient:
     stall_s: float = 15.0
     min_rate_bps: int = 1024
     connect_timeout_s: float = 10.0
-    max_bytes: int = 64 * 1024 * 1024
+    max_bytes: int = 32 * 1024 * 1024
     max_requests: int = 100
     max_retries: int = 4
     backoff_s: float = 1.0
