@@ -1,6 +1,6 @@
 """Measure a live run against hostile providers: wall time, exit status, peak RSS, and any trace of the keys.
 
-`python scripts/hostile_run.py [scenario …]` runs `python -m mac_assets.run --from <this year>` in a child
+`python -m scripts.hostile_run [scenario …]` runs `python -m mac_assets.run --from <this year>` in a child
 process, as `make run` would, with every provider's base URL on a local hostile server
 (tests/hostile_server.py) and sentinel API keys, its own Dagster instance and files, and the default fetch
 budget (unless MAC_FETCH_BUDGET_S is set here). It prints one line per scenario. Measurements, not a test:
@@ -17,12 +17,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mac_assets.sources.providers import LIVE_PROVIDERS
+from tests.hostile_server import HostileServer  # the hostile server the tests use
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from hostile_server import HostileServer  # noqa: E402  (the server the tests use)
-
-from mac_assets.sources.providers import LIVE_PROVIDERS  # noqa: E402
 
 FRED_KEY, GLASSNODE_KEY = "fred-sentinel-5b1e9c07d2a8f4163e0b7d95ac", "gn-sentinel-8e2f61b04c9d37a5"
 SCENARIOS = {
