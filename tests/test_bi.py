@@ -38,7 +38,6 @@ READER = textwrap.dedent(f"""
 """)
 
 
-pytestmark = pytest.mark.graph
 
 
 @pytest.fixture

@@ -31,8 +31,6 @@ from mac_assets.sources.ofr import OfrClient
 from mac_assets.sources.yahoo import YahooClient
 from mac_assets.thresholds import CORE_THRESHOLDS
 
-pytestmark = pytest.mark.slow
-
 TODAY = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 WINDOW = ((TODAY - pd.Timedelta(days=20)).date(), (TODAY + pd.Timedelta(days=1)).date())
 FAST = {"backoff_s": 0.01, "max_retries": 2, "timeout_s": 5.0}
@@ -93,6 +91,7 @@ TRANSIENT = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", sorted(TRANSIENT))
 @pytest.mark.parametrize("provider", sorted(CLIENTS))
 def test_transient_faults_are_retried_until_the_clean_answer_arrives(provider, fault, fake, httpserver):

@@ -26,8 +26,6 @@ from mac_assets.sources.cftc import CftcClient
 from mac_assets.sources.fred import FredClient
 from mac_assets.sources.http import Deadline, HttpClient
 
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parent.parent
 YEAR = (date(2024, 1, 1), date(2025, 1, 1))
 
@@ -36,6 +34,7 @@ def client(**kw) -> HttpClient:
     return HttpClient(provider="test", **({"backoff_s": 0.01, "max_retries": 0, "timeout_s": 2, "stall_s": 2} | kw))
 
 
+@pytest.mark.slow
 def test_a_server_trickling_one_byte_at_a_time_is_cut_off_at_the_total_deadline(hostile):
     started = time.monotonic()
     with pytest.raises(ProviderError, match="timeout"):
@@ -43,6 +42,7 @@ def test_a_server_trickling_one_byte_at_a_time_is_cut_off_at_the_total_deadline(
     assert time.monotonic() - started < 4
 
 
+@pytest.mark.slow
 def test_a_server_that_accepts_and_never_answers_fails_at_the_stall_limit(hostile):
     started = time.monotonic()
     with pytest.raises(ProviderError, match="timeout"):
@@ -83,6 +83,7 @@ PEAK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/endless", "/bomb"])
 def test_peak_memory_stays_small_under_an_endless_body_or_a_bomb_with_the_default_cap(hostile, path):
     done = subprocess.run([sys.executable, "-c", PEAK, hostile.url(path)], cwd=REPO, capture_output=True,
@@ -112,6 +113,7 @@ def test_a_redirect_on_the_same_host_is_followed(hostile):
     assert hostile.seen == ["/moved", "/json"]
 
 
+@pytest.mark.slow
 def test_after_three_failed_attempts_the_circuit_opens_and_other_series_fail_at_once(hostile):
     c = client(max_retries=4, stall_s=1, timeout_s=1, circuit_failures=3)
     started = time.monotonic()
@@ -124,6 +126,7 @@ def test_after_three_failed_attempts_the_circuit_opens_and_other_series_fail_at_
     assert c.requests_made == 3
 
 
+@pytest.mark.slow
 def test_a_success_closes_the_count_of_failures(hostile):
     c = client(stall_s=1, timeout_s=1, circuit_failures=2)
     with pytest.raises(ProviderError):

@@ -12,39 +12,40 @@ import pandas as pd
 import pytest
 from fake_providers import FakeProviders
 from graph_helpers import digest, tables
-from process_helpers import KILLER, child_env, dagster_home, run_child
+from process_helpers import KILLER, child_beside, child_env, dagster_home, finish_child, run_child
 from werkzeug import Response
 
 pytestmark = pytest.mark.process
 
 
 def test_a_materialization_killed_mid_write_leaves_the_previous_state_and_the_rerun_completes(tmp_path):
-    first = run_child(["-m", "mac_assets.run"], child_env(tmp_path, MAC_DEMO_SEED="1"))
-    assert first.returncode == 0, first.stderr[-2000:]
-    before = tables(tmp_path / "mac.duckdb")
-
-    killed = run_child(["-c", KILLER], child_env(tmp_path, MAC_DEMO_SEED="2"))
-    assert killed.returncode == -signal.SIGKILL
-
-    after_kill = tables(tmp_path / "mac.duckdb")  # the file opens
-    assert digest({"c": after_kill["scores.mac_composite"]}) == digest({"c": before["scores.mac_composite"]})
-    # Raw tables were committed before the kill: each holds exactly the new seed's rows, never a mixture.
-    assert not after_kill["raw.vix"].equals(before["raw.vix"])
-    assert len(after_kill["raw.vix"]) == len(before["raw.vix"])
-
-    rerun = run_child(["-m", "mac_assets.run"], child_env(tmp_path, MAC_DEMO_SEED="2"))
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-    final = tables(tmp_path / "mac.duckdb")
-    assert not final["scores.mac_composite"].equals(before["scores.mac_composite"])
-
     clean_dir = tmp_path / "clean"
     clean_dir.mkdir()
-    clean = run_child(["-m", "mac_assets.run"], child_env(clean_dir, MAC_DEMO_SEED="2"))
-    assert clean.returncode == 0
-    # As if the crash never happened; the new seed's rewrite of history is kept apart, as every revision is.
-    assert len(final["revisions.vix"]) == len(before["raw.vix"])
-    rewritten = {t: f for t, f in final.items() if not t.startswith("revisions.")}
-    assert digest(rewritten) == digest(tables(clean_dir / "mac.duckdb"))
+    # The run the crash is compared with is independent of the others: it goes on beside them.
+    with child_beside(["-m", "mac_assets.run"], child_env(clean_dir, MAC_DEMO_SEED="2")) as clean:
+        first = run_child(["-m", "mac_assets.run"], child_env(tmp_path, MAC_DEMO_SEED="1"))
+        assert first.returncode == 0, first.stderr[-2000:]
+        before = tables(tmp_path / "mac.duckdb")
+
+        killed = run_child(["-c", KILLER], child_env(tmp_path, MAC_DEMO_SEED="2"))
+        assert killed.returncode == -signal.SIGKILL
+
+        after_kill = tables(tmp_path / "mac.duckdb")  # the file opens
+        assert digest({"c": after_kill["scores.mac_composite"]}) == digest({"c": before["scores.mac_composite"]})
+        # Raw tables were committed before the kill: each holds exactly the new seed's rows, never a mixture.
+        assert not after_kill["raw.vix"].equals(before["raw.vix"])
+        assert len(after_kill["raw.vix"]) == len(before["raw.vix"])
+
+        rerun = run_child(["-m", "mac_assets.run"], child_env(tmp_path, MAC_DEMO_SEED="2"))
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+        final = tables(tmp_path / "mac.duckdb")
+        assert not final["scores.mac_composite"].equals(before["scores.mac_composite"])
+
+        assert finish_child(clean).returncode == 0
+        # As if the crash never happened; the new seed's rewrite of history is kept apart, as every revision is.
+        assert len(final["revisions.vix"]) == len(before["raw.vix"])
+        rewritten = {t: f for t, f in final.items() if not t.startswith("revisions.")}
+        assert digest(rewritten) == digest(tables(clean_dir / "mac.duckdb"))
 
 
 SENTINEL = "SENTINEL-fred-key-7f3a9c"
