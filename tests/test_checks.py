@@ -75,7 +75,7 @@ class CorruptVix(DemoSource):
 @pytest.mark.graph
 def test_an_implausible_value_is_refused_before_it_is_stored(tmp_path):
     path = tmp_path / "bad.duckdb"
-    result = run(path, "2019", "2020", source=CorruptVix(seed=7, as_of="2021-06-30"))
+    result = run(path, "2020", "2020", source=CorruptVix(seed=7, as_of="2021-06-30"))
     ev = evaluations(result)
     fetched = ev[("raw/vix", "fetch_succeeded")]
     assert not fetched.passed and "answer refused before storing" in fetched.metadata["error"].value
@@ -109,10 +109,7 @@ def test_a_composite_from_too_few_pillars_is_withheld_and_flagged():
     assert comp.loc["2024-01-03", "mac"] == pytest.approx(0.5) and comp.loc["2024-01-03", "status"] == "thin"
 
 
-@pytest.mark.graph
-def test_a_series_with_no_data_at_all_is_not_fresh(tmp_path):
-    # IORB only starts in July 2021: a 2019-2020 run stores nothing for it, which must not read as fresh.
-    path = tmp_path / "empty.duckdb"
-    result = run(path, "2019", "2020", source=DemoSource(seed=7, as_of="2021-06-30"))
-    iorb = evaluations(result)[("raw/iorb", "freshness_check")]
+def test_a_series_with_no_data_at_all_is_not_fresh(demo_graph):
+    # IORB only starts in July 2021: the shared 2019-2020 run stores nothing for it, which must not read as fresh.
+    iorb = evaluations(demo_graph.result)[("raw/iorb", "freshness_check")]
     assert not iorb.passed
