@@ -17,6 +17,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, SkipReason, build_sensor_context
 from process_helpers import KILLER, child_env, dagster_home, run_child
 
+from mac_assets import definitions
 from mac_assets.infra.runs import WORKER_PID_TAG, stale_run_sweeper, sweep_stale_runs
 from mac_assets.policy import POOL
 from mac_assets.run import main
@@ -112,8 +113,6 @@ def test_a_bad_setting_exits_2_with_one_line_and_starts_no_run(tmp_path):
 def test_bad_settings_and_years_exit_2_with_one_line_and_start_no_run(tmp_path, monkeypatch, capsys, variables, args,
                                                                        text):
     """The same refusals through `run.main`, in this process (the child-process path is the test above)."""
-    from mac_assets import definitions, run
-
     home = dagster_home(tmp_path)
     for name in [k for k in os.environ if k.startswith("MAC_")]:
         monkeypatch.delenv(name)
@@ -121,7 +120,7 @@ def test_bad_settings_and_years_exit_2_with_one_line_and_start_no_run(tmp_path, 
         monkeypatch.setenv(name, value)
     definitions.environment_definitions.cache_clear()  # built for this test's settings, and forgotten after it
     try:
-        status = run.main(args)
+        status = main(args)
     finally:
         definitions.environment_definitions.cache_clear()
     err = capsys.readouterr().err
