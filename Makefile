@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package set-up installs, pinned (a constraints file for pip): refreshed by `make lock` only.
+LOCK := constraints.txt
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # Dagster stores the per-partition events of one asset as one batch of at most this many when it is set in
@@ -10,17 +12,22 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # partitions of any history the settings allow, so each asset's events are one transaction.
 export DAGSTER_EVENT_BATCH_SIZE ?= 200
 
-.PHONY: run test test-fast lint ui bench install browser postgres clean restore doctor prune
+.PHONY: run test test-fast lint ui bench bench-team install lock browser postgres clean restore doctor prune
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
 	$(BIN)/python -m mac_assets.infra.lake
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Re-resolve $(LOCK) from pyproject.toml against PyPI, newest versions allowed, for Linux and macOS on Python 3.11+.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --upgrade --quiet \
+	  --custom-compile-command 'make lock' -o $(LOCK)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
@@ -82,9 +89,13 @@ test-fast: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check mac_assets tests scripts
 
-## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads.
-bench: $(STAMP) postgres
+## Measure: full backfill, incremental update, per-partition runs, pure compute, requests, BI reads (within 10 minutes).
+bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
+
+## Measure the team set-ups (PostgreSQL instance, DuckLake in a folder and on S3) and a simulated year of daily runs.
+bench-team: $(STAMP) postgres
+	$(BIN)/python -m scripts.bench --team
 
 ## Start the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml

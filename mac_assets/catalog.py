@@ -1,8 +1,10 @@
 """The one catalog of raw series: what each is, where it comes from and when it becomes public.
 
 Raw assets, the demo generator, point-in-time joins, freshness limits and `docs/catalog.md` are all
-generated from `SERIES`. Add a series here and it appears everywhere; the demo source keeps one model
-per series (its generator), and a test checks that it covers exactly this catalog.
+generated from `SERIES`. Add a series here and it appears everywhere: the demo source derives a model for a
+series it has no hand-written one for, so a new series is this row and its rows in `thresholds.py` (a test
+adds one that way and runs the graph). A series no methodology scores must be a benchmark (no pillar, no
+extension component), or a test fails.
 
 Publication lag (`lag_days`) is the number of calendar days between a value's observation date and the
 day it is public. A score for day D only uses a value once `date + lag_days <= D`. Where a provider's

@@ -22,7 +22,7 @@ from mac_assets.policy import EXECUTOR, IO_MANAGER_KEY
 from mac_assets.publish.assets import BiPublisher, RawBackups, ReportsFolder, build_publish_assets, build_report_assets
 from mac_assets.raw.assets import build_raw_assets
 from mac_assets.scores.assets import build_extension_assets, build_percentile_assets, build_score_assets
-from mac_assets.sources.resources import build_source
+from mac_assets.sources.resources import RunFetching, build_source
 
 FULL_GRAPH_JOB = "mac_full_graph"
 
@@ -54,6 +54,7 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
             "raw_backups": RawBackups(root=str(settings.backup_root), keep=settings.backup_keep),
             "report_files": ReportsFolder(path=settings.reports_dir),
             "source": source if source is not None else build_source(settings),
+            "fetching": RunFetching(budget_s=settings.fetch_budget_s),
         },
         executor=EXECUTOR,
     )

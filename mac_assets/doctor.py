@@ -3,9 +3,9 @@
 One small request per provider (its first series over the last weeks), then, for every catalog series,
 who will deliver it on a live run (its provider, the catalog's fallback, the CSV folder, or nobody),
 and the coverage that gives the headline reading. Keys are read from the environment as a run reads
-them (FRED_API_KEY, GLASSNODE_API_KEY) and are never printed: every line is scrubbed of them before it
-is written. Exit status 0 when every provider with a public API answered, 1 otherwise (the last line
-says which did not).
+them (FRED_API_KEY, GLASSNODE_API_KEY) and are never printed: the clients register them, and every
+message born from a request is redacted whole before anything cuts it (`sources/redact.py`). Exit
+status 0 when every provider with a public API answered, 1 otherwise (the last line says which did not).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def probe(provider: Provider, client: HttpSource | None, key: str, today: date) 
     if client is None:
         return Probe(provider.name, "no public API", "its series are read from MAC_CSV_DIR")
     if provider.key_variable and not key:
-        return Probe(provider.name, "key missing", f"set {provider.key_variable}")
+        help_text = f" ({provider.key_help})" if provider.key_help else ""
+        return Probe(provider.name, "key missing", f"set {provider.key_variable}{help_text}")
     series = probe_series(provider.name)
     once = client.model_copy(update={"max_retries": 0})
     start = today - timedelta(days=PROBE_DAYS[series.frequency])
@@ -67,7 +68,7 @@ def probe(provider: Provider, client: HttpSource | None, key: str, today: date) 
         return Probe(provider.name, status, str(exc), once.http.requests_made)
     except MalformedPayload as exc:
         return Probe(provider.name, "unreadable", str(exc), once.http.requests_made)
-    except (SourceError, ValueError) as exc:
+    except SourceError as exc:
         return Probe(provider.name, "key missing" if "key" in str(exc).lower() else "unavailable", str(exc),
                      once.http.requests_made)
     newest = f", newest {frame['date'].max().date()}" if len(frame) else f" in the last {PROBE_DAYS[series.frequency]} days"
@@ -123,14 +124,7 @@ def report(environ: dict[str, str] | None = None, today: date | None = None) -> 
         lines.append("the way out: put the series as <SERIES>.csv files in a folder and set MAC_CSV_DIR (with "
                      "MAC_SOURCE=live they stand in for a provider that refuses; MAC_SOURCE=csv reads only the folder; "
                      "README, Rebuilding the validation yourself)")
-    secrets = [k for k in keys.values() if k]
-    return [_scrub(line, secrets) for line in lines], 1 if down else 0
-
-
-def _scrub(line: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        line = line.replace(secret, "***")
-    return line
+    return lines, 1 if down else 0
 
 
 def main() -> int:

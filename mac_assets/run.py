@@ -35,6 +35,7 @@ from mac_assets.scores.compute import headline_days, no_headline_reason
 from mac_assets.scores.headline import headline_pillars
 from mac_assets.sources.base import shown
 from mac_assets.sources.csv_folder import CsvFolderSource
+from mac_assets.sources.providers import missing_key
 from mac_assets.thresholds import METHODOLOGY_VERSION
 
 
@@ -192,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings()
         except ValueError as exc:
             raise Refused(str(exc), 2) from None
+        if settings.source == "live" and missing_key(settings.keys_set):
+            raise Refused(missing_key(settings.keys_set), 2)
         job = environment_definitions().resolve_job_def(FULL_GRAPH_JOB)
         first, last = year_range(job.partitions_def.get_partition_keys(), args.first, args.last)
         persistent = bool(os.environ.get("DAGSTER_HOME"))

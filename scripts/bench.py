@@ -8,6 +8,7 @@ server (the one the tests use), never the network.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -236,57 +237,21 @@ def team_deployment(tmp: Path, keys: list[str]) -> list[tuple[str, str]]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The local measurements (`make bench`, within ten minutes on 2 cores), or with `--team` the team set-ups and a
+    simulated year of daily operation (`make bench-team`), which take longer and need PostgreSQL."""
     from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
     from mac_assets.infra.settings import load_settings
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--team", action="store_true", help="the team set-ups and the simulated year instead")
+    team = parser.parse_args(argv).team
     keys = build_definitions(load_settings({})).resolve_job_def(FULL_GRAPH_JOB).partitions_def.get_partition_keys()
     lines: list[tuple[str, str]] = []
     reference_before = cpu_reference_seconds()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        env = workspace(tmp, "full")
-        full, rss = run_pipeline(env)
-        print(f"full backfill: {full:.1f} s", flush=True)
-        db = env["MAC_DUCKDB_PATH"]
-        lines += [("full backfill (one run, SQLite instance)", f"{full:.1f} s for {len(keys)} yearly partitions "
-                   f"{keys[0]}..{keys[-1]}"), ("peak RSS of that run", f"{rss:.0f} MB"),
-                  ("rows written", f"{rows_written(db):,}"), ("DuckDB file", f"{os.path.getsize(db) / 1e6:.1f} MB")]
-        # This machine's speed wanders by ±20 % from minute to minute: the median of three runs.
-        incremental = sorted(run_pipeline(env, "--from", keys[-1], "--to", keys[-1])[0] for _ in range(3))
-        lines.append(("incremental update (latest partition, all assets)",
-                      f"{incremental[1]:.1f} s median of 3 ({', '.join(f'{t:.1f}' for t in incremental)})"))
-
-        long_env = workspace(tmp, "from_1900") | {"MAC_HISTORY_START": "1900-01-01"}
-        long_wall, long_rss = run_pipeline(long_env)
-        lines.append((f"full backfill from MAC_HISTORY_START=1900-01-01 ({int(keys[-1]) - 1899} partitions)",
-                      f"{long_wall:.1f} s, peak RSS {long_rss:.0f} MB"))
-
-        sample = keys[-4:-1]
-        per_run = [run_pipeline(workspace(tmp, f"one_{k}"), "--from", k, "--to", k)[0] for k in sample]
-        extrapolated = statistics.mean(per_run) * len(keys)
-        lines += [("one run per partition (mean of " + ", ".join(sample) + ")", f"{statistics.mean(per_run):.1f} s per run"),
-                  ("… extrapolated to the full history", f"{extrapolated:.0f} s = {extrapolated / full:.1f}× the single run")]
-
-        (scoring, reporting), startup = pure_compute_seconds(), startup_seconds()
-        compute = scoring + reporting
-        lines += [("pure compute, in memory, no Dagster/DuckDB", f"{compute:.1f} s = scoring {scoring:.1f} s "
-                   f"+ reports {reporting:.1f} s"),
-                  ("process start-up (import the code location)", f"{startup:.1f} s"),
-                  ("full backfill ÷ (compute + start-up)", f"{full / (compute + startup):.1f}×"),
-                  ("orchestration overhead = full backfill − compute − start-up",
-                   f"{full - compute - startup:.1f} s = {(full - compute - startup) / (compute + startup):.1f}× (compute + start-up)")]
-
-        requests = live_requests(tmp)
-        lines.append(("live requests for a full backfill (fake server)",
-                      f"{sum(requests.values())} in all: " + ", ".join(f"{k} {v}" for k, v in sorted(requests.items()))))
-
-        median, p95 = bi_latency(env["MAC_BI_PATH"])
-        lines.append(("BI read latency (open + query, 200 reads)", f"median {median:.1f} ms, p95 {p95:.1f} ms"))
-        print("team deployment: PostgreSQL instance, DuckLake warehouse ...", flush=True)
-        lines += team_deployment(tmp, keys)
-        print("simulating a year of daily operation ...", flush=True)
-        lines += simulated_year(tmp, keys[-1])
+        lines += team_rows(tmp, keys) if team else local_rows(tmp, keys)
 
     lines.append(("CPU reference (10M-step Python loop), before / after", f"{reference_before:.2f} s / "
                   f"{cpu_reference_seconds():.2f} s (lower is a faster machine at the time)"))
@@ -295,6 +260,57 @@ def main() -> None:
     for key, value in lines:
         print(f"{key:<{width}}  {value}")
     print(f"\nmachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, duckdb {duckdb.__version__}")
+
+
+def team_rows(tmp: Path, keys: list[str]) -> list[tuple[str, str]]:
+    print("team deployment: PostgreSQL instance, DuckLake warehouse ...", flush=True)
+    lines = team_deployment(tmp, keys)
+    print("simulating a year of daily operation ...", flush=True)
+    return lines + simulated_year(tmp, keys[-1])
+
+
+def local_rows(tmp: Path, keys: list[str]) -> list[tuple[str, str]]:
+    """Backfills, incremental updates, per-partition runs, pure compute, start-up, live requests, BI reads."""
+    lines: list[tuple[str, str]] = []
+    env = workspace(tmp, "full")
+    full, rss = run_pipeline(env)
+    print(f"full backfill: {full:.1f} s", flush=True)
+    db = env["MAC_DUCKDB_PATH"]
+    lines += [("full backfill (one run, SQLite instance)", f"{full:.1f} s for {len(keys)} yearly partitions "
+               f"{keys[0]}..{keys[-1]}"), ("peak RSS of that run", f"{rss:.0f} MB"),
+              ("rows written", f"{rows_written(db):,}"), ("DuckDB file", f"{os.path.getsize(db) / 1e6:.1f} MB")]
+    # This machine's speed wanders by ±20 % from minute to minute: the median of three runs.
+    incremental = sorted(run_pipeline(env, "--from", keys[-1], "--to", keys[-1])[0] for _ in range(3))
+    lines.append(("incremental update (latest partition, all assets)",
+                  f"{incremental[1]:.1f} s median of 3 ({', '.join(f'{t:.1f}' for t in incremental)})"))
+
+    long_env = workspace(tmp, "from_1900") | {"MAC_HISTORY_START": "1900-01-01"}
+    long_wall, long_rss = run_pipeline(long_env)
+    lines.append((f"full backfill from MAC_HISTORY_START=1900-01-01 ({int(keys[-1]) - 1899} partitions)",
+                  f"{long_wall:.1f} s, peak RSS {long_rss:.0f} MB"))
+
+    sample = keys[-4:-1]
+    per_run = [run_pipeline(workspace(tmp, f"one_{k}"), "--from", k, "--to", k)[0] for k in sample]
+    extrapolated = statistics.mean(per_run) * len(keys)
+    lines += [("one run per partition (mean of " + ", ".join(sample) + ")", f"{statistics.mean(per_run):.1f} s per run"),
+              ("… extrapolated to the full history", f"{extrapolated:.0f} s = {extrapolated / full:.1f}× the single run")]
+
+    (scoring, reporting), startup = pure_compute_seconds(), startup_seconds()
+    compute = scoring + reporting
+    lines += [("pure compute, in memory, no Dagster/DuckDB", f"{compute:.1f} s = scoring {scoring:.1f} s "
+               f"+ reports {reporting:.1f} s"),
+              ("process start-up (import the code location)", f"{startup:.1f} s"),
+              ("full backfill ÷ (compute + start-up)", f"{full / (compute + startup):.1f}×"),
+              ("orchestration overhead = full backfill − compute − start-up",
+               f"{full - compute - startup:.1f} s = {(full - compute - startup) / (compute + startup):.1f}× (compute + start-up)")]
+
+    requests = live_requests(tmp)
+    lines.append(("live requests for a full backfill (fake server)",
+                  f"{sum(requests.values())} in all: " + ", ".join(f"{k} {v}" for k, v in sorted(requests.items()))))
+
+    median, p95 = bi_latency(env["MAC_BI_PATH"])
+    lines.append(("BI read latency (open + query, 200 reads)", f"median {median:.1f} ms, p95 {p95:.1f} ms"))
+    return lines
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 Tiers (markers, registered in pyproject.toml): `graph` runs the asset graph, `process` starts child
 processes (`make run`, `dg`, servers), `ui` starts `dagster dev` and a browser, `real_data` needs
 `../shared/validation/raw`, `slow` waits on real timeouts. `make test-fast` runs everything else: the
-pure logic, in seconds.
+pure logic, in seconds. Markers go on the tests that need them, never on a whole module, so every
+sub-second test is in the fast tier; a test that reads the shared demo graph is in the `graph` tier
+by that alone (`pytest_collection_modifyitems`).
 
 The demo graph over 2019–2020 is run once per test session: tests that only read it share
 `demo_graph`; a test that writes to the working file takes `demo_copy`, its own copy.
@@ -18,6 +20,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from graph_helpers import run, settings_for, tables
+from hostile_server import HostileServer
+
+# Session fixtures that run the whole graph: a test using one is in the graph tier whatever its markers.
+GRAPH_FIXTURES = {"demo_graph", "demo_tables", "demo_copy"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if GRAPH_FIXTURES & set(item.fixturenames) and not item.get_closest_marker("graph"):
+            item.add_marker(pytest.mark.graph)
 
 
 @dataclass(frozen=True)
@@ -48,3 +60,11 @@ def demo_copy(demo_graph, tmp_path) -> Path:
     path = tmp_path / "mac.duckdb"
     shutil.copy(demo_graph.path, path)
     return path
+
+
+@pytest.fixture
+def hostile():
+    """A local server that trickles, hangs, floods, throttles, echoes or answers random bytes (hostile_server.py)."""
+    server = HostileServer()
+    yield server
+    server.close()

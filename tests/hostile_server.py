@@ -1,4 +1,5 @@
-"""A local HTTP server that misbehaves the ways real servers and middleboxes do: trickles, floods, bombs, redirects.
+"""A local HTTP server that misbehaves the ways real servers and middleboxes do: trickles, floods, bombs, redirects,
+throttles for a day, pages forever, echoes the request into a 200 page, or answers random bytes.
 
 Threaded, so a slow answer does not hold up the next request; every handler writes to 127.0.0.1 only.
 """
@@ -6,11 +7,15 @@ Threaded, so a slow answer does not hold up the next request; every handler writ
 from __future__ import annotations
 
 import gzip
+import html
 import io
+import json as jsonlib
+import random
 import threading
-import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 BOMB_DECODED_BYTES = 300 * 1024 * 1024
 
@@ -35,7 +40,8 @@ class HostileServer:
         self.seen: list[str] = []
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
             "/trickle": self.trickle, "/endless": self.endless, "/bomb": self.bomb, "/huge": self.huge,
-            "/hang": self.hang, "/ok": self.ok, "/json": self.json,
+            "/hang": self.hang, "/ok": self.ok, "/json": self.json, "/throttled": self.throttled, "/echo": self.echo,
+            "/random": self.random, "/pages": self.pages,
         }
         server = self
 
@@ -56,7 +62,7 @@ class HostileServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
@@ -90,14 +96,47 @@ class HostileServer:
         self._answer(h, 200, b'{"observations": []}', Content_Type="application/json")
 
     def trickle(self, h):
-        """A valid-looking answer, one byte every 0.2 s: never slow enough to trip a per-read timeout."""
+        """A valid-looking answer at 5 bytes a second, or at the rate the path names (`/trickle/2/…`: 2 B/s), never
+        slow enough to trip a per-read timeout."""
+        segments = urlsplit(h.path).path.split("/")
+        pause = 1 / float(segments[2]) if len(segments) > 2 and segments[2].replace(".", "", 1).isdigit() else 0.2
         h.send_response(200)
         h.send_header("Content-Length", "100000")
         h.end_headers()
         while not self.stopping.is_set():
             h.wfile.write(b"x")
             h.wfile.flush()
-            time.sleep(0.2)
+            self.stopping.wait(pause)
+
+    def throttled(self, h):
+        """429 with a Retry-After of a day, to every request."""
+        self._answer(h, 429, b'{"error_code": 429, "error_message": "Too Many Requests"}', Retry_After="86400")
+
+    def echo(self, h):
+        """A captive portal's 200 HTML page that quotes the request: its URL (query included) and headers."""
+        headers = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in h.headers.items())
+        page = f"<html><body><p>Sign in to continue to {html.escape(h.path)}</p><ul>{headers}</ul></body></html>"
+        self._answer(h, 200, page.encode(), Content_Type="text/html")
+
+    def pages(self, h):
+        """Pages that never end: FRED lists (vintage dates, observations) with new items on every page and a
+        count never reached; a Socrata dataset that ignores `$offset` and sends the same full page each time."""
+        query = parse_qs(urlsplit(h.path).query)
+        offset, limit = (int(query.get(name, ["0"])[0]) for name in ("offset", "limit"))
+        if "$limit" in query:
+            body = [{"report_date_as_yyyy_mm_dd": "2024-01-02T00:00:00.000", "cftc_contract_market_code": "043602",
+                     "open_interest_all": "1", "lev_money_positions_long": "1", "lev_money_positions_short": "1"}
+                    ] * int(query["$limit"][0])
+        else:
+            days = [(date(1900, 1, 1) + timedelta(days=offset + i)).isoformat() for i in range(min(limit, 10_000))]
+            body = {"count": 10**9, "vintage_dates": days,
+                    "observations": [{"date": d, "value": "1.0", "realtime_start": d, "realtime_end": d} for d in days]}
+        self._answer(h, 200, jsonlib.dumps(body).encode(), Content_Type="application/json")
+
+    def random(self, h):
+        """2,000 random bytes, the same for the same path, instead of an HTTP answer; then the connection closes."""
+        h.wfile.write(random.Random(h.path).randbytes(2000))
+        h.close_connection = True
 
     def _flood(self, h, chunks: int | None):
         """Answer 200 and write 64 KiB chunks: `chunks` of them (announced as the length) or forever."""

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,3 +71,22 @@ def dagster_home(tmp: Path) -> Path:
 
 def run_child(args: list[str], env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@contextmanager
+def child_beside(args: list[str], env: dict) -> Iterator[subprocess.Popen]:
+    """`run_child` without waiting: an independent run that goes on beside the test's own (`finish_child`);
+    killed when the block ends before it does."""
+    child = subprocess.Popen([sys.executable, *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate()
+
+
+def finish_child(child: subprocess.Popen, timeout: float = 300) -> subprocess.CompletedProcess:
+    out, err = child.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)

@@ -39,7 +39,6 @@ READER = textwrap.dedent(f"""
 """)
 
 
-pytestmark = pytest.mark.graph
 
 
 @pytest.fixture

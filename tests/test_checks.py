@@ -12,8 +12,6 @@ from mac_assets.raw.quality import longest_gap, validity_problems
 from mac_assets.scores.compute import score_composite
 from mac_assets.sources.demo import DemoSource
 
-pytestmark = pytest.mark.graph
-
 TODAY = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 
 
@@ -32,6 +30,7 @@ def current(tmp_path_factory):
     return result
 
 
+@pytest.mark.graph
 def test_every_live_raw_series_has_a_freshness_check_with_its_catalog_limit(current):
     ev = evaluations(current)
     for s in SERIES:
@@ -43,11 +42,13 @@ def test_every_live_raw_series_has_a_freshness_check_with_its_catalog_limit(curr
         assert params["lower_bound_delta_seconds"] == s.stale_after_days * 86400
 
 
+@pytest.mark.graph
 def test_all_checks_pass_on_demo_data_that_runs_to_today(current):
     failed = [k for k, e in evaluations(current).items() if not e.passed]
     assert failed == []
 
 
+@pytest.mark.graph
 def test_freshness_fails_as_a_warning_when_data_stops_arriving(tmp_path):
     path = tmp_path / "stale.duckdb"
     year = TODAY.year
@@ -71,9 +72,10 @@ class CorruptVix(DemoSource):
         return fetched
 
 
+@pytest.mark.graph
 def test_an_implausible_value_is_refused_before_it_is_stored(tmp_path):
     path = tmp_path / "bad.duckdb"
-    result = run(path, "2019", "2020", source=CorruptVix(seed=7, as_of="2021-06-30"))
+    result = run(path, "2020", "2020", source=CorruptVix(seed=7, as_of="2021-06-30"))
     ev = evaluations(result)
     fetched = ev[("raw/vix", "fetch_succeeded")]
     assert not fetched.passed and "answer refused before storing" in fetched.metadata["error"].value
@@ -107,9 +109,7 @@ def test_a_composite_with_less_than_half_its_weight_measured_is_withheld_and_fla
     assert comp.loc["2024-01-03", "mac"] == pytest.approx(0.5) and comp.loc["2024-01-03", "status"] == "thin"
 
 
-def test_a_series_with_no_data_at_all_is_not_fresh(tmp_path):
-    # IORB only starts in July 2021: a 2019-2020 run stores nothing for it, which must not read as fresh.
-    path = tmp_path / "empty.duckdb"
-    result = run(path, "2019", "2020", source=DemoSource(seed=7, as_of="2021-06-30"))
-    iorb = evaluations(result)[("raw/iorb", "freshness_check")]
+def test_a_series_with_no_data_at_all_is_not_fresh(demo_graph):
+    # IORB only starts in July 2021: the shared 2019-2020 run stores nothing for it, which must not read as fresh.
+    iorb = evaluations(demo_graph.result)[("raw/iorb", "freshness_check")]
     assert not iorb.passed

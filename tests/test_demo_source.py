@@ -1,7 +1,9 @@
 """The embedded demo source: every series, native calendars, deterministic, never from the future."""
 
+from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,3 +71,21 @@ def test_stress_episodes_show_in_real_units():
     assert at("VIX", "2017-06-01") < 20 < 40 < at("VIX", "2020-03-20")
     assert at("BAMLH0A0HYM2", "2008-12-01") > 10 > 4 > at("BAMLH0A0HYM2", "2021-06-30")
     assert at("DCPF3M", "2008-10-15") - at("DTB3", "2008-10-15") > 1.0
+
+
+def test_a_series_without_a_hand_written_model_gets_one_from_its_catalog_row():
+    """A new series is two rows (catalog, thresholds): the demo derives its model from the catalog row."""
+    from mac_assets.catalog import Series
+    from mac_assets.sources.demo import _stress, derived_model
+
+    new = Series(id="OVXCLS", title="Cboe crude oil volatility", provider="fred", tier=1, pillars=("volatility",),
+                 frequency="business", units="index points", lag_days=1, first_date=date(2007, 5, 10),
+                 reference="https://fred.stlouisfed.org/series/OVXCLS", valid=(5, 400))
+    stress = _stress(7)
+    values = derived_model(7, new, stress, stress)
+    lo, hi = new.valid
+    assert ((values > lo) & (values < hi)).all()
+    calm, crisis = np.quantile(stress, 0.1), np.quantile(stress, 0.99)
+    assert values[stress >= crisis].mean() > 2 * values[stress <= calm].mean()  # it moves with stress
+    assert derived_model(7, new, stress, stress).tolist() == values.tolist()  # and is the same for a seed
+    assert derived_model(7, replace(new, valid=(float("-inf"), float("inf"))), stress, stress) is None

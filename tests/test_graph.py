@@ -8,7 +8,7 @@ from graph_helpers import AS_OF, digest, run, settings_for, tables
 
 from mac_assets.catalog import PILLARS, REFERENCE_START, SERIES, SERIES_BY_ID
 from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
-from mac_assets.derived.registry import METRICS
+from mac_assets.derived.registry import METRICS, metric_input_series
 from mac_assets.infra.settings import load_settings
 from mac_assets.pipeline import compute_all, fetch_all
 from mac_assets.run import summary
@@ -157,7 +157,9 @@ def test_a_series_never_fetched_lowers_coverage_instead_of_inventing_values(tmp_
     vix = t["scores.indicator_scores"].query("indicator == 'vix'")
     assert vix["value"].isna().all() and (vix["status"] == "no_data").all()
     volatility = t["scores.pillar_scores"].query("pillar == 'volatility'")
-    assert (volatility["coverage"] == 0.25).all()  # only VVIX of vix, vvix, term slope, gamma ratio
+    pillar = [t for t in CORE_THRESHOLDS if t.pillar == "volatility"]
+    without_vix = [t for t in pillar if "VIX" not in {s.id for s in metric_input_series(t.metric)}]
+    assert 0 < len(without_vix) < len(pillar) and (volatility["coverage"] == len(without_vix) / len(pillar)).all()
     composite = t["scores.mac1_composite"]
     # Days with less than half the weight measured (VIX gone, slow series not yet published) are withheld and
     # flagged, never invented; the rest of the year is published.
@@ -181,7 +183,7 @@ def test_the_compression_index_shows_its_workings_once_on_the_last_partition(bui
                 if e.is_asset_observation and e.asset_key.path[-1] == "compression_index"]
     # A two-year run: each year's materialization says what it wrote; the newest workings are stored once.
     assert [m.partition for m in materialized] == ["2019", "2020"] and all(set(m.metadata) == {
-        "rows", "dagster/row_count"} for m in materialized)
+        "rows in partition", "dagster/row_count"} for m in materialized)
     assert [o.partition for o in observed] == ["2020"]
     assert {"latest_value", "latest_compression_raw", "latest_shock", "latest_deleveraging",
             "latest_basis_trade_bn_13w_change_pct", "latest_hf_leverage_ratio_13w_change_pct"} <= set(observed[0].metadata)
@@ -205,3 +207,24 @@ def test_the_graph_and_the_in_memory_pipeline_compute_the_same_scores(built):
         mine = frame[stored.columns].astype(stored.dtypes.to_dict())
         mine = mine.sort_values(list(stored.columns)).reset_index(drop=True)
         pd.testing.assert_frame_equal(mine, stored, check_dtype=False, check_exact=False, rtol=1e-12, obj=name)
+
+
+def test_the_ui_tells_the_datas_story(built):
+    """Each year's materialization counts that year's rows; the headline says its latest reading and source; the
+    BI snapshot carries the published tables' column schemas."""
+    path, result = built
+    materializations = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
+    stored = tables(path)["scores.mac_composite"]
+    headline = {m.partition: m.metadata for m in materializations if m.asset_key.path == ["scores", "mac_composite"]}
+    for year, metadata in headline.items():
+        assert metadata["rows in partition"].value == (stored["date"].dt.year == int(year)).sum()
+        assert metadata["source"].value == "demo"
+    latest = next(e.event_specific_data.asset_observation.metadata for e in result.all_events
+                  if e.is_asset_observation and e.asset_key.path == ["scores", "mac_composite"])
+    last = stored.dropna(subset=["mac"]).iloc[-1]
+    assert latest["latest_mac"].value == pytest.approx(last["mac"]) and latest["latest_status"].value == last["status"]
+    assert 0 < latest["latest_coverage"].value <= 1
+    bi = next(m.metadata for m in materializations if m.asset_key.path == ["publish", "bi_snapshot"])
+    columns = {c.name: c for c in bi["dagster/column_schema"].schema.columns}
+    assert {"date", "mac", "status", "coverage"} <= set(columns) and columns["mac"].description
+    assert "bi.indicator_detail columns" in bi

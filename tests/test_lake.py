@@ -33,6 +33,8 @@ from mac_assets.sources.demo import DemoSource
 REPO = Path(__file__).resolve().parent.parent
 TEAM_INSTANCE = REPO / "deploy" / "dagster.postgres.yaml"
 TABLE = "raw.sample"
+# Two years of history (last year and this one) are enough for the team set-up to show it stores what a file does.
+FIRST_YEAR = datetime.now().year - 1
 
 
 def test_a_lake_address_that_holds_a_password_is_refused_and_backups_live_under_the_source():
@@ -158,7 +160,7 @@ def lake_environment(instance_server: dict, catalog: str, s3: dict, home: Path, 
             "DAGSTER_HOME": str(home), "PGPASSWORD": instance_server["DAGSTER_PG_PASSWORD"],
             "MAC_DUCKDB_PATH": catalog, lake.DATA_PATH_VARIABLE: f"s3://{s3['bucket']}/lake/",
             "MAC_BI_PATH": str(tmp / "mac_bi.duckdb"), "MAC_REPORTS_DIR": str(tmp / "reports"),
-            "MAC_BACKUP_DIR": str(tmp / "backups"), "MAC_HISTORY_START": "2024-01-01", "MAC_SOURCE": "demo",
+            "MAC_BACKUP_DIR": str(tmp / "backups"), "MAC_HISTORY_START": f"{FIRST_YEAR}-01-01", "MAC_SOURCE": "demo",
             "DAGSTER_EVENT_BATCH_SIZE": "200"}
 
 
@@ -184,11 +186,12 @@ def team(postgres, tmp_path_factory):
     catalog = lake_catalog(create_database(postgres, "lake_team"))
     with started(s3_server()) as s3:
         env = lake_environment(postgres, catalog, s3, home, tmp)
-        finished(make_run(env))
         file_env = {k: v for k, v in env.items() if k != "DAGSTER_HOME"} | {
             "MAC_DUCKDB_PATH": str(tmp / "file" / "mac.duckdb"), "MAC_BI_PATH": str(tmp / "file" / "mac_bi.duckdb"),
             "MAC_BACKUP_DIR": str(tmp / "file" / "backups"), "MAC_REPORTS_DIR": str(tmp / "file" / "reports")}
-        finished(make_run(file_env))
+        runs = [make_run(env), make_run(file_env)]  # independent: run side by side
+        for process in runs:
+            finished(process)
         yield {"env": env, "s3": s3, "catalog": catalog, "tmp": tmp,
                "file_digest": digest(tables(file_env["MAC_DUCKDB_PATH"]))}
 
@@ -220,7 +223,7 @@ def test_the_graph_on_postgres_and_a_lake_on_s3_stores_what_it_stores_in_a_file(
 @pytest.mark.process
 def test_two_runs_on_different_years_run_at_once_and_equal_the_sequential_result(lake_team):
     before = time.time()
-    runs = [make_run(lake_team["env"], year) for year in ("2024", "2025")]
+    runs = [make_run(lake_team["env"], str(year)) for year in (FIRST_YEAR, FIRST_YEAR + 1)]
     for process in runs:
         assert "succeeded" in finished(process)
     with DagsterInstance.from_config(str(lake_team["tmp"] / "dagster_home")) as instance:
@@ -246,7 +249,7 @@ def test_bi_tools_attach_the_lake_read_only_and_find_the_snapshot_tables(lake_te
         con.execute("delete from mac.bi.mac_history")
     snapshot = duckdb.connect(lake_team["env"]["MAC_BI_PATH"], read_only=True)
     assert snapshot.execute("select count(*), max(date) from bi.mac_history").fetchone() == in_lake
-    assert in_lake[0] > 500
+    assert in_lake[0] > 250  # more than a year of business days
 
 
 @pytest.mark.process

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,8 @@ def test_runs_checks_and_retention_work_on_postgres(team_home):
 @pytest.mark.process
 @pytest.mark.parametrize("team_home", ["pgbouncer"], indirect=True)
 def test_make_run_materializes_the_graph_into_a_postgres_instance(team_home, tmp_path):
-    env = os.environ | {"MAC_HISTORY_START": "2024-01-01", "MAC_SOURCE": "demo",
+    # Last year and this one: enough history for a headline, and the graph's every asset on the team instance.
+    env = os.environ | {"MAC_HISTORY_START": f"{date.today().year - 1}-01-01", "MAC_SOURCE": "demo",
                         "MAC_DUCKDB_PATH": str(tmp_path / "mac.duckdb"), "MAC_BI_PATH": str(tmp_path / "mac_bi.duckdb"),
                         "MAC_REPORTS_DIR": str(tmp_path / "reports"), "DAGSTER_EVENT_BATCH_SIZE": "200"}
     done = subprocess.run([sys.executable, "-m", "mac_assets.run"], cwd=REPO, env=env,

@@ -26,8 +26,6 @@ from mac_assets.publish.bi import publish
 from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
 from mac_assets.sources.csv_folder import CsvFolderSource
 
-pytestmark = pytest.mark.graph
-
 
 @pytest.fixture
 def built(demo_graph):

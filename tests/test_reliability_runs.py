@@ -6,6 +6,7 @@ schedule or the daemon would.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,10 +17,10 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, SkipReason, build_sensor_context
 from process_helpers import KILLER, child_env, dagster_home, run_child
 
+from mac_assets import definitions
 from mac_assets.infra.runs import WORKER_PID_TAG, stale_run_sweeper, sweep_stale_runs
 from mac_assets.policy import POOL
-
-pytestmark = pytest.mark.process
+from mac_assets.run import main
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +31,6 @@ def _own_dagster_home(monkeypatch):
 
 
 def _instance(home) -> DagsterInstance:
-    import os
     os.environ["DAGSTER_HOME"] = str(home)  # restored by the monkeypatch fixture above
     return DagsterInstance.from_config(str(home))
 
@@ -51,6 +51,7 @@ def _killed_run(tmp_path, **extra):
     return home, env, dead
 
 
+@pytest.mark.process
 def test_after_make_run_is_killed_the_next_make_run_recovers_and_succeeds(tmp_path):
     home, env, dead = _killed_run(tmp_path)
     started = time.monotonic()
@@ -63,6 +64,7 @@ def test_after_make_run_is_killed_the_next_make_run_recovers_and_succeeds(tmp_pa
     assert _held_slots(instance) == set()
 
 
+@pytest.mark.process
 def test_a_killed_daemon_style_run_is_failed_and_freed_by_the_sweeper_sensor(tmp_path):
     home, _, dead = _killed_run(tmp_path, MAC_TEST_LAUNCH="plain")
     assert dead.tags[WORKER_PID_TAG]  # recorded by the run's own worker, not by whoever launched it
@@ -73,6 +75,7 @@ def test_a_killed_daemon_style_run_is_failed_and_freed_by_the_sweeper_sensor(tmp
     assert _held_slots(instance) == set()
 
 
+@pytest.mark.process
 def test_a_run_marked_canceled_by_hand_gets_its_slot_back(tmp_path):
     home, _, dead = _killed_run(tmp_path)
     instance = _instance(home)
@@ -89,21 +92,53 @@ def _one_line_refusal(done: subprocess.CompletedProcess, status: int, text: str)
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("variables, args, text", [
-    ({"MAC_MIN_PILLARS": "4"}, [], "MAC_MIN_PILLARS is retired"),
-    ({"MAC_HISTORY_START": "2030-01-01"}, [], "MAC_HISTORY_START='2030-01-01' must lie between 1900-01-01 and today"),
-    ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "2030"], "--from 2030: years run from 2007"),
-    ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "2020", "--to", "2010"], "--from 2020 is after --to 2010"),
-    ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "1990"], "--from 1990: years run from 2007"),
-])
-def test_bad_settings_and_years_exit_2_with_one_line_and_start_no_run(tmp_path, variables, args, text):
+@pytest.mark.process
+def test_a_bad_setting_exits_2_with_one_line_and_starts_no_run(tmp_path):
+    """In a child process, as a user runs it: the exit status and the only line on standard error."""
     home = dagster_home(tmp_path)
-    done = run_child(["-m", "mac_assets.run", *args], child_env(tmp_path, DAGSTER_HOME=str(home), **variables))
-    _one_line_refusal(done, 2, text)
+    done = run_child(["-m", "mac_assets.run"], child_env(tmp_path, DAGSTER_HOME=str(home), MAC_HISTORY_START="2030-01-01"))
+    _one_line_refusal(done, 2, "MAC_HISTORY_START='2030-01-01' must lie between 1900-01-01 and today")
     assert done.stderr.count("\n") == 1
     assert _instance(home).get_runs() == []
 
 
+@pytest.mark.parametrize("variables, args, text", [
+    ({"MAC_MIN_PILLARS": "4"}, [], "MAC_MIN_PILLARS is retired"),
+    ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "2030"], "--from 2030: years run from 2007"),
+    ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "2020", "--to", "2010"], "--from 2020 is after --to 2010"),
+    ({"MAC_HISTORY_START": "2007-01-01"}, ["--from", "1990"], "--from 1990: years run from 2007"),
+])
+def test_bad_settings_and_years_exit_2_with_one_line_and_start_no_run(tmp_path, monkeypatch, capsys, variables, args,
+                                                                       text):
+    """The same refusals through `run.main`, in this process (the child-process path is the test above)."""
+    home = dagster_home(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MAC_")]:
+        monkeypatch.delenv(name)
+    for name, value in child_env(tmp_path, DAGSTER_HOME=str(home), **variables).items():
+        monkeypatch.setenv(name, value)
+    definitions.environment_definitions.cache_clear()  # built for this test's settings, and forgotten after it
+    try:
+        status = main(args)
+    finally:
+        definitions.environment_definitions.cache_clear()
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and err.startswith("mac: ") and text in err
+    assert _instance(home).get_runs() == []
+
+
+def test_live_without_a_fred_key_exits_2_with_one_line_naming_where_to_get_one_and_the_csv_way_out(
+        tmp_path, monkeypatch, capsys):
+    for name, value in child_env(tmp_path, MAC_SOURCE="live").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err == ("mac: MAC_SOURCE=live needs FRED_API_KEY (a free key: https://fred.stlouisfed.org/docs/api/api_key.html); "
+                   "without one, read the series from files: MAC_SOURCE=csv with MAC_CSV_DIR, a folder of <SERIES>.csv "
+                   "files\n")
+
+
+@pytest.mark.process
 def test_a_run_whose_providers_all_refuse_connections_exits_1_saying_no_headline(tmp_path):
     closed = "http://127.0.0.1:9"  # the discard port: nothing listens, every connection is refused
     urls = {f"MAC_{p}_BASE_URL": closed for p in ("FRED", "CBOE", "CFTC", "YAHOO", "BINANCE", "OFR", "GLASSNODE")}
@@ -113,6 +148,7 @@ def test_a_run_whose_providers_all_refuse_connections_exits_1_saying_no_headline
     assert "could not be fetched" in done.stderr  # each source's failure is listed above the reason
 
 
+@pytest.mark.process
 def test_a_run_while_another_process_holds_the_working_file_fails_at_once_naming_it(tmp_path):
     working = tmp_path / "mac.duckdb"
     duckdb.connect(str(working)).close()

@@ -42,3 +42,11 @@ def test_retention_keeps_failed_runs_at_least_as_long_as_the_others():
         load_settings({"MAC_RETENTION_DAYS": "0"})
     with pytest.raises(ValueError, match="MAC_RETENTION_FAILED_DAYS=7 must be at least MAC_RETENTION_DAYS=30"):
         load_settings({"MAC_RETENTION_FAILED_DAYS": "7"})
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "0.5", "soon", "inf", "nan"])
+def test_a_fetch_budget_that_is_not_a_number_of_seconds_of_at_least_one_is_refused_naming_the_variable(value):
+    with pytest.raises(ValueError, match=f"MAC_FETCH_BUDGET_S='{value}'"):
+        load_settings({"MAC_FETCH_BUDGET_S": value})
+    assert load_settings({"MAC_FETCH_BUDGET_S": "7.5"}).fetch_budget_s == 7.5
+    assert load_settings({}).fetch_budget_s == 120

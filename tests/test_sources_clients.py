@@ -137,7 +137,7 @@ def test_fred_malformed_bodies_are_refused_with_the_series_named(httpserver):
 
 
 def test_fred_without_a_key_says_which_variable_to_set(httpserver):
-    with pytest.raises(ValueError, match="fred/SOFR: no API key; set FRED_API_KEY"):
+    with pytest.raises(SeriesUnavailable, match="fred/SOFR: no API key; set FRED_API_KEY .*api_key.html"):
         fred(httpserver, api_key="").fetch(get_series("SOFR"), *Y2024)
 
 

@@ -116,3 +116,13 @@ def test_importing_the_code_location_reads_no_environment():
     built = subprocess.run([sys.executable, "-c", "import mac_assets.definitions as d; d.defs()"], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=120)
     assert built.returncode != 0 and "MAC_HISTORY_START='soon'" in built.stderr
+
+
+def test_the_lock_pins_every_declared_package():
+    """constraints.txt (what `make install` and the image install from) pins every package pyproject.toml names."""
+    lock = (REPO / "constraints.txt").read_text()
+    pinned = {m.group(1).lower().replace("_", "-") for m in re.finditer(r"^([A-Za-z0-9_.-]+)==", lock, re.M)}
+    declared = _declared(PYPROJECT["project"]["dependencies"]).union(
+        *(_declared(e) for e in PYPROJECT["project"]["optional-dependencies"].values())) - {PYPROJECT["project"]["name"]}
+    assert declared - pinned == set(), "pyproject.toml names packages the lock does not pin: run `make lock`"
+    assert "make lock" in lock.splitlines()[1]

@@ -42,7 +42,7 @@ def build_derived_asset(metric: DerivedMetric, partitions: TimeWindowPartitionsD
             # change, the pairwise correlations) show the latest of each, so a reading can be explained.
             latest |= {f"latest_{c}": float(last[c]) for c in out.columns
                        if c not in ("date", "value", "available_date") and pd.notna(last[c])}
-        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
+        return Output(out, metadata=with_latest(context, {}, latest))
 
     return _derived
 

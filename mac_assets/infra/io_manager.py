@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetIn,
@@ -50,6 +51,25 @@ def table_name(asset_key_path: list[str]) -> str:
     if len(asset_key_path) != 2:
         raise warehouse.StorageError(f"asset key {asset_key_path} must be [schema, table]")
     return f"{asset_key_path[0]}.{asset_key_path[1]}"
+
+
+def rows_by_partition(context: OutputContext, obj: pd.DataFrame) -> dict[str | None, int]:
+    """Rows of the output dated in each partition the run covers (None: an unpartitioned asset).
+
+    A run over many partitions stores one output, and Dagster would copy one count onto every partition's
+    materialization: twenty years of history would each show the whole history's rows.
+    """
+    if not context.has_asset_partitions:
+        return {None: len(obj)}
+    keys = context.asset_partition_keys
+    if len(keys) == 1:
+        return {keys[0]: len(obj)}
+    windows = context.asset_partitions_def
+    starts = np.array([pd.Timestamp(windows.time_window_for_partition_key(k).start).tz_localize(None) for k in keys],
+                      dtype="datetime64[ns]")
+    index = np.searchsorted(starts, obj["date"].to_numpy(dtype="datetime64[ns]"), side="right") - 1
+    counts = np.bincount(index[index >= 0], minlength=len(keys))
+    return {k: int(n) for k, n in zip(keys, counts)}
 
 
 class Warehouse(ConfigurableResource):
@@ -97,7 +117,7 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
         newest = warehouse.write_frame(self.path, table, obj, window,
                                        list(upsert_keys) if upsert_keys else None,
                                        list(value_columns) if value_columns else None)
-        metadata = {"dagster/row_count": len(obj)}
+        metadata = {}
         if upsert_keys:
             # Dagster's freshness checks read this key: for raw tables "last updated" means the newest
             # observation stored, so the check measures data lag, not how recently a run happened. An
@@ -107,6 +127,13 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
             metadata |= {LAST_UPDATED: MetadataValue.timestamp(stamp),
                          "newest_observation": newest.isoformat() if newest else "none"}
         context.add_output_metadata(metadata)
+        for key, rows in rows_by_partition(context, obj).items():
+            # Dagster's own row count (the catalog's column) and the same number named for what it counts.
+            counts = {"dagster/row_count": rows, "rows in partition": rows}
+            if key is None:
+                context.add_output_metadata(counts)
+            else:
+                context.step_context.add_asset_metadata(counts, asset_key=context.asset_key, partition_key=key)
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
         table = table_name(context.asset_key.path)

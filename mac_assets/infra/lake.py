@@ -12,6 +12,11 @@ PGPASSWORD (never in MAC_DUCKDB_PATH, which is printed), the data folder in MAC_
 when the lake is created; DuckLake records it in the catalog), S3 credentials in AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY (AWS_REGION, AWS_ENDPOINT_URL for an S3-compatible endpoint).
 
+Object storage is bounded like the providers are: each request to S3 may wait MAC_LAKE_TIMEOUT_S
+(DuckDB's `http_timeout`, with one retry instead of DuckDB's three), so a frozen endpoint fails the first
+statement that touches it after a few such waits, and the warehouse then counts the lake as down for the
+rest of the run (`infra/warehouse.py`, `stopped_answering`) instead of letting every step wait in turn.
+
 Extensions come from the PyPI packages of the `lake` extra and are installed offline into a folder of
 this environment (`EXTENSION_DIR`); DuckDB never downloads one.
 """
@@ -31,6 +36,10 @@ from mac_assets.infra.sql import literal
 PREFIX = "ducklake:"
 ALIAS = "lake"
 DATA_PATH_VARIABLE = "MAC_LAKE_DATA_PATH"
+TIMEOUT_VARIABLE = "MAC_LAKE_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 10
+# DuckDB's default is three retries of every request to S3: a frozen endpoint then costs four timeouts a request.
+HTTP_RETRIES = 1
 # DuckDB's name for each extension, and the PyPI package (`lake` extra) that carries its file.
 EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "postgres_scanner": "duckdb_extension_postgres",
               "httpfs": "duckdb_extension_httpfs"}
@@ -58,6 +67,16 @@ def check_spec(path: str, environ=None) -> None:
     data = env.get(DATA_PATH_VARIABLE, "")
     if data and not data.startswith("s3://") and Path(data).exists() and not Path(data).is_dir():
         raise ValueError(f"{DATA_PATH_VARIABLE}={data!r} is a file; name a folder or an s3:// prefix")
+    timeout_s(env)
+
+
+def timeout_s(environ=None) -> int:
+    """Seconds one request to the lake's object storage may wait (MAC_LAKE_TIMEOUT_S), a whole number of at least 1."""
+    env = os.environ if environ is None else environ
+    raw = env.get(TIMEOUT_VARIABLE, str(DEFAULT_TIMEOUT_S))
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ValueError(f"{TIMEOUT_VARIABLE}={raw!r} must be a whole number of seconds, at least 1")
+    return int(raw)
 
 
 def _package_file(name: str) -> Path:
@@ -125,6 +144,9 @@ def open_lake(path: str, read_only: bool, memory_limit: str, environ=None) -> du
               + (["httpfs"] if data.startswith("s3://") else []))
         if data.startswith("s3://"):
             _s3_secret(con, env)
+            # Whole numbers checked by `timeout_s`: nothing of the setting's text reaches the SQL.
+            con.execute(f"set global http_timeout = {timeout_s(env)}")  # global: the run's cursors share it
+            con.execute(f"set global http_retries = {HTTP_RETRIES}")
         elif data:
             Path(data).mkdir(parents=True, exist_ok=True)
         options = [f"data_path {literal(data)}"] if data and not read_only else []

@@ -20,6 +20,8 @@ from mac_assets.sources.providers import LIVE_PROVIDERS
 
 DEFAULT_LAKE_SNAPSHOT_DAYS = 7
 ACCEPT_REVISIONS_VARIABLE = "MAC_ACCEPT_REVISIONS"
+FETCH_BUDGET_VARIABLE = "MAC_FETCH_BUDGET_S"
+DEFAULT_FETCH_BUDGET_S = 120.0
 
 ENV_VARS: dict[str, str] = {
     "MAC_DUCKDB_PATH": ("DuckDB file the pipeline writes (default `data/<source>/mac.duckdb`: one file per source), or a "
@@ -28,6 +30,9 @@ ENV_VARS: dict[str, str] = {
     lake.DATA_PATH_VARIABLE: ("Where a DuckLake warehouse keeps its Parquet files: a folder or `s3://bucket/prefix` (S3 "
                               "credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for MinIO and "
                               "the like); needed when the lake is created, recorded in its catalog."),
+    lake.TIMEOUT_VARIABLE: (f"Seconds one request to a DuckLake's S3 may wait for an answer (default "
+                            f"{lake.DEFAULT_TIMEOUT_S}); after the first that gets none, the run's later steps on the "
+                            "lake fail at once instead of each waiting in turn."),
     "MAC_LAKE_SNAPSHOT_DAYS": ("Days the daily maintenance job keeps a DuckLake's old snapshots (time travel) and the "
                                f"files only they use (default {DEFAULT_LAKE_SNAPSHOT_DAYS})."),
     "MAC_BI_PATH": ("Read-only snapshot BI tools open (default `data/<source>/mac_bi.duckdb`), replaced atomically "
@@ -42,6 +47,8 @@ ENV_VARS: dict[str, str] = {
         "Override a provider's root URL (mirror, proxy, test server): "
         + ", ".join(p.base_url_variable for p in LIVE_PROVIDERS) + "."
     ),
+    FETCH_BUDGET_VARIABLE: (f"Seconds a live run may spend fetching, all providers at once (default "
+                            f"{DEFAULT_FETCH_BUDGET_S:g}); a series not fetched by then is missing coverage for that run."),
     "MAC_HISTORY_START": (
         "First day of history, YYYY-MM-DD (default `2007-01-01`). Partitions are calendar years, so the "
         "graph starts on 1 January of that year; the first year warms up rolling windows and lagged series."
@@ -98,6 +105,7 @@ class Settings:
     retention_failed_days: int = DEFAULT_RETENTION_FAILED_DAYS
     lake_snapshot_days: int = DEFAULT_LAKE_SNAPSHOT_DAYS
     accept_revisions: frozenset[str] = frozenset()
+    fetch_budget_s: float = DEFAULT_FETCH_BUDGET_S
 
     @property
     def backup_root(self) -> Path:
@@ -158,6 +166,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         retention_failed_days=retention_failed_days,
         lake_snapshot_days=_positive(env, "MAC_LAKE_SNAPSHOT_DAYS", DEFAULT_LAKE_SNAPSHOT_DAYS),
         accept_revisions=_series_ids(env, ACCEPT_REVISIONS_VARIABLE),
+        fetch_budget_s=_seconds(env, FETCH_BUDGET_VARIABLE, DEFAULT_FETCH_BUDGET_S),
     )
 
 
@@ -195,6 +204,17 @@ def _positive(env, name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
         raise ValueError(f"{name}={value} must be at least 1")
+    return value
+
+
+def _seconds(env, name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
+    if not value >= 1 or value == float("inf"):
+        raise ValueError(f"{name}={raw!r} must be a number of seconds, at least 1")
     return value
 
 

@@ -44,6 +44,12 @@ class StorageError(RuntimeError):
 
 # Databases this process holds open for the length of a run (see `hold_open`), by resolved path.
 _HELD: dict[str, list] = {}
+# Lakes whose object storage stopped answering during this run, with DuckDB's words: every later statement
+# on them fails at once instead of waiting out its own timeouts, step after step (reset by `hold_open`).
+_DOWN: dict[str, str] = {}
+# How DuckDB's httpfs reports a request that got no answer at all (a timeout, a refused connection), as
+# opposed to an answer with an error status.
+_NO_ANSWER = re.compile(r"error for HTTP [A-Z]+ to '")
 
 
 def _key(path: str) -> str:
@@ -61,6 +67,7 @@ def hold_open(path: str) -> None:
     if entry:
         entry[1] += 1
         return
+    _DOWN.pop(_key(path), None)  # a new run asks its object storage afresh
     _HELD[_key(path)] = [_open(path, read_only=False), 1]
 
 
@@ -85,6 +92,9 @@ def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConne
     While this process holds the file open (`hold_open`), every connection is read-write: DuckDB refuses
     a read-only connection to a file the same process has open for writing. Readers still only read.
     """
+    if _key(path) in _DOWN:
+        raise StorageError(f"{path}: not tried, its object storage stopped answering earlier in this run "
+                           f"({_DOWN[_key(path)]})")
     held = _HELD.get(_key(path))
     if held and lake.is_lake(path):  # an in-memory database per connection: share the run's attached lake
         con = lake.use(held[0])
@@ -92,12 +102,27 @@ def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConne
         con = _open(path, read_only=read_only and not held)
     try:
         yield con
-    except duckdb.Error as exc:
-        if _is_damage(exc):  # found while reading a block, not when opening: same advice
+    except Exception as exc:
+        said = stopped_answering(exc) if lake.is_lake(path) else None
+        if said:
+            _DOWN[_key(path)] = said
+            raise StorageError(f"{path}: its object storage did not answer ({said}; each request waits at most "
+                               f"{lake.TIMEOUT_VARIABLE}); the rest of this run's steps fail at once instead of waiting "
+                               "in turn. Check the endpoint (AWS_ENDPOINT_URL) and run again.") from exc
+        if isinstance(exc, duckdb.Error) and _is_damage(exc):  # found reading a block, not opening: same advice
             raise explain(path, exc) from exc
         raise
     finally:
         con.close()
+
+
+def stopped_answering(exc: BaseException | None) -> str:
+    """DuckDB's first line when `exc`, or an error behind it, is a request to object storage that got no answer."""
+    while exc is not None:
+        if isinstance(exc, duckdb.Error) and _NO_ANSWER.search(str(exc)):
+            return str(exc).splitlines()[0]
+        exc = exc.__cause__ or exc.__context__
+    return ""
 
 
 def _open(path: str, read_only: bool, retry: bool = True) -> duckdb.DuckDBPyConnection:

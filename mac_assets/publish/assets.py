@@ -15,6 +15,8 @@ from dagster import (
     ConfigurableResource,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableSchema,
 )
 from pydantic import Field
 
@@ -24,7 +26,7 @@ from mac_assets.infra.backup import backup_raw
 from mac_assets.infra.io_manager import Warehouse
 from mac_assets.policy import key, mac_asset
 from mac_assets.publish import reports
-from mac_assets.publish.bi import STORAGE_VERSION, methodology_frame, publish, series_freshness
+from mac_assets.publish.bi import STORAGE_VERSION, methodology_frame, publish, published_columns, series_freshness
 from mac_assets.scores.headline import headline_indicators, headline_pillars
 
 # What the BI snapshot publishes, and what the reports read.
@@ -67,8 +69,13 @@ def build_publish_assets(extension: bool = True) -> list[AssetsDefinition]:
     )
     def bi_snapshot(warehouse: Warehouse, bi: BiPublisher) -> MaterializeResult:
         rows = publish(warehouse.path, bi.bi_path)
-        return MaterializeResult(metadata={"dagster/row_count": rows["mac_history"], "path": bi.bi_path,
-                                           "storage_version": STORAGE_VERSION, "rows": MetadataValue.json(rows)})
+        # Every published table's columns with their contract comments; the headline table's as the asset's own.
+        schemas = {table: TableSchema(columns=[TableColumn(name, kind, description) for name, kind, description in cols])
+                   for table, cols in published_columns(bi.bi_path).items()}
+        return MaterializeResult(metadata={
+            "dagster/row_count": rows["mac_history"], "dagster/column_schema": schemas["mac_history"],
+            "path": bi.bi_path, "storage_version": STORAGE_VERSION, "rows": MetadataValue.json(rows),
+            **{f"bi.{table} columns": schema for table, schema in schemas.items()}})
 
     @mac_asset(
         keys.RAW_BACKUP, None,

@@ -490,3 +490,15 @@ def _build(con: duckdb.DuckDBPyConnection, src: str, tmp: Path) -> dict[str, int
     return rows
 
 
+
+
+def published_columns(bi_path: str) -> dict[str, list[tuple[str, str, str]]]:
+    """Each published table's columns as (name, DuckDB type, contract comment), in the contract's order."""
+    with connect(bi_path, read_only=True) as con:
+        rows = con.execute("select table_name, column_name, data_type from information_schema.columns "
+                           "where table_schema = 'bi' order by table_name, ordinal_position").fetchall()
+    types: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        types.setdefault(table, {})[column] = kind
+    return {table: [(c, kind, BI_CONTRACT[table][1].get(c, "")) for c, kind in types.get(table, {}).items()]
+            for table in BI_CONTRACT}

@@ -1,7 +1,9 @@
 """Raw assets, one per catalog series, all built by one factory.
 
-Each raw asset asks the configured source (the `source` resource) for its whole run window once,
-validates what came back and appends it to `raw.<series>` with the source's label and fetch time.
+Each raw asset asks the configured source (the `source` resource) for its whole run window once (on a
+live source through the `fetching` resource, which fetches the run's series from all providers at once
+under the run's fetch budget and hands each asset its own), validates what came back and appends it to
+`raw.<series>` with the source's label and fetch time.
 Writes are upserts on (date, keys): history is never deleted, so a provider that shortens its window
 or a fetch that fails leaves every stored row in place. A failed fetch does not fail the run: the
 asset's `fetch_succeeded` check fails (WARN) with the reason, and scores lose that series' coverage
@@ -58,7 +60,6 @@ from mac_assets.sources.base import (
     MalformedPayload,
     SourceError,
     empty_frame,
-    fetch_continued,
     validate_fetch,
 )
 
@@ -174,11 +175,17 @@ def refuse_a_revision(series: Series, stored: pd.DataFrame, frame: pd.DataFrame,
     return len(changed_values(series, stored, frame))
 
 
+def series_in_run(context: AssetExecutionContext) -> list[Series]:
+    """The catalog series whose raw assets this run materializes: what a live run fetches at once."""
+    selected = context.job_def.asset_layer.selected_asset_keys
+    return [s for s in SERIES if key(raw(s)) in selected]
+
+
 def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition,
                     accept_revisions: frozenset[str] = frozenset()) -> AssetsDefinition:
     @mac_asset(
         raw(series), partitions,
-        required_resource_keys={"source", "warehouse"},
+        required_resource_keys={"source", "warehouse", "fetching"},
         kinds={"duckdb", series.provider},
         tags={"tier": str(series.tier), "provider": series.provider},
         metadata=series_metadata(series),
@@ -193,7 +200,7 @@ def build_raw_asset(series: Series, partitions: TimeWindowPartitionsDefinition,
         start, end = first.date(), last.date()
         error, requests, provider, notes, revised = "", 0, series.provider, (), 0
         try:
-            fetched = fetch_continued(source, series, start, end)
+            fetched = context.resources.fetching.fetch(source, series, start, end, series_in_run(context))
             frame, requests = validate_fetch(source.label, series, fetched.frame, start, end), fetched.requests
             provider, notes = fetched.provider or source.label, fetched.notes
             unknown = unknown_keys(series, frame)

@@ -86,7 +86,6 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
     def indicator_scores(context: AssetExecutionContext, **inputs: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_indicators(metric_frames(inputs, (t.metric for t in CORE_THRESHOLDS)), score_calendar(*window_bounds(context)))
         return Output(out, metadata={
-            "rows": len(out),
             "indicators": len(CORE_THRESHOLDS),
             "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         })
@@ -98,7 +97,7 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
     )
     def pillar_scores(indicator_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_pillars(indicator_scores)
-        return Output(out, metadata={"rows": len(out), "pillars": len(PILLARS)})
+        return Output(out, metadata={"pillars": len(PILLARS)})
 
     @mac_asset(
         keys.MAC1_COMPOSITE, partitions, ins={"pillar_scores": AssetIn(key(keys.PILLAR_SCORES))}, **common,
@@ -107,14 +106,14 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
     )
     def mac1_composite(context: AssetExecutionContext, pillar_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = score_composite(pillar_scores)
-        return Output(out, metadata=with_latest(context, {"rows": len(out)}, _latest(out, ["mac", "status", "coverage"])))
+        return Output(out, metadata=with_latest(context, {}, _latest(out, ["mac", "status", "coverage"])))
 
     @mac_asset(
         keys.MAC_COMPOSITE, partitions,
         ins={"mac1_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "mac2_readings": AssetIn(key(keys.MAC2_READINGS)),
              "mac2_pillar_scores": AssetIn(key(keys.MAC2_PILLAR_SCORES)),
              "mac3_readings": AssetIn(key(keys.MAC3_READINGS))},
-        **common, metadata={"headline_methodology": HEADLINE_VERSION},
+        **common, metadata={"headline_methodology": HEADLINE_VERSION}, required_resource_keys={"source"},
         description="The headline Market Absorption Capacity per business day, from the reading that won the "
                     "pre-registered out-of-sample test (thresholds.HEADLINE_METHODOLOGY): its score, the sum of its "
                     "pillar contributions, its quiet status and daily band, coverage; beside it mac-1.x (`seed_mac`), "
@@ -123,7 +122,8 @@ def build_score_assets(partitions: TimeWindowPartitionsDefinition) -> list[Asset
     def mac_composite(context: AssetExecutionContext, mac1_composite: pd.DataFrame, mac2_readings: pd.DataFrame,
                       mac2_pillar_scores: pd.DataFrame, mac3_readings: pd.DataFrame) -> Output[pd.DataFrame]:
         out = headline_composite(mac1_composite, mac2_readings, mac2_pillar_scores, mac3_readings)
-        return Output(out, metadata=with_latest(context, {"rows": len(out)},
+        # The story of the data in the UI: the latest reading, its status and coverage, and where the data came from.
+        return Output(out, metadata=with_latest(context, {"source": context.resources.source.label},
                                                 _latest(out, ["mac", "status", "coverage", "risk_12m", "seed_mac"])))
 
     @mac_asset(
@@ -198,7 +198,7 @@ def build_percentile_assets(partitions: TimeWindowPartitionsDefinition) -> list[
         frames = dict(zip(PERCENTILE_OUTPUTS, (indicators, pillars, readings, mac3_pillars, mac3_readings)))
         for name, frame in frames.items():
             out = in_window(frame, context)
-            meta = {"rows": len(out)}
+            meta = {}
             if name == "mac2_indicator_scores":
                 meta["share_scored"] = float(out["stress"].notna().mean()) if len(out) else 0.0
             if name in latest:
@@ -221,7 +221,7 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
         latest = out.dropna(subset=["score"]).drop_duplicates("indicator", keep="last")
         table = latest[["indicator", "date", "value", "score"]].to_string(index=False) if len(latest) else "no data"
         return Output(out, metadata=with_latest(context, {
-            "rows": len(out), "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
+            "share_available": float(out["score"].notna().mean()) if len(out) else 0.0,
         }, {"latest": MetadataValue.md(f"```\n{table}\n```")}))
 
     @mac_asset(keys.SYSTEMIC_STRESS, partitions,
@@ -235,7 +235,7 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
                         extension_scores: pd.DataFrame) -> Output[pd.DataFrame]:
         out = in_window(systemic_term(pillar_scores, extension_scores), context)
         latest = _latest(out, ["correlation_share", "ciss", "avg_stress_correlation"])
-        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
+        return Output(out, metadata=with_latest(context, {}, latest))
 
     @mac_asset(keys.MAC_EXTENDED, partitions,
                ins={"mac_composite": AssetIn(key(keys.MAC1_COMPOSITE)), "pillar_scores": AssetIn(key(keys.PILLAR_SCORES)),
@@ -249,6 +249,6 @@ def build_extension_assets(partitions: TimeWindowPartitionsDefinition) -> list[A
                      extension_scores: pd.DataFrame, systemic_stress: pd.DataFrame) -> Output[pd.DataFrame]:
         out = extended_composite(mac_composite, pillar_scores, extension_scores, systemic_stress)
         latest = _latest(out, ["mac_extended", "mac", "status", "correlation_contribution", "compression_contribution"])
-        return Output(out, metadata=with_latest(context, {"rows": len(out)}, latest))
+        return Output(out, metadata=with_latest(context, {}, latest))
 
     return [extension_scores, systemic_stress, mac_extended]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from mac_assets.catalog import VINTAGE_COLUMNS, Series
 from mac_assets.pointintime import utc_today
+from mac_assets.sources.redact import redact
 
 # A fetched frame may say per row who delivered it (a continuation's rows); otherwise `Fetched.provider` does.
 PROVIDER_COLUMN = "provider"
@@ -25,8 +26,12 @@ class SourceError(RuntimeError):
     """A source could not deliver a series; the message names the source, the series and the problem.
 
     Raw assets catch these: they keep the rows already stored, record a failed `fetch_succeeded` check
-    and let the run go on, so scores lose coverage instead of the whole graph failing.
+    and let the run go on, so scores lose coverage instead of the whole graph failing. The message is
+    redacted when the error is made (`redact.py`): it goes on to logs, metadata and the terminal.
     """
+
+    def __init__(self, message: str):
+        super().__init__(redact(message))
 
 
 class SeriesUnavailable(SourceError):

@@ -45,13 +45,14 @@ class CftcClient(HttpSource):
         codes = ", ".join(f"'{c}'" for c in TREASURY_FUTURES_FACE_USD)
         where = (f"{CODE_FIELD} in ({codes}) AND {DATE_FIELD} >= '{start.isoformat()}T00:00:00.000' "
                  f"AND {DATE_FIELD} < '{end.isoformat()}T00:00:00.000'")
-        rows, offset = [], 0
+        rows, offset, previous = [], 0, None
         while True:
             page = self.json(self.url(f"resource/{self.dataset}.json"), series.id, {
                 "$where": where, "$order": f"{DATE_FIELD}, {CODE_FIELD}", "$limit": self.page_size, "$offset": offset,
             })
             if not isinstance(page, list):
                 raise MalformedPayload(f"cftc/{series.id}: expected a JSON array of rows, got {type(page).__name__}")
+            previous = self.new_page(series, f"resource/{self.dataset}", offset, page, previous)
             rows.extend(page)
             if len(page) < self.page_size:
                 break

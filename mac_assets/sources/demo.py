@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from mac_assets.catalog import SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
+from mac_assets.catalog import SERIES, SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
 from mac_assets.pointintime import utc_today
-from mac_assets.sources.base import Fetched, SeriesUnavailable
+from mac_assets.sources.base import Fetched
 
 CALENDAR = pd.date_range("2000-01-01", "2035-12-31", freq="D")
 DEFAULT_SEED = 20080915  # the Lehman weekend, for a demo whose history must contain a crisis
@@ -207,8 +207,8 @@ def _random_walk_around(seed: int, name: str, level: np.ndarray, daily_sd: np.nd
 
 
 @lru_cache(maxsize=4)
-def generate(seed: int) -> dict[str, pd.DataFrame]:
-    """Every catalog series on the full demo calendar at its native frequency, for one seed."""
+def generate(seed: int) -> dict[str, pd.DataFrame | None]:
+    """Every catalog series on the full demo calendar at its native frequency, for one seed (None: no model)."""
     s = _stress(seed)
     slow = pd.Series(s).ewm(halflife=25).mean().to_numpy()
     n = lambda name, phi, sd: _ar1(seed, name, phi, sd)  # noqa: E731 - short local helper
@@ -270,7 +270,31 @@ def generate(seed: int) -> dict[str, pd.DataFrame]:
     }
     frames = {sid: _sample(SERIES_BY_ID[sid], values) for sid, values in daily.items()}
     frames["CFTC_TFF_UST"] = _cftc(seed, SERIES_BY_ID["CFTC_TFF_UST"])
+    # Every other catalog series (a new one) gets a model derived from its catalog row.
+    frames |= {x.id: _sample(x, derived_model(seed, x, s, slow)) for x in SERIES if x.id not in frames}
     return frames
+
+
+# Pillars priced in markets, which move with the stress of the day; the others move with its slow average.
+FAST_PILLARS = ("liquidity", "valuation", "volatility", "contagion")
+
+
+def derived_model(seed: int, series: Series, stress: np.ndarray, slow: np.ndarray) -> np.ndarray | None:
+    """A model for a catalog series without a hand-written one, from its catalog row alone.
+
+    The value sits low in the series' plausible range (`valid`) in calm times and rises with the stress
+    factor, as spreads, volatility and funding rates do: through the range's logarithm when it is positive
+    (prices, indexes, amounts), linearly otherwise (rates, net percentages). Series of a market-priced pillar
+    (or a tier-1 series without a pillar) follow the day's stress, the others its slow average; a little
+    persistent noise is the series' own. A series that falls under stress, or one with several value
+    columns or no finite range, needs a hand-written model above: `None`, and fetching it says so.
+    """
+    lo, hi = series.valid
+    if series.columns != ("value",) or not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        return None
+    fast = any(p in FAST_PILLARS for p in series.pillars) or (not series.pillars and series.tier == 1)
+    position = np.clip(0.3 + 0.4 * (stress if fast else slow) + _ar1(seed, series.id, 0.95, 0.03), 0.02, 0.98)
+    return lo * (hi / lo) ** position if lo > 0 else lo + position * (hi - lo)
 
 
 def _with_equities(seed: int, name: str, z_equities: np.ndarray, rho: np.ndarray) -> np.ndarray:
@@ -304,7 +328,9 @@ def _native_dates(series: Series) -> np.ndarray:
     return mask & live
 
 
-def _sample(series: Series, values: np.ndarray) -> pd.DataFrame:
+def _sample(series: Series, values: np.ndarray | None) -> pd.DataFrame | None:
+    if values is None:
+        return None
     mask = _native_dates(series)
     return pd.DataFrame({"date": CALENDAR[mask], "value": np.round(values[mask], 6)})
 
@@ -348,8 +374,10 @@ class DemoSource(BaseModel):
 
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         frames = generate(self.seed)
-        if series.id not in frames:
-            raise SeriesUnavailable(f"demo/{series.id}: the demo generator has no model for this series")
+        if frames.get(series.id) is None:
+            raise KeyError(f"demo/{series.id}: the demo generator has no model for this series and cannot derive "
+                           "one (several value columns, or no finite valid range in the catalog): add one to "
+                           "sources/demo.py")
         last = pd.Timestamp(self.as_of) if self.as_of else utc_today()
         stop = min(pd.Timestamp(end), last.normalize() + pd.Timedelta(days=1))
         frame = frames[series.id]

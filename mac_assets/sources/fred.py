@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import Field
 
 from mac_assets.catalog import Series
-from mac_assets.sources.base import MalformedPayload
+from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
 from mac_assets.sources.client import HttpSource
 
 # ALFRED's whole real-time axis, and the end date FRED gives a value that is still current.
@@ -36,6 +36,7 @@ class FredClient(HttpSource):
     """FRED API client. The key comes from FRED_API_KEY through Dagster's EnvVar."""
 
     provider: ClassVar[str] = "fred"
+    key_help: ClassVar[str] = "a free key: https://fred.stlouisfed.org/docs/api/api_key.html"
     base_url: str = "https://api.stlouisfed.org/fred"
     api_key: str = Field(description="FRED API key (EnvVar FRED_API_KEY); never logged.")
     rate_limit_per_s: float = Field(default=2.0, description="Requests per second across all FRED series.")
@@ -50,7 +51,7 @@ class FredClient(HttpSource):
 
     def read(self, series: Series, start: date, end: date) -> pd.DataFrame:
         if not self.api_key:
-            raise ValueError(f"fred/{series.id}: no API key; set FRED_API_KEY (free at fred.stlouisfed.org)")
+            raise SeriesUnavailable(f"fred/{series.id}: no API key; set FRED_API_KEY ({self.key_help})")
         if not series.vintages:
             return parse_observations(series, self._observations(series, start, end))[["date", "value"]]
         vintages = self.vintage_dates(series)
@@ -82,7 +83,7 @@ class FredClient(HttpSource):
 
     def _paged(self, series: Series, endpoint: str, field: str, limit: int, params: dict) -> list:
         """Every item of `field` across FRED's pages (`limit` items each, followed by `offset` to `count`)."""
-        items, offset = [], 0
+        items, offset, previous = [], 0, None
         while True:
             body = self.json(self.url(endpoint), series.id, {
                 "series_id": series.remote_id, "api_key": self.api_key, "file_type": "json", **params,
@@ -91,8 +92,9 @@ class FredClient(HttpSource):
             try:
                 page = body[field]
                 count = int(body.get("count", len(page)))
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise MalformedPayload(f"fred/{series.id}: no '{field}' list in the response") from exc
+            previous = self.new_page(series, endpoint, offset, page, previous)
             items.extend(page)
             offset += len(page)
             if not page or offset >= count:

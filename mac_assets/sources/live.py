@@ -18,6 +18,7 @@ from mac_assets.catalog import Series
 from mac_assets.sources.base import Fetched, SeriesUnavailable, SourceError
 from mac_assets.sources.client import HttpSource
 from mac_assets.sources.csv_folder import DEFAULT_MAX_BYTES, CsvFolderSource
+from mac_assets.sources.http import Deadline
 
 
 class LiveSource(BaseModel):
@@ -28,6 +29,11 @@ class LiveSource(BaseModel):
     @property
     def label(self) -> str:
         return "live"
+
+    def bound_by(self, deadline: Deadline) -> None:
+        """Every client's later requests end by `deadline` (the run's fetch budget, `sources/fetching.py`)."""
+        for client in self.clients.values():
+            client.bound_by(deadline)
 
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         folder = CsvFolderSource(directory=self.csv_dir, max_bytes=self.csv_max_bytes) if self.csv_dir else None

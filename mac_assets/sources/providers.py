@@ -32,6 +32,10 @@ class Provider:
     def base_url_variable(self) -> str:
         return f"MAC_{self.name.upper()}_BASE_URL"
 
+    @property
+    def key_help(self) -> str:
+        return getattr(self.client, "key_help", "")
+
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("fred", FredClient, "FRED_API_KEY", key_required=True),
@@ -44,3 +48,12 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("etf", None),  # ETF issuers' assets: no public API
 )}
 LIVE_PROVIDERS: tuple[Provider, ...] = tuple(p for p in PROVIDERS.values() if p.client is not None)
+
+
+def missing_key(keys_set: frozenset[str]) -> str:
+    """Why MAC_SOURCE=live cannot start when only `keys_set`'s providers have their key ('' when it can)."""
+    for p in LIVE_PROVIDERS:
+        if p.key_required and p.name not in keys_set:
+            return (f"MAC_SOURCE=live needs {p.key_variable} ({p.key_help}); without one, read the series from files: "
+                    "MAC_SOURCE=csv with MAC_CSV_DIR, a folder of <SERIES>.csv files")
+    return ""

@@ -1,8 +1,10 @@
-"""The `source` resource: the one Dagster object of the sources layer, configured from settings.
+"""The Dagster objects of the sources layer, configured from settings: the `source` and `fetching` resources.
 
-It builds the Dagster-free source MAC_SOURCE names (demo generator, CSV folder or live clients) when
-a run starts, with API keys read at that moment through Dagster's `EnvVar`, so keys never sit in
-code, the UI or metadata. The launchpad shows and overrides every field.
+`source` builds the Dagster-free source MAC_SOURCE names (demo generator, CSV folder or live clients)
+when a run starts, with API keys read at that moment through Dagster's `EnvVar`, so keys never sit in
+code, the UI or metadata. `fetching` gives a live run its fetch budget: one `RunFetch` per run
+(`sources/fetching.py`), made by the first raw asset and stopped when the run ends. The launchpad
+shows and overrides every field of both.
 """
 
 from __future__ import annotations
@@ -13,10 +15,19 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, PrivateAttr
 
 from mac_assets.catalog import Series
-from mac_assets.infra.settings import DEFAULT_CSV_MAX_BYTES, DEFAULT_DEMO_SEED, SOURCES, Settings
-from mac_assets.sources.base import Fetched
+from mac_assets.infra.settings import (
+    DEFAULT_CSV_MAX_BYTES,
+    DEFAULT_DEMO_SEED,
+    DEFAULT_FETCH_BUDGET_S,
+    FETCH_BUDGET_VARIABLE,
+    SOURCES,
+    Settings,
+)
+from mac_assets.sources.base import Fetched, SeriesSource, fetch_continued
 from mac_assets.sources.csv_folder import CsvFolderSource
 from mac_assets.sources.demo import DemoSource
+from mac_assets.sources.fetching import RunFetch
+from mac_assets.sources.http import Deadline
 from mac_assets.sources.live import LiveSource
 from mac_assets.sources.providers import LIVE_PROVIDERS
 
@@ -64,6 +75,32 @@ class SourceResource(ConfigurableResource):
 
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
         return self.built_source.fetch(series, start, end)
+
+
+class RunFetching(ConfigurableResource):
+    """A live run's fetching: all providers at once, every request ending within the run's fetch budget."""
+
+    budget_s: float = Field(default=DEFAULT_FETCH_BUDGET_S, description=f"Seconds a live run may spend fetching "
+                                                                        f"({FETCH_BUDGET_VARIABLE}).")
+
+    _run: RunFetch | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context) -> None:
+        self._run = None
+
+    def teardown_after_execution(self, context) -> None:
+        if self._run is not None:
+            self._run.close()
+
+    def fetch(self, source: SeriesSource, series: Series, start: date, end: date, run_series: list[Series]) -> Fetched:
+        """`series` from `source`; on a live source, from the run's concurrent fetch of `run_series`,
+        started by the first call. Demo and CSV sources read local data: they are asked directly."""
+        live = getattr(source, "built_source", source)
+        if not isinstance(live, LiveSource):
+            return fetch_continued(source, series, start, end)
+        if self._run is None:
+            self._run = RunFetch(live, run_series, start, end, Deadline(self.budget_s, FETCH_BUDGET_VARIABLE))
+        return self._run.fetch(series, start, end)
 
 
 def build_source(settings: Settings) -> SourceResource:
