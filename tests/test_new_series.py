@@ -25,7 +25,7 @@ TESTS = Path(__file__).resolve().parent
 
 # Each table of methodology rows, by the methodology it belongs to: a series reaches a methodology when one of
 # its rows scores the series or a derived metric computed from it.
-METHODOLOGY_ROWS = {"mac-1.x and extension": THRESHOLDS, "mac-2.0": MAC2_INDICATORS}
+METHODOLOGY_ROWS = {"mac-1.x and extension": THRESHOLDS, "mac-2.x and mac-3.0": MAC2_INDICATORS}
 
 # OVXCLS, the example: Cboe's crude-oil volatility index on FRED, as a volatility indicator.
 ROWS = {
