@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from mac_assets.catalog import SERIES, SERIES_BY_ID, TREASURY_FUTURES_FACE_USD, Series
 from mac_assets.pointintime import utc_today
-from mac_assets.sources.base import Fetched
+from mac_assets.sources.base import Fetched, SeriesUnavailable
 
 CALENDAR = pd.date_range("2000-01-01", "2035-12-31", freq="D")
 DEFAULT_SEED = 20080915  # the Lehman weekend, for a demo whose history must contain a crisis
@@ -373,6 +373,8 @@ class DemoSource(BaseModel):
         return "demo"
 
     def fetch(self, series: Series, start: date, end: date) -> Fetched:
+        if series.id not in SERIES_BY_ID:  # a provider's identifier (a continuation), which the demo does not mimic
+            raise SeriesUnavailable(f"demo/{series.id}: not a catalog series; the demo generates the catalog's only")
         frames = generate(self.seed)
         if frames.get(series.id) is None:
             raise KeyError(f"demo/{series.id}: the demo generator has no model for this series and cannot derive "
