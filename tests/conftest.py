@@ -31,12 +31,21 @@ def pytest_collection_modifyitems(items):
         if GRAPH_FIXTURES & set(item.fixturenames) and not item.get_closest_marker("graph"):
             item.add_marker(pytest.mark.graph)
 
+from mac_assets.publish.bi import releasing_snapshots
+
 
 @dataclass(frozen=True)
 class DemoGraph:
     path: Path  # the working file
     bi: Path  # the published snapshot
     result: object  # Dagster's ExecuteInProcessResult of the run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _deletable_snapshots(tmp_path_factory):
+    """Snapshots published as root are immutable: lift that when the session ends, so pytest can delete old folders."""
+    with releasing_snapshots(tmp_path_factory.getbasetemp()):
+        yield
 
 
 @pytest.fixture(scope="session")
