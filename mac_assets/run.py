@@ -200,14 +200,14 @@ def main(argv: list[str] | None = None) -> int:
             raise Refused(str(exc), 2) from None
         if settings.source == "live" and missing_key(settings.keys_set):
             raise Refused(missing_key(settings.keys_set), 2)
-        job = environment_definitions().resolve_job_def(FULL_GRAPH_JOB)
-        first, last = year_range(job.partitions_def.get_partition_keys(), args.first, args.last)
         try:
             # Held for the whole command: a second `make run` or a `make restore` is refused at once, naming this one.
             acquire(settings.duckdb_path, "make run")
         except StorageError as exc:
             raise Refused(str(exc)) from None
         try:
+            job = environment_definitions().resolve_job_def(FULL_GRAPH_JOB)
+            first, last = year_range(job.partitions_def.get_partition_keys(), args.first, args.last)
             return run_and_report(settings, job, first, last)
         finally:
             unlock(settings.duckdb_path)

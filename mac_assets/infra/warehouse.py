@@ -100,14 +100,21 @@ def acquire(path: str, purpose: str) -> None:
     _LOCKED[_key(path)] = [handle, 1]
 
 
-def unlock(path: str) -> None:
-    entry = _LOCKED.get(_key(path))
+def _count_down(held: dict[str, list], path: str) -> bool:
+    """One hold of `path` fewer; at none, its connection or lock file is closed and forgotten (True then)."""
+    entry = held.get(_key(path))
     if not entry:
-        return
+        return False
     entry[1] -= 1
-    if entry[1] <= 0:
-        entry[0].close()  # closing the file releases its lock
-        del _LOCKED[_key(path)]
+    if entry[1] > 0:
+        return False
+    entry[0].close()  # closing a lock file releases its lock
+    del held[_key(path)]
+    return True
+
+
+def unlock(path: str) -> None:
+    _count_down(_LOCKED, path)
 
 
 @contextmanager
@@ -143,13 +150,7 @@ def hold_open(path: str, before_open=None) -> None:
 
 
 def release(path: str) -> None:
-    entry = _HELD.get(_key(path))
-    if not entry:
-        return
-    entry[1] -= 1
-    if entry[1] <= 0:
-        entry[0].close()
-        del _HELD[_key(path)]
+    if _count_down(_HELD, path):
         unlock(path)
 
 
