@@ -22,6 +22,8 @@ import pytest
 from graph_helpers import run, settings_for, tables
 from hostile_server import HostileServer
 
+from mac_assets.publish.bi import releasing_snapshots
+
 # Session fixtures that run the whole graph: a test using one is in the graph tier whatever its markers.
 GRAPH_FIXTURES = {"demo_graph", "demo_tables", "demo_copy"}
 
@@ -30,8 +32,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if GRAPH_FIXTURES & set(item.fixturenames) and not item.get_closest_marker("graph"):
             item.add_marker(pytest.mark.graph)
-
-from mac_assets.publish.bi import releasing_snapshots
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,6 @@ from mac_assets.infra.backup import backup_raw, backups, check_intact, restore, 
 from mac_assets.infra.warehouse import StorageError
 from mac_assets.sources.demo import DemoSource
 
-pytestmark = pytest.mark.graph
-
 
 @pytest.fixture
 def working(demo_graph, tmp_path):

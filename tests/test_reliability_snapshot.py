@@ -18,8 +18,6 @@ from process_helpers import REPO
 from mac_assets.infra.warehouse import StorageError
 from mac_assets.publish.bi import publish
 
-pytestmark = pytest.mark.graph
-
 
 def _mac_latest(path) -> list:
     con = duckdb.connect(str(path), read_only=True)
