@@ -101,5 +101,7 @@ bench-team: $(STAMP) postgres
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+## Published snapshots are immutable when published as root (docs/bi.md): lift that first, or rm cannot remove them.
 clean:
+	-[ -d data ] && chattr -R -i data 2>/dev/null
 	rm -rf $(VENV) data .dagster_home .pytest_cache

@@ -48,9 +48,9 @@ def build_definitions(settings: Settings, source=None) -> Definitions:
         schedules=[*schedules, maintenance_schedule],
         sensors=[build_freshness_sensor(freshness), failed_run_alert, stale_run_sweeper],
         resources={
-            IO_MANAGER_KEY: DuckDBFrameIOManager(path=settings.duckdb_path),
+            IO_MANAGER_KEY: DuckDBFrameIOManager(path=settings.duckdb_path, backup_root=str(settings.backup_root)),
             "warehouse": warehouse,
-            "bi": BiPublisher(bi_path=settings.bi_path),
+            "bi": BiPublisher(bi_path=settings.bi_path, source=settings.source),
             "raw_backups": RawBackups(root=str(settings.backup_root), keep=settings.backup_keep),
             "report_files": ReportsFolder(path=settings.reports_dir),
             "source": source if source is not None else build_source(settings),

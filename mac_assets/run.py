@@ -25,10 +25,11 @@ from dagster import DagsterInstance, execute_job, reconstructable
 from mac_assets import keys
 from mac_assets.automation import range_tags
 from mac_assets.definitions import FULL_GRAPH_JOB, environment_definitions, full_graph_job
+from mac_assets.infra.backup import check_intact
 from mac_assets.infra.lake import is_lake
 from mac_assets.infra.runs import blocking_runs, sweep_stale_runs, worker_tags
 from mac_assets.infra.settings import Settings, load_settings
-from mac_assets.infra.warehouse import StorageError, check_openable, connect
+from mac_assets.infra.warehouse import StorageError, acquire, check_openable, connect, unlock
 from mac_assets.publish.site import RISK_VERDICT
 from mac_assets.raw.assets import FETCH_CHECK
 from mac_assets.scores.compute import headline_days, no_headline_reason
@@ -154,14 +155,17 @@ def has_headline(database: str) -> tuple[bool, str]:
     return (not headline_days(comp).empty), no_headline_reason(comp)
 
 
-def preflight(instance: DagsterInstance, database: str) -> str:
-    """Free what killed runs left, then refuse to start while another run or process holds the file (not a lake)."""
+def preflight(instance: DagsterInstance, settings: Settings) -> str:
+    """Free what killed runs left, then refuse to start while another run or process holds the file (not a lake),
+    or on a working file that a restore left half-swapped or that is missing while its history is in backups."""
+    database = settings.duckdb_path
     swept = sweep_stale_runs(instance)
     others = [] if is_lake(database) else blocking_runs(instance)  # a lake takes concurrent writers
     if others:
         raise Refused(f"another run is in progress and holds the working file: {others[0]}; wait for it, or "
                       "terminate it in the UI (Runs) if it is stuck")
     try:
+        check_intact(database, settings.backup_root)
         check_openable(database)
     except StorageError as exc:
         raise Refused(str(exc)) from None
@@ -195,38 +199,51 @@ def main(argv: list[str] | None = None) -> int:
             raise Refused(str(exc), 2) from None
         if settings.source == "live" and missing_key(settings.keys_set):
             raise Refused(missing_key(settings.keys_set), 2)
-        job = environment_definitions().resolve_job_def(FULL_GRAPH_JOB)
-        first, last = year_range(job.partitions_def.get_partition_keys(), args.first, args.last)
-        persistent = bool(os.environ.get("DAGSTER_HOME"))
-        instance = DagsterInstance.get() if persistent else DagsterInstance.ephemeral()
-        swept = preflight(instance, settings.duckdb_path)
-        if swept != "no stale runs":
-            print(f"Recovered from a killed run: {swept}.", flush=True)
-        if settings.csv_dir:
-            ignored = CsvFolderSource(directory=settings.csv_dir).unknown_files()
-            if ignored:
-                print(f"CSV folder {shown(settings.csv_dir)}: ignored, no catalog series reads them: {', '.join(ignored)}",
-                      flush=True)
-        print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {first}..{last} "
-              f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)
-        started = time.perf_counter()
-        result = materialize_environment(first, last, instance, log_level="CRITICAL")
-        elapsed = time.perf_counter() - started
-        problems = failures(result)
-        for line in problems:
-            print(f"  {line}", file=sys.stderr)
-        if not result.success:
-            raise Refused(f"run {result.run_id} failed after {elapsed:.1f} s: {problems[0] if problems else 'see the UI'}")
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"Run {result.run_id} succeeded in {elapsed:.1f} s (peak RSS {peak_mb:.0f} MB).\n")
-        produced, reason = has_headline(settings.duckdb_path)
-        if not produced:
-            raise Refused(f"no headline MAC was produced: {reason}")
-        print(summary(settings))
-        return 0
+        try:
+            # Held for the whole command: a second `make run` or a `make restore` is refused at once, naming this one.
+            acquire(settings.duckdb_path, "make run")
+        except StorageError as exc:
+            raise Refused(str(exc)) from None
+        try:
+            job = environment_definitions().resolve_job_def(FULL_GRAPH_JOB)
+            first, last = year_range(job.partitions_def.get_partition_keys(), args.first, args.last)
+            return run_and_report(settings, job, first, last)
+        finally:
+            unlock(settings.duckdb_path)
     except Refused as refusal:
         print(f"mac: {refusal}", file=sys.stderr)
         return refusal.status
+
+
+def run_and_report(settings: Settings, job, first: str, last: str) -> int:
+    """`make run` once the working file's lock is held: preflight, the run, and the summary (or a Refused)."""
+    persistent = bool(os.environ.get("DAGSTER_HOME"))
+    instance = DagsterInstance.get() if persistent else DagsterInstance.ephemeral()
+    swept = preflight(instance, settings)
+    if swept != "no stale runs":
+        print(f"Recovered from a killed run: {swept}.", flush=True)
+    if settings.csv_dir:
+        ignored = CsvFolderSource(directory=settings.csv_dir).unknown_files()
+        if ignored:
+            print(f"CSV folder {shown(settings.csv_dir)}: ignored, no catalog series reads them: {', '.join(ignored)}",
+                  flush=True)
+    print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {first}..{last} "
+          f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)
+    started = time.perf_counter()
+    result = materialize_environment(first, last, instance, log_level="CRITICAL")
+    elapsed = time.perf_counter() - started
+    problems = failures(result)
+    for line in problems:
+        print(f"  {line}", file=sys.stderr)
+    if not result.success:
+        raise Refused(f"run {result.run_id} failed after {elapsed:.1f} s: {problems[0] if problems else 'see the UI'}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"Run {result.run_id} succeeded in {elapsed:.1f} s (peak RSS {peak_mb:.0f} MB).\n")
+    produced, reason = has_headline(settings.duckdb_path)
+    if not produced:
+        raise Refused(f"no headline MAC was produced: {reason}")
+    print(summary(settings))
+    return 0
 
 
 if __name__ == "__main__":

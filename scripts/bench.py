@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     simulated year of daily operation (`make bench-team`), which take longer and need PostgreSQL."""
     from mac_assets.definitions import FULL_GRAPH_JOB, build_definitions
     from mac_assets.infra.settings import load_settings
+    from mac_assets.publish.bi import releasing_snapshots
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--team", action="store_true", help="the team set-ups and the simulated year instead")
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     keys = build_definitions(load_settings({})).resolve_job_def(FULL_GRAPH_JOB).partitions_def.get_partition_keys()
     lines: list[tuple[str, str]] = []
     reference_before = cpu_reference_seconds()
-    with tempfile.TemporaryDirectory() as name:
+    with tempfile.TemporaryDirectory() as name, releasing_snapshots(Path(name)):
         tmp = Path(name)
         lines += team_rows(tmp, keys) if team else local_rows(tmp, keys)
 

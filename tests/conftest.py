@@ -22,6 +22,8 @@ import pytest
 from graph_helpers import run, settings_for, tables
 from hostile_server import HostileServer
 
+from mac_assets.publish.bi import releasing_snapshots
+
 # Session fixtures that run the whole graph: a test using one is in the graph tier whatever its markers.
 GRAPH_FIXTURES = {"demo_graph", "demo_tables", "demo_copy"}
 
@@ -37,6 +39,13 @@ class DemoGraph:
     path: Path  # the working file
     bi: Path  # the published snapshot
     result: object  # Dagster's ExecuteInProcessResult of the run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _deletable_snapshots(tmp_path_factory):
+    """Snapshots published as root are immutable: lift that when the session ends, so pytest can delete old folders."""
+    with releasing_snapshots(tmp_path_factory.getbasetemp()):
+        yield
 
 
 @pytest.fixture(scope="session")

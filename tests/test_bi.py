@@ -125,6 +125,6 @@ def test_a_failed_publish_keeps_the_previous_snapshot(published, tmp_path):
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     with pytest.raises(duckdb.Error):
-        publish(str(empty), str(bi))
+        publish(str(empty), str(bi), "demo")
     assert hashlib.sha256(bi.read_bytes()).hexdigest() == before
     assert not list(bi.parent.glob(f".{bi.name}.*.tmp"))

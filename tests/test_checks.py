@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from graph_helpers import run, settings_for, tables
+from graph_helpers import run, run_assets, settings_for, tables
 
 from mac_assets.catalog import SERIES, get_series
 from mac_assets.raw.quality import longest_gap, validity_problems
@@ -75,13 +75,13 @@ class CorruptVix(DemoSource):
 @pytest.mark.graph
 def test_an_implausible_value_is_refused_before_it_is_stored(tmp_path):
     path = tmp_path / "bad.duckdb"
-    result = run(path, "2020", "2020", source=CorruptVix(seed=7, as_of="2021-06-30"))
+    result = run_assets(path, ["raw/vix"], "2020", CorruptVix(seed=7, as_of="2021-06-30"))  # the smallest run
     ev = evaluations(result)
     fetched = ev[("raw/vix", "fetch_succeeded")]
     assert not fetched.passed and "answer refused before storing" in fetched.metadata["error"].value
     assert "outside the series' plausible range, first dated 2020-12-31" in fetched.metadata["error"].value
     assert ev[("raw/vix", "is_valid")].passed
-    assert tables(path)["raw.vix"].empty  # nothing of the answer was written: the composite never saw it
+    assert tables(path)["raw.vix"].empty  # nothing of the answer was written: no score can see it
 
 
 def test_validity_counts_duplicates_future_dates_and_out_of_range_values():

@@ -135,10 +135,12 @@ def test_a_process_that_never_disposes_its_instance_leaves_plain_sqlite_files(ho
 
 def test_every_dagster_member_the_storage_relies_on_is_still_there(tmp_path):
     """Fails on a Dagster upgrade that renames or removes one, naming it (the storage subclasses private classes)."""
+    from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
     from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 
     stock = {SqliteEventLogStorage: SqliteEventLogStorage(str(tmp_path / "events")),
-             DagsterSqliteStorage: DagsterSqliteStorage.from_local(str(tmp_path / "home"))}
+             DagsterSqliteStorage: DagsterSqliteStorage.from_local(str(tmp_path / "home")),
+             LocalComputeLogManager: LocalComputeLogManager(str(tmp_path / "logs"))}
     missing = [f"{cls.__name__}.{name}" for cls, names in DAGSTER_MEMBERS_RELIED_ON.items() for name in names
                if not hasattr(stock[cls], name)]
     assert missing == [], f"Dagster changed what mac_assets/infra/event_log.py relies on: {missing}"
@@ -147,5 +149,5 @@ def test_every_dagster_member_the_storage_relies_on_is_still_there(tmp_path):
     # The event log lands where Dagster's own SQLite storage puts it.
     stock_dir = stock[DagsterSqliteStorage].event_log_storage._base_dir
     assert Path(stock_dir) == Path(event_logs_directory(str(tmp_path / "home")))
-    for storage in stock.values():
+    for storage in (stock[SqliteEventLogStorage], stock[DagsterSqliteStorage]):
         storage.dispose()

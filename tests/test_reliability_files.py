@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from mac_assets.infra import warehouse as storage
 from mac_assets.infra.backup import backup_raw, backups, restore, verified
 from mac_assets.infra.settings import load_settings
 from mac_assets.infra.warehouse import StorageError, write_frame
-from mac_assets.publish.bi import publish
+from mac_assets.publish.bi import _immutable, publish
 from mac_assets.sources.base import MalformedPayload, SeriesUnavailable
 from mac_assets.sources.csv_folder import CsvFolderSource
 
@@ -60,16 +61,19 @@ def test_publishing_never_overwrites_a_file_it_did_not_publish(built, tmp_path, 
         con.close()
     before = _sha(target)
     with pytest.raises(StorageError, match="refusing to replace it"):
-        publish(str(built), str(target))
+        publish(str(built), str(target), "demo")
     assert _sha(target) == before
     assert [p.name for p in tmp_path.iterdir()] == ["precious.duckdb"]  # and no temp file was left
 
 
 def test_a_stale_wal_beside_the_snapshot_is_not_replayed_onto_the_next_one(built, tmp_path):
     target = tmp_path / "mac_bi.duckdb"
-    publish(str(built), str(target))
-    # An analyst opens the snapshot read-write (the DuckDB CLI's default), changes it, and is killed:
-    # the change is only in the write-ahead log, which DuckDB would replay on the next open.
+    publish(str(built), str(target), "demo")
+    # An analyst opens a snapshot published writable (by an earlier release) read-write, the DuckDB CLI's
+    # default, changes it, and is killed: the change is only in the write-ahead log, which DuckDB would
+    # replay on the next open.
+    _immutable(target, False)
+    target.chmod(0o644)
     wal = target.with_name(target.name + ".wal")
     con = duckdb.connect(str(target))
     con.execute("pragma disable_checkpoint_on_shutdown; set checkpoint_threshold = '1TB'")
@@ -80,7 +84,7 @@ def test_a_stale_wal_beside_the_snapshot_is_not_replayed_onto_the_next_one(built
     con.close()
     stolen.rename(wal)  # as if the process had died before it could checkpoint
     assert wal.stat().st_size > 0
-    publish(str(built), str(target))
+    publish(str(built), str(target), "demo")
     assert not wal.exists()
     con = duckdb.connect(str(target), read_only=True)
     days, low = con.execute("select count(*), min(mac) from bi.mac_history where mac is not null").fetchone()
@@ -97,7 +101,7 @@ def test_temporary_files_of_a_killed_publish_are_swept_by_the_next(built, tmp_pa
         path.write_bytes(b"half a snapshot")
     living = tmp_path / f".mac_bi.duckdb.{os.getppid()}.tmp"  # a publish still running elsewhere
     living.write_bytes(b"in progress")
-    publish(str(built), str(target))
+    publish(str(built), str(target), "demo")
     assert not any(p.exists() for p in debris)
     assert living.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".mac_bi.duckdb.published", living.name, "mac_bi.duckdb"])
@@ -177,9 +181,10 @@ WRITE_WITH_DUCKDB2 = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); co
 @pytest.mark.process
 @with_other_duckdb("duckdb2")
 def test_a_working_file_of_the_duckdb_2_build_names_restore_which_rebuilds_it_and_keeps_the_old_file(built, tmp_path):
-    root = tmp_path / "backups"
-    backup = backup_raw(str(built), root, keep=3)  # Parquet, as the earlier build made them
-    path = tmp_path / "mac.duckdb"
+    root, path = tmp_path / "backups", tmp_path / "mac.duckdb"
+    shutil.copy(built, path)
+    backup = backup_raw(str(path), root, keep=3)  # Parquet, as the earlier build made them of this working file
+    path.unlink()
     written = run_with_other_duckdb("duckdb2", WRITE_WITH_DUCKDB2, str(path), str(backup.path / "raw.vix.parquet"))
     assert written[0].startswith("2.") and int(written[1]) > 100
     with pytest.raises(StorageError, match=r"written by a newer DuckDB .*`make restore`"):

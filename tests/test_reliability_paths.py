@@ -35,7 +35,7 @@ def test_the_working_file_snapshot_backups_and_reports_may_hold_quote_semicolon_
     bi, backup_root = folder / "bi'; --" / "mac_bi.duckdb", folder / "backups'; --"
     made = backup_raw(str(working), backup_root, keep=2)
     assert verified(made) and made.tables["vix"]["rows"] > 500
-    assert publish(str(working), str(bi))["mac_latest"] == 1
+    assert publish(str(working), str(bi), "demo")["mac_latest"] == 1
     assert reports.write(folder / "reports'; --" / "mac_report.html", "<html/>").read_text() == "<html/>"
 
     raw_before = {k: v for k, v in tables(working).items() if k.startswith("raw.")}

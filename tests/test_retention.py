@@ -88,6 +88,39 @@ def test_a_superseded_run_goes_with_its_events_its_file_and_its_check_rows(insta
     assert result.kept_as_latest == 1 and result.kept_young == 0
 
 
+KILL_AFTER_A_RUN_RECORD = textwrap.dedent("""
+    import os, signal, sys
+    from dagster import DagsterInstance
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+    from mac_assets.infra.retention import prune
+
+    real = SqliteRunStorage.delete_run
+
+    def delete_run(self, run_id):  # SIGKILL right after a run's record is deleted
+        real(self, run_id)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    SqliteRunStorage.delete_run = delete_run
+    with DagsterInstance.get() as instance:
+        prune(instance, 30, 90, now=float(sys.argv[1]))
+""")
+
+
+@pytest.mark.process
+def test_a_prune_killed_midway_leaves_nothing_that_the_next_prune_does_not_remove(instance):
+    old, new = run_years(instance), run_years(instance)
+    logs = Path(instance.compute_log_manager._base_dir)
+    assert check_rows(instance, old) == 1 and (logs / old).is_dir()
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_A_RUN_RECORD, str(later(KEEP + 10))], cwd=REPO,
+                            env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert instance.get_run_by_id(old) is None  # killed after its record went: everything else went before it
+
+    prune(instance, KEEP, KEEP_FAILED, now=later(KEEP + 10))
+    assert check_rows(instance, old) == 0 and not (logs / old).exists() and not run_file(instance, old).exists()
+    assert instance.get_run_by_id(new) is not None and check_rows(instance, new) == 1 and (logs / new).is_dir()
+
+
 def test_a_run_that_still_holds_a_partitions_latest_materialization_stays(instance):
     full = run_years(instance)
     run_years(instance, "2026", "2026")  # newer only for 2026: the full run still holds 2024 and 2025
@@ -123,6 +156,8 @@ READER = textwrap.dedent("""
                 instance.get_records_for_run(run.run_id, limit=50)
             assert instance.get_materialized_partitions(AssetKey("yearly")) == {"2024", "2025", "2026"}
             reads += 1
+            if reads == 1:
+                print("reading", flush=True)
     print(reads)
 """)
 
@@ -133,14 +168,14 @@ def test_pruning_while_another_process_reads_the_instance_as_the_ui_does(instanc
     reader = subprocess.Popen([sys.executable, "-c", READER, str(stop)], env=os.environ.copy(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # the reader is inside its loop
+        assert reader.stdout.readline() == "reading\n"  # the reader is inside its loop, however long it took to start
         result = prune(instance, KEEP, KEEP_FAILED, now=later(KEEP + 10))
         time.sleep(1)
     finally:
         stop.touch()
         out, err = reader.communicate(timeout=60)
     assert reader.returncode == 0, err[-3000:]
-    assert int(out) > 0
+    assert int(out) > 1
     assert sorted(result.deleted) == sorted(superseded)
     (kept,) = instance.get_run_ids()
     # Files the reader still had open were left; the next prune, with the reader gone, removes them.

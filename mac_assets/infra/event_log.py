@@ -39,6 +39,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from sqlalchemy import create_engine
 from sqlalchemy import event as sqlalchemy_event
@@ -52,6 +53,7 @@ DAGSTER_MEMBERS_RELIED_ON = {
     SqliteEventLogStorage: ("_connect", "_initdb", "conn_string_for_shard", "path_for_shard", "delete_events",
                             "has_table", "store_event", "dispose", "_initialized_dbs", "_db_lock", "_base_dir"),
     DagsterSqliteStorage: ("from_local", "_event_log_storage"),
+    LocalComputeLogManager: ("_base_dir",),  # retention.remove_orphans lists the runs' compute-log folders
 }
 
 

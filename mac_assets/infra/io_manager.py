@@ -13,6 +13,7 @@ replace rows and never delete history.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from dagster import (
 from pydantic import Field
 
 from mac_assets.infra import warehouse
+from mac_assets.infra.backup import check_intact
 from mac_assets.infra.partitions import REACHING_BACK_LAYERS, stored_window
 from mac_assets.infra.runs import record_worker
 from mac_assets.keys import Table
@@ -95,13 +97,16 @@ class DuckDBFrameIOManager(ConfigurableIOManager):
     """
 
     path: str = Field(description="The DuckDB file, or a DuckLake as `ducklake:<catalog>` (MAC_DUCKDB_PATH).")
+    backup_root: str = Field(default="", description="Folder of its raw backups (MAC_BACKUP_DIR): a run refuses to "
+                             "start an empty file while they hold its history.")
 
     def setup_for_execution(self, context) -> None:
         # Every run initialises this resource first, in the process that executes it: the one place
         # to record that process, so a run whose worker is killed can be told from a live one.
         if context.instance is not None and context.run is not None:
             record_worker(context.instance, context.run.run_id)
-        warehouse.hold_open(self.path)
+        warehouse.hold_open(self.path, before_open=lambda: check_intact(
+            self.path, Path(self.backup_root) if self.backup_root else None))
 
     def teardown_after_execution(self, context) -> None:
         warehouse.release(self.path)

@@ -21,6 +21,8 @@ Dagster storage; SQLite's per-run files are removed by the project's event-log s
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import dataclass
 
@@ -33,6 +35,7 @@ from dagster import (
     DagsterRunStatus,
     RunsFilter,
 )
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 from sqlalchemy import text
 
 DAY_SECONDS = 86_400
@@ -42,6 +45,7 @@ FAILED = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 PAGE = 500
 # Dagster's index table of asset-check executions: `delete_run` leaves its rows behind.
 CHECK_EXECUTIONS = "asset_check_executions"
+RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")  # a compute-log folder of a run
 
 
 @dataclass(frozen=True)
@@ -107,29 +111,43 @@ def prune(instance: DagsterInstance, keep_days: float, keep_failed_days: float, 
     deleted = [run_id for run_id in succeeded + failed if run_id not in holders]
     for run_id in deleted:
         delete_run(instance, run_id)
-    remove_orphaned_run_files(instance)
+    remove_orphans(instance)
     return PruneResult(tuple(deleted), len(succeeded) + len(failed) - len(deleted), young + young_failed)
 
 
-def remove_orphaned_run_files(instance: DagsterInstance) -> None:
-    """Files of runs deleted earlier that another process still had open then (SQLite storage only).
-
-    Files are listed before run ids: a run's record exists before its first event, so a run that
-    starts meanwhile is among the ids and its file is never taken for an orphan.
-    """
-    storage = instance.event_log_storage
-    if not hasattr(storage, "run_file_ids"):
-        return
-    on_disk = storage.run_file_ids()
-    for run_id in on_disk - set(instance.get_run_ids()):
-        storage.remove_run_file(run_id)
-
-
 def delete_run(instance: DagsterInstance, run_id: str) -> None:
-    """The run, its events, its asset-check executions and its compute logs (Dagster's delete_run keeps the last two)."""
-    instance.delete_run(run_id)
+    """The run's asset-check rows and compute logs, then the run and its events (Dagster's delete_run keeps
+    the first two, and deletes the record before the events so that readers stop listing the run first).
+
+    A prune killed before the record goes leaves a run the next prune deletes again; killed after it,
+    what is left belongs to no run, and the next prune's `remove_orphans` removes it."""
     with instance.event_log_storage.index_connection() as conn:
         conn.execute(text(f"delete from {CHECK_EXECUTIONS} where run_id = :run_id"), {"run_id": run_id})
     manager = instance.compute_log_manager
     if hasattr(manager, "delete_logs"):
+        manager.delete_logs(prefix=[run_id])
+    instance.delete_run(run_id)
+
+
+def remove_orphans(instance: DagsterInstance) -> None:
+    """What belongs to no run any more: the events and SQLite file of a run whose file another process still had
+    open, or whose prune was killed after its record went; check rows and compute logs of runs a prune of an
+    earlier release left when it was killed.
+
+    What is on disk and in the index is listed before the run ids: a run's record exists before anything
+    it writes, so a run that starts meanwhile is among the ids and nothing of it is taken for an orphan."""
+    storage = instance.event_log_storage
+    files = storage.run_file_ids() if hasattr(storage, "run_file_ids") else set()
+    with storage.index_connection() as conn:
+        checked = {row[0] for row in conn.execute(text(f"select distinct run_id from {CHECK_EXECUTIONS}"))}
+    manager = instance.compute_log_manager
+    local = isinstance(manager, LocalComputeLogManager) and os.path.isdir(manager._base_dir)
+    logs = {name for name in os.listdir(manager._base_dir) if RUN_ID.match(name)} if local else set()
+    runs = set(instance.get_run_ids())
+    for run_id in files - runs:
+        storage.delete_events(run_id)  # the project's storage also removes the file, once no one has it open
+    with storage.index_connection() as conn:
+        for run_id in checked - runs:
+            conn.execute(text(f"delete from {CHECK_EXECUTIONS} where run_id = :run_id"), {"run_id": run_id})
+    for run_id in logs - runs:
         manager.delete_logs(prefix=[run_id])

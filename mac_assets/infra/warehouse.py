@@ -13,7 +13,9 @@ another's is retried from the start, as a whole transaction (`CONFLICT_RETRY_SEC
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import random
 import re
 import time
@@ -50,14 +52,83 @@ _DOWN: dict[str, str] = {}
 # How DuckDB's httpfs reports a request that got no answer at all (a timeout, a refused connection), as
 # opposed to an answer with an error status.
 _NO_ANSWER = re.compile(r"error for HTTP [A-Z]+ to '")
+# Working-file locks this process holds (see `lock`): resolved path → [open lock file, count].
+_LOCKED: dict[str, list] = {}
 
 
 def _key(path: str) -> str:
     return path if lake.is_lake(path) else str(Path(path).resolve())
 
 
-def hold_open(path: str) -> None:
-    """Keep one read-write connection to `path` open until `release` (nested holds are counted).
+def lock_file(path: str) -> Path:
+    """The hidden file beside a working file whose lock a run or a restore holds."""
+    return Path(path).with_name(f".{Path(path).name}.lock")
+
+
+def acquire(path: str, purpose: str) -> None:
+    """Take the working file's lock for `purpose` ('make run', 'make restore', 'a run'), or raise naming its holder.
+
+    DuckDB's own lock covers a file only while it is open, and not its swap by `make restore` or its
+    creation: one lock file beside it, held for a whole run or restore (an advisory `flock`, which
+    the kernel releases when its process dies, so a killed run never blocks the next one), makes them
+    wait for no one and exclude each other. Nested acquisitions in one process are counted. A lake
+    takes concurrent writers and has no lock.
+    """
+    if lake.is_lake(path):
+        return
+    entry = _LOCKED.get(_key(path))
+    if entry:
+        entry[1] += 1
+        return
+    file = lock_file(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(file, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise StorageError(f"{path} is in use by {holder or 'another process'}: wait for it to finish or stop it "
+                           "(a run and `make restore` never share the working file; BI tools read the snapshot, "
+                           "MAC_BI_PATH)") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()} ({purpose}: {_command(os.getpid())}, since "
+                 f"{datetime.now().astimezone():%Y-%m-%d %H:%M:%S %Z})")
+    handle.flush()
+    _LOCKED[_key(path)] = [handle, 1]
+
+
+def _count_down(held: dict[str, list], path: str) -> bool:
+    """One hold of `path` fewer; at none, its connection or lock file is closed and forgotten (True then)."""
+    entry = held.get(_key(path))
+    if not entry:
+        return False
+    entry[1] -= 1
+    if entry[1] > 0:
+        return False
+    entry[0].close()  # closing a lock file releases its lock
+    del held[_key(path)]
+    return True
+
+
+def unlock(path: str) -> None:
+    _count_down(_LOCKED, path)
+
+
+@contextmanager
+def locked(path: str, purpose: str) -> Iterator[None]:
+    acquire(path, purpose)
+    try:
+        yield
+    finally:
+        unlock(path)
+
+
+def hold_open(path: str, before_open=None) -> None:
+    """Take the working file's lock and keep one read-write connection to `path` open until `release`
+    (nested holds are counted); `before_open()` runs under the lock, before the file is opened (or created).
 
     Opening a DuckDB file loads its catalog; while one connection is open, further connections in the
     process share the open database and cost almost nothing. A run opens hundreds (every
@@ -67,18 +138,20 @@ def hold_open(path: str) -> None:
     if entry:
         entry[1] += 1
         return
-    _DOWN.pop(_key(path), None)  # a new run asks its object storage afresh
-    _HELD[_key(path)] = [_open(path, read_only=False), 1]
+    acquire(path, "a run")
+    try:
+        if before_open is not None:
+            before_open()
+        _DOWN.pop(_key(path), None)  # a new run asks its object storage afresh
+        _HELD[_key(path)] = [_open(path, read_only=False), 1]
+    except BaseException:
+        unlock(path)
+        raise
 
 
 def release(path: str) -> None:
-    entry = _HELD.get(_key(path))
-    if not entry:
-        return
-    entry[1] -= 1
-    if entry[1] <= 0:
-        entry[0].close()
-        del _HELD[_key(path)]
+    if _count_down(_HELD, path):
+        unlock(path)
 
 
 def is_held(path: str) -> bool:
@@ -138,7 +211,7 @@ def _open(path: str, read_only: bool, retry: bool = True) -> duckdb.DuckDBPyConn
         try:
             return duckdb.connect(path, read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         except duckdb.Error as exc:
-            if pause is None or not _is_lock(exc):
+            if pause is None or not is_lock(exc):
                 raise explain(path, exc) from exc
             time.sleep(pause)
 
@@ -155,14 +228,14 @@ def _is_damage(exc: BaseException) -> bool:
     return any(marker in str(exc).lower() for marker in _CORRUPT)
 
 
-def _is_lock(exc: BaseException) -> bool:
+def is_lock(exc: BaseException) -> bool:
     return "conflicting lock" in str(exc).lower() or "could not set lock" in str(exc).lower()
 
 
 def explain(path: str, exc: BaseException) -> StorageError:
     """A StorageError that says what is wrong with the file and what to do, in one sentence each."""
     text = str(exc)
-    if _is_lock(exc):
+    if is_lock(exc):
         match = re.search(r"PID (\d+)", text)
         holder = f"process {match.group(1)} ({_command(int(match.group(1)))})" if match else "another process"
         return StorageError(f"{path} is held open by {holder}. DuckDB lets one process at a time open it for "
@@ -178,6 +251,17 @@ def explain(path: str, exc: BaseException) -> StorageError:
                             f"up after every successful run: restore it with `{RESTORE_COMMAND}` (python -m mac_assets.restore), "
                             "then `make run` rebuilds everything else.")
     return StorageError(f"cannot open DuckDB file {path}: {text}")
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _command(pid: int) -> str:

@@ -40,6 +40,7 @@ class BiPublisher(ConfigurableResource):
     """Where BI tools read the snapshot of the warehouse (MAC_BI_PATH)."""
 
     bi_path: str = Field(description="The published read-only file BI tools open (MAC_BI_PATH).")
+    source: str = Field(description="The source whose data it publishes (MAC_SOURCE): one snapshot per source.")
 
 
 class RawBackups(ConfigurableResource):
@@ -68,7 +69,7 @@ def build_publish_assets(extension: bool = True) -> list[AssetsDefinition]:
                     f"after every run, in DuckDB storage format {STORAGE_VERSION} so 1.x readers can open it.",
     )
     def bi_snapshot(warehouse: Warehouse, bi: BiPublisher) -> MaterializeResult:
-        rows = publish(warehouse.path, bi.bi_path)
+        rows = publish(warehouse.path, bi.bi_path, bi.source)
         # Every published table's columns with their contract comments; the headline table's as the asset's own.
         schemas = {table: TableSchema(columns=[TableColumn(name, kind, description) for name, kind, description in cols])
                    for table, cols in published_columns(bi.bi_path).items()}

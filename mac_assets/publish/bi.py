@@ -13,10 +13,13 @@ and `docs/bi.md`.
 
 from __future__ import annotations
 
+import array
+import fcntl
 import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +32,7 @@ from mac_assets.catalog import SERIES, SERIES_BY_ID
 from mac_assets.derived.registry import METRICS_BY_NAME, metric_input_series
 from mac_assets.infra.lake import is_lake
 from mac_assets.infra.sql import identifier, literal
-from mac_assets.infra.warehouse import StorageError, connect, fetch, retrying_conflicts, transaction
+from mac_assets.infra.warehouse import StorageError, alive, connect, fetch, retrying_conflicts, transaction
 from mac_assets.scores.compute import headline_days
 from mac_assets.scores.extension import LINEAR_COMPONENTS
 from mac_assets.scores.headline import HEADLINE_VERSION, headline_indicators, headline_pillars
@@ -349,37 +352,109 @@ def _statements(src: str, raw_tables: dict[str, bool], extension: bool = False, 
     }
 
 
-def publish(working_db: str, bi_path: str) -> dict[str, int]:
-    """Build the `bi` tables from the working database into a new file and swap it in atomically.
+def publish(working_db: str, bi_path: str, source: str) -> dict[str, int]:
+    """Build the `bi` tables from the working database into a new file and swap it in atomically, read-only.
 
-    Refuses to replace a file this pipeline did not publish (see `_replaceable`). A `<bi file>.wal`
-    beside the snapshot is removed first: a snapshot is never written, so such a log can only come from
-    a reader that opened it read-write and died, and DuckDB would replay it onto the new snapshot.
-    Temporary files of earlier publishes whose process is gone are removed. Returns rows per table.
+    Refuses to replace a file this pipeline did not publish, or another source's snapshot (see
+    `_replaceable`). A `<bi file>.wal` beside the snapshot is removed first: a snapshot is never written,
+    so such a log can only come from a reader that opened it read-write and died, and DuckDB would replay
+    it onto the new snapshot. Temporary files of earlier publishes whose process is gone are removed.
+    Returns rows per table.
     """
     target = Path(bi_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _sweep_temporary_files(target)
-    _replaceable(target)
+    _replaceable(target, source)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove(tmp)
     with _working(working_db) as (con, src):
         try:
             rows = _build(con, src, tmp)
-        except Exception:
+        except Exception as exc:
             _remove(tmp)
+            if isinstance(exc, duckdb.Error) and _write_failed(exc):
+                raise _disk_error(tmp, exc) from exc
             raise
     stale_wal = target.with_name(target.name + ".wal")
     if stale_wal.exists():
         logger.warning(f"{stale_wal} was left by a reader that opened the snapshot read-write; removed so it cannot "
                        "be replayed onto the new snapshot (open BI files read-only)")
         stale_wal.unlink()
+    tmp.chmod(0o444)
+    _immutable(target, False)  # an immutable file can be neither replaced nor renamed
     os.replace(tmp, target)  # atomic: readers see the old snapshot or the new one, nothing between
+    _read_only(target)
     stat = target.stat()
-    _owner_record(target).write_text(json.dumps({"device": stat.st_dev, "inode": stat.st_ino}))
+    _owner_record(target).write_text(json.dumps({"device": stat.st_dev, "inode": stat.st_ino, "source": source}))
     if is_lake(working_db):
         retrying_conflicts(working_db, "bi", lambda: _publish_into_lake(working_db, target))
     return rows
+
+
+# Linux's inode flags (chattr): an immutable file cannot be opened for writing even by root.
+FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, FS_IMMUTABLE_FL = 0x80086601, 0x40086602, 0x10
+
+
+def _read_only(path: Path) -> None:
+    """Keep a published snapshot read-only on disk, so a reader's default (read-write) open fails at once with
+    DuckDB's "Permission denied" instead of locking every other reader out and changing what they see.
+
+    Mode 0444 (set before the swap) does that for every user but root, who ignores file modes: for root the
+    file is also made immutable where the file system allows it (publish lifts the flag before replacing it)."""
+    if os.geteuid() == 0 and not _immutable(path, True):
+        logger.warning(f"{path.parent} has no immutable files: the snapshot is mode 0444, which root ignores; "
+                       "run the pipeline as another user, or open the snapshot read-only")
+
+
+def _immutable(path: Path, on: bool) -> bool:
+    """Set or clear the immutable flag of a file root owns (Linux); False where it cannot be done."""
+    if os.geteuid() != 0 or not path.is_file():
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        flags = array.array("i", [0])
+        fcntl.ioctl(fd, FS_IOC_GETFLAGS, flags, True)
+        flags[0] = flags[0] | FS_IMMUTABLE_FL if on else flags[0] & ~FS_IMMUTABLE_FL
+        fcntl.ioctl(fd, FS_IOC_SETFLAGS, flags)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def releasing_snapshots(folder: Path) -> Iterator[Path]:
+    """On leaving, make every snapshot published under `folder` deletable again (test and bench clean-up; `make
+    clean` uses chattr): an immutable file cannot be removed, even by root."""
+    try:
+        yield folder
+    finally:
+        for record in Path(folder).rglob(".*.published"):
+            snapshot = record.with_name(record.name[1:-len(".published")])
+            if snapshot.is_file():
+                _immutable(snapshot, False)
+                snapshot.chmod(0o644)
+
+
+def _write_failed(exc: duckdb.Error) -> bool:
+    return any(marker in str(exc) for marker in ("Could not write", "No space left", "CHECKPOINT during DETACH"))
+
+
+def _disk_error(tmp: Path, exc: duckdb.Error) -> StorageError:
+    """One line naming the snapshot's folder, the disk it is on and its free space, instead of DuckDB's checkpoint error."""
+    folder = tmp.parent.resolve()
+    mount = folder
+    while not os.path.ismount(mount):
+        mount = mount.parent
+    reason = re.search(r'Could not write file "[^"]*": ([^\n]+)', str(exc))
+    free = shutil.disk_usage(folder).free / 2**20
+    return StorageError(f"bi snapshot: could not write {tmp} ({reason.group(1).strip() if reason else 'write failed'}); "
+                        f"the disk mounted at {mount} has {free:,.1f} MB free. Make room there or set MAC_BI_PATH to a "
+                        "file on another disk; the previous snapshot is unchanged")
 
 
 def _publish_into_lake(working_db: str, snapshot: Path) -> None:
@@ -408,15 +483,16 @@ def _owner_record(target: Path) -> Path:
     return target.with_name(f".{target.name}.published")
 
 
-def _replaceable(target: Path) -> None:
-    """Raise unless `target` is absent, is the file last published here, or is a MAC snapshot."""
+def _replaceable(target: Path, source: str) -> None:
+    """Raise unless `target` is absent, or is a snapshot this pipeline published of the same source."""
     if not target.exists():
         return
     if target.is_dir():
         raise StorageError(f"MAC_BI_PATH={target} is a folder; name the snapshot file inside it")
     try:
         record = json.loads(_owner_record(target).read_text())
-        if (record["device"], record["inode"]) == (target.stat().st_dev, target.stat().st_ino):
+        if (record["device"], record["inode"]) == (target.stat().st_dev, target.stat().st_ino) and "source" in record:
+            _same_source(target, record["source"], source)
             return
     except (OSError, ValueError, KeyError):
         pass
@@ -429,11 +505,21 @@ def _replaceable(target: Path) -> None:
     try:
         is_snapshot = con.execute("select count(*) from duckdb_tables() where schema_name = 'bi' "
                                   "and table_name = 'publication'").fetchone()[0] > 0
+        published = con.execute("select any_value(source) from bi.publication").fetchone()[0] if is_snapshot else None
     finally:
         con.close()
     if not is_snapshot:
         raise StorageError(f"MAC_BI_PATH={target} is a DuckDB file but not a MAC snapshot (it has no "
                            "bi.publication table); refusing to replace it. Choose another MAC_BI_PATH.")
+    _same_source(target, published, source)
+
+
+def _same_source(target: Path, published: str | None, source: str) -> None:
+    """One snapshot per source: replacing another source's would show its readers this source's numbers."""
+    if published and published != source:
+        raise StorageError(f"MAC_BI_PATH={target} is the snapshot of source {published!r} and this run's source is "
+                           f"{source!r}: refusing to replace it. Give each source its own snapshot (the default, "
+                           f"data/{source}/mac_bi.duckdb, is).")
 
 
 def _sweep_temporary_files(target: Path) -> None:
@@ -441,22 +527,13 @@ def _sweep_temporary_files(target: Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\.tmp(\.wal)?$")
     for path in target.parent.iterdir():
         match = pattern.match(path.name)
-        if match and (int(match.group(1)) == os.getpid() or not _alive(int(match.group(1)))):
+        if match and (int(match.group(1)) == os.getpid() or not alive(int(match.group(1)))):
             _remove(path)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove(path: Path) -> None:
     for p in (path, path.with_name(path.name + ".wal")):
+        _immutable(p, False)  # a publish killed after making its file read-only
         p.unlink(missing_ok=True)
 
 
