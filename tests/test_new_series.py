@@ -37,7 +37,7 @@ ROWS = {
     "thresholds.py": ("THRESHOLDS: tuple[Threshold, ...] = (\n", """\
     Threshold(indicator="ovx", pillar="volatility", metric="OVXCLS", units="index points", shape="anchors",
               direction="lower_is_better", reference="Oil volatility: judgment anchors for this test.",
-              anchors=(30, 45, 70)),
+              anchors=(30, 45, 70), how_set="a priori"),
 """),
     "thresholds.py ": ("MAC2_INDICATORS: tuple[Mac2Indicator, ...] = (\n", """\
     Mac2Indicator(indicator="s_ovx", reading="stress", pillar="volatility", metric="OVXCLS", stress_when="high",
