@@ -8,6 +8,7 @@ check of every later run until someone deleted rows by hand. The rules are pure 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -66,6 +67,20 @@ def test_an_answer_that_overlaps_a_stored_version_it_does_not_replace_is_refused
     assert "version that starts before the previous version" in answer_problems(PCE, stored, later, TODAY)
     closing = versions(PCE, [("2021-01-01", 110.0, "2021-03-01", "2021-03-31"), ("2021-01-01", 112.0, "2021-04-01", None)])
     assert answer_problems(PCE, stored, closing, TODAY) == ""
+
+
+def test_a_stored_side_whose_version_column_is_all_empty_is_still_checked_as_dates_without_a_pandas_deprecation():
+    # The stored version is open and comes back from the store with realtime_end as an all-empty column of
+    # objects; the fetched side closes its versions. The merged frame the checks read must keep realtime_end a
+    # date column (pandas' concat decides that by an exclusion it is deprecating, with a FutureWarning).
+    stored = versions(PCE, [("2021-01-01", 110.0, "2021-03-01", None)]).astype({"realtime_end": object})
+    stored["realtime_end"] = None
+    closed = versions(PCE, [("2021-02-01", 111.0, "2021-04-01", "2021-05-01")])
+    overlapping = versions(PCE, [("2021-01-01", 112.0, "2021-04-01", "2021-05-01")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        assert answer_problems(PCE, stored, closed, TODAY) == ""
+        assert "version that starts before" in answer_problems(PCE, stored, overlapping, TODAY)
 
 
 def test_of_two_stored_rows_with_one_key_the_one_fetched_last_is_kept():

@@ -87,6 +87,22 @@ def describe_problems(series: Series, frame: pd.DataFrame, reasons: pd.Series) -
     return "; ".join(parts)
 
 
+def _stacked(kept: pd.DataFrame, fetched: pd.DataFrame) -> pd.DataFrame:
+    """The kept rows above the fetched ones, each column keeping the dtype of the rows that hold values.
+
+    A column with no value in one part (an ALFRED version column on a non-vintage answer, an empty answer) must
+    not decide the merged column's dtype (pandas is deprecating the exclusion that did this); a date column with
+    no value anywhere stays a date column, as the checks compare dates."""
+    columns = kept.columns.union(fetched.columns, sort=False)
+    parts = [part.dropna(axis=1, how="all") for part in (kept, fetched) if len(part)]
+    if not parts:
+        return fetched.reset_index(drop=True)
+    merged = pd.concat(parts, ignore_index=True).reindex(columns=columns)
+    dated = {c: part[c].dtype for part in (kept, fetched) for c in part.columns
+             if pd.api.types.is_datetime64_any_dtype(part[c]) and merged[c].isna().all()}
+    return merged.astype(dated)
+
+
 def answer_problems(series: Series, stored: pd.DataFrame, fetched: pd.DataFrame, today: pd.Timestamp) -> str:
     """What would fail the blocking check once `fetched` is upserted over `stored` ('' when nothing).
 
@@ -95,7 +111,7 @@ def answer_problems(series: Series, stored: pd.DataFrame, fetched: pd.DataFrame,
     replaced = _typed(stored, key)[key].merge(_typed(fetched, key)[key].assign(_replaced=True), on=key, how="left")
     kept = stored[replaced["_replaced"].isna().to_numpy()]
     kept = kept.drop(columns=["row_id"], errors="ignore")
-    merged = pd.concat([kept, fetched], ignore_index=True) if len(kept) else fetched.reset_index(drop=True)
+    merged = _stacked(kept, fetched)
     reasons = row_problems(series, merged, today)
     return describe_problems(series, merged, reasons) if (reasons != "").any() else ""
 
