@@ -80,7 +80,7 @@ def test_the_runs_write_a_lake_in_the_instance_database_and_secrets_come_from_th
 def test_the_helm_values_define_the_team_instance_one_pod_per_run_and_the_code_servers_environment():
     values = yaml.safe_load((DEPLOY / "helm-values.yaml").read_text())
     team = yaml.safe_load((DEPLOY / "dagster.postgres.yaml").read_text())
-    database, postgres = team["storage"]["postgres"]["postgres_db"], values["postgresql"]
+    database, postgres = team["storage"]["custom"]["config"]["postgres_db"], values["postgresql"]
     assert not postgres["enabled"] and postgres["postgresqlScheme"] == database["scheme"]
     assert (postgres["postgresqlHost"], postgres["service"]["port"]) == (SERVICES["user_code"]["environment"]["DAGSTER_PG_HOST"],
                                                                          int(SERVICES["user_code"]["environment"]["DAGSTER_PG_PORT"]))

@@ -15,9 +15,10 @@ import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance
 from instance_helpers import run_yearly, started, use_instance_config
-from servers import pgbouncer_in_front, postgres_server
+from servers import connect, pgbouncer_in_front, postgres_server
 from sqlalchemy import text
 
+from mac_assets.infra.postgres_storage import DAGSTER_MEMBERS_RELIED_ON, POOL_SIZE, PooledPostgresStorage
 from mac_assets.infra.retention import DAY_SECONDS, prune
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,9 +29,13 @@ def test_the_team_instance_differs_from_the_local_one_only_in_its_storage_and_co
     local, team = (yaml.safe_load(path.read_text()) for path in (REPO / "dagster.yaml", TEAM_INSTANCE))
     assert local.pop("storage") != team.pop("storage")
     assert local.pop("concurrency") == {"runs": {"max_concurrent_runs": 1}, "pools": {"default_limit": 1}}  # one file
-    assert team.pop("concurrency") == {"runs": {"max_concurrent_runs": 4}, "pools": {"default_limit": 4}}  # a lake
+    # A lake: four runs at once, the pool enforced per run (a run's steps claim no slots).
+    assert team.pop("concurrency") == {"runs": {"max_concurrent_runs": 4},
+                                       "pools": {"default_limit": 4, "granularity": "run"}}
     assert team == local
-    database = yaml.safe_load(TEAM_INSTANCE.read_text())["storage"]["postgres"]["postgres_db"]
+    storage = yaml.safe_load(TEAM_INSTANCE.read_text())["storage"]["custom"]
+    assert (storage["module"], storage["class"]) == (PooledPostgresStorage.__module__, PooledPostgresStorage.__name__)
+    database = storage["config"]["postgres_db"]
     assert database["scheme"] == "postgresql+psycopg2"  # psycopg 3's NOTIFY fails on every event write
     assert all(set(value) == {"env"} for key, value in database.items() if key != "scheme")  # no secret in the file
 
@@ -56,7 +61,7 @@ def team_home(request, tmp_path, monkeypatch, servers):
 @pytest.mark.process
 def test_runs_checks_and_retention_work_on_postgres(team_home):
     with DagsterInstance.get() as instance:
-        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
         old, new = (run_yearly(instance).run_id for _ in range(2))
         assert instance.get_materialized_partitions(AssetKey("yearly")) == {"2024", "2025", "2026"}
 
@@ -86,3 +91,54 @@ def test_make_run_materializes_the_graph_into_a_postgres_instance(team_home, tmp
         assert run.is_success
         assert instance.get_latest_materialization_event(AssetKey(["scores", "mac_composite"])).run_id == run.run_id
     assert not (team_home / "history").exists()  # nothing went to SQLite files
+
+
+def sessions_and_transactions(server: dict) -> tuple[int, int]:
+    """PostgreSQL's counts for the instance database: connections opened, transactions ended (both ever)."""
+    con = connect(server, "postgres")
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            time.sleep(1.2)  # servers publish their counters at most once a second
+            cur.execute("select sessions, xact_commit + xact_rollback from pg_stat_database where datname = %s",
+                        (server["DAGSTER_PG_DB"],))
+            return cur.fetchone()
+    finally:
+        con.close()
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("team_home", ["direct"], indirect=True)
+def test_a_run_on_the_pooled_storage_opens_a_few_connections_not_one_per_statement(team_home, servers):
+    with DagsterInstance.get() as instance:
+        run_yearly(instance)  # creates the tables and the pool first
+        before = sessions_and_transactions(servers["direct"])
+        for _ in range(3):
+            assert run_yearly(instance).success
+        opened, transactions = (after - then for after, then in zip(sessions_and_transactions(servers["direct"]), before))
+    assert transactions > 100  # the runs did talk to PostgreSQL, statement by statement
+    assert opened <= POOL_SIZE, (opened, transactions)  # the stock storage opens one connection per statement group
+
+
+@pytest.mark.process
+def test_every_dagster_member_the_pooled_postgres_storage_relies_on_is_still_there(servers, monkeypatch):
+    """Fails on a dagster-postgres upgrade that renames or removes one, naming it (the storage reaches into it)."""
+    from dagster_postgres import DagsterPostgresStorage
+    from dagster_postgres.utils import get_conn_string
+
+    server = servers["direct"]
+    url = get_conn_string(server["DAGSTER_PG_USERNAME"], server["DAGSTER_PG_PASSWORD"], server["DAGSTER_PG_HOST"],
+                          server["DAGSTER_PG_DB"], server["DAGSTER_PG_PORT"], scheme="postgresql+psycopg2")
+    stock = DagsterPostgresStorage(url)
+    parts = {}
+    try:
+        parts = {type(stock): stock, type(stock.run_storage): stock.run_storage,
+                 type(stock.event_log_storage): stock.event_log_storage,
+                 type(stock.schedule_storage): stock.schedule_storage}
+        missing = [f"{cls.__name__}.{name}" for cls, names in DAGSTER_MEMBERS_RELIED_ON.items() for name in names
+                   if not hasattr(parts[cls], name)]
+        assert missing == [], f"dagster-postgres changed what mac_assets/infra/postgres_storage.py relies on: {missing}"
+    finally:
+        for part in parts.values():
+            if part is not stock:
+                part.dispose()

@@ -28,8 +28,11 @@ WORKER_STARTED_TAG = "mac/worker_started"
 IN_PROGRESS = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
 
-def _process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot (/proc), or '' where that cannot be read."""
+def process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (/proc), or '' where that cannot be read.
+
+    With the pid it names one process for good: a pid the kernel hands out again comes with another start time.
+    """
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read().decode(errors="replace")
@@ -42,7 +45,7 @@ def _process_start(pid: int) -> str:
 def worker_tags(pid: int | None = None) -> dict[str, str]:
     """Tags that identify the process executing a run."""
     pid = os.getpid() if pid is None else pid
-    return {WORKER_HOST_TAG: socket.gethostname(), WORKER_PID_TAG: str(pid), WORKER_STARTED_TAG: _process_start(pid)}
+    return {WORKER_HOST_TAG: socket.gethostname(), WORKER_PID_TAG: str(pid), WORKER_STARTED_TAG: process_start(pid)}
 
 
 def record_worker(instance: DagsterInstance, run_id: str) -> None:
@@ -64,7 +67,7 @@ def worker_alive(tags: dict[str, str]) -> bool | None:
     except PermissionError:
         pass  # another user's process: it exists
     started = tags.get(WORKER_STARTED_TAG, "")
-    return not started or _process_start(pid) in ("", started)
+    return not started or process_start(pid) in ("", started)
 
 
 @dataclass(frozen=True)
