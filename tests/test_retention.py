@@ -208,5 +208,5 @@ def test_make_prune_reports_what_it_did_and_refuses_bad_horizons(instance):
 
 def test_dagster_prunes_schedule_and_sensor_ticks_by_the_shipped_settings(instance):
     retention = instance.get_settings("retention")
-    assert retention["sensor"]["purge_after_days"]["skipped"] <= 7  # the stale-run sweeper skips every minute
+    assert retention["sensor"]["purge_after_days"]["skipped"] <= 7  # the stale-run sweeper skips every 30 s
     assert all(days > 0 for kind in ("schedule", "sensor") for days in retention[kind]["purge_after_days"].values())

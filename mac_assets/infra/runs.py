@@ -9,8 +9,10 @@ default run launcher (it has no worker health check) nor for `make run`'s in-pro
 So every run records its worker: host, process id and the process's start time (which tells a reused
 pid from the original). `sweep_stale_runs` marks runs whose worker is gone as failed and frees their
 slots, and frees the slots of any finished run that still holds one (a run marked CANCELED by hand).
-`make run` sweeps before it starts, and the `stale_run_sweeper` sensor sweeps every minute while the
-daemon runs, so both kinds of run recover by themselves.
+`make run` sweeps before it starts, and the `stale_run_sweeper` sensor sweeps every `SWEEP_SECONDS` while
+the daemon runs, so both kinds of run recover by themselves. The sensor runs in the code server: when the
+code server died together with a run's worker, the run is failed by the first sweep after the code server is
+back (its supervisor restarts it), so within two minutes of the crash.
 """
 
 from __future__ import annotations
@@ -117,10 +119,13 @@ def blocking_runs(instance: DagsterInstance, own_run_id: str | None = None) -> l
 
 
 SWEEPER = "stale_run_sweeper"
+# Often enough that a run whose code server crashed with it is failed within two minutes (the code server's
+# restart and the daemon's next look at the code location come first); each sweep is two small queries.
+SWEEP_SECONDS = 30
 
 
-@sensor(name=SWEEPER, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Every minute: marks runs whose worker process died (SIGKILL, out of memory) as failed and "
+@sensor(name=SWEEPER, minimum_interval_seconds=SWEEP_SECONDS, default_status=DefaultSensorStatus.RUNNING,
+        description=f"Every {SWEEP_SECONDS} s: marks runs whose worker process died (SIGKILL, out of memory) as failed and "
                     "frees their pool slots, so the queue never waits for a dead run.")
 def stale_run_sweeper(context: SensorEvaluationContext):
     return SkipReason(str(sweep_stale_runs(context.instance)))
