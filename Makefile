@@ -6,13 +6,18 @@ STAMP := $(VENV)/.installed
 # Every package set-up installs, pinned (a constraints file for pip): refreshed by `make lock` only.
 LOCK := constraints.txt
 
-export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# A DAGSTER_HOME set by the caller wins (e.g. one holding deploy/dagster.postgres.yaml): make run, ui and prune
+# use that instance. The repository's dagster.yaml is linked into a home that has no dagster.yaml, never over one.
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # Dagster stores the per-partition events of one asset as one batch of at most this many when it is set in
 # the environment of the process running the steps (make run, the UI's run workers): more than the yearly
 # partitions of any history the settings allow, so each asset's events are one transaction.
 export DAGSTER_EVENT_BATCH_SIZE ?= 200
 
-.PHONY: run test test-fast lint ui bench bench-team install lock browser postgres clean restore doctor prune
+# Where `make stack` keeps the local team stack's data, configuration and logs.
+STACK_DIR ?= $(CURDIR)/.stack
+
+.PHONY: run test test-fast lint ui bench bench-team install lock browser postgres clean restore doctor prune stack stack-down
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -29,9 +34,9 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --upgrade --quiet \
 	  --custom-compile-command 'make lock' -o $(LOCK)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: | dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	ln -sfn ../dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	ln -sfn $(CURDIR)/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 ## Materialize the whole graph on the configured source (demo by default) and print the latest MAC.
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
@@ -96,6 +101,14 @@ bench: $(STAMP)
 ## Measure the team set-ups (PostgreSQL instance, DuckLake in a folder and on S3) and a simulated year of daily runs.
 bench-team: $(STAMP) postgres
 	$(BIN)/python -m scripts.bench --team
+
+## The team deployment of deploy/ as local processes (PostgreSQL, PgBouncer, S3, code server, webserver, daemon).
+stack: $(STAMP) postgres
+	$(BIN)/python -m scripts.stack up $(STACK_DIR)
+
+## Stop exactly what `make stack` started.
+stack-down:
+	$(BIN)/python -m scripts.stack down $(STACK_DIR)
 
 ## Start the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml

@@ -1,21 +1,14 @@
 """The team deployment files in deploy/: they agree with the instance config, the workspace and the image.
 
-No Docker engine is here, so the compose file is checked against what its services load (the instance
-config, the workspace, the code location), and the code-server wiring is run for real on 127.0.0.1.
+No Docker engine is here, so the images were never run: the compose file is checked against what its
+services load (the instance config, the workspace, the code location) here, and tests/test_stack.py starts
+its services as local processes (`make stack`) and checks them against it.
 """
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pytest
 import yaml
-from dagster import DagsterInstance
-from servers import free_port
 
 from mac_assets.infra import lake
 from mac_assets.infra.settings import load_settings
@@ -52,13 +45,37 @@ def test_every_dagster_service_gets_what_the_instance_config_reads():
 def test_the_webserver_and_daemon_load_the_code_server_the_compose_file_starts():
     workspace = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())["load_from"][0]["grpc_server"]
     command = SERVICES["user_code"]["command"]
-    assert command[:3] == ["dagster", "code-server", "start"]
-    assert workspace["host"] == "user_code" and str(workspace["port"]) == command[command.index("-p") + 1]
+    assert command[:3] == ["dagster", "api", "grpc"]  # the gRPC server is the main process: no child to lose
+    port = command[command.index("-p") + 1]
+    assert workspace["host"] == "user_code" and str(workspace["port"]) == port
     local = yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"][0]["python_module"]
     assert command[command.index("-m") + 1] == local["module_name"]
-    assert workspace["location_name"] == local["location_name"]
+    assert workspace["location_name"] == local["location_name"] == command[command.index("--location-name") + 1]
     for name in ("webserver", "daemon"):
         assert image_path("deploy/workspace.yaml") in SERVICES[name]["command"]
+        assert SERVICES[name]["depends_on"] == {"user_code": {"condition": "service_healthy"}}
+    # Supervised: restarted when it exits, healthy once the server answers (it loads the location first).
+    assert SERVICES["user_code"]["healthcheck"]["test"] == ["CMD", "dagster", "api", "grpc-health-check", "-p", port]
+    assert all(service["restart"] == "unless-stopped" for service in SERVICES.values())
+
+
+def test_the_unauthenticated_webserver_is_published_on_this_hosts_loopback_only():
+    assert [service.get("ports") for service in SERVICES.values() if service.get("ports")] == [["127.0.0.1:3000:3000"]]
+
+
+def test_run_pages_show_the_logs_the_workers_write_beside_the_code_server():
+    home = SERVICES["webserver"]["environment"]["DAGSTER_HOME"]
+    for name in DAGSTER_SERVICES:
+        assert f"compute_logs:{home}/storage" in SERVICES[name]["volumes"], name  # Dagster's local compute logs
+
+
+def test_pgbouncer_holds_the_passwords_scram_secret_not_the_password():
+    bouncer = SERVICES["pgbouncer"]
+    (config,) = bouncer["configs"]
+    assert config["target"] == bouncer["environment"]["AUTH_FILE"] and bouncer["environment"]["AUTH_TYPE"] == "scram-sha-256"
+    users = COMPOSE["configs"][config["source"]]["content"]
+    assert "${DAGSTER_PG_SCRAM_SECRET:?" in users and "DAGSTER_PG_PASSWORD" not in users
+    assert not any("DAGSTER_PG_PASSWORD" in str(value) for value in bouncer["environment"].values())
 
 
 def test_the_runs_write_a_lake_in_the_instance_database_and_secrets_come_from_the_environment():
@@ -97,37 +114,3 @@ def test_the_helm_values_define_the_team_instance_one_pod_per_run_and_the_code_s
     assert "PGPASSWORD" not in env and "FRED_API_KEY" not in env  # secrets come from the mac-secrets Secret
     assert {"name": "mac-secrets"} in values["runLauncher"]["config"]["k8sRunLauncher"]["envSecrets"]
     assert load_settings(env).bi_path.startswith("/published/")
-
-
-@pytest.mark.process
-def test_the_code_location_is_served_over_grpc_as_the_deployment_loads_it(tmp_path):
-    """`dagster code-server start` as the user_code service runs it, read through deploy/workspace.yaml's shape."""
-    port = free_port()
-    command = SERVICES["user_code"]["command"]
-    command = [str(Path(sys.executable).with_name("dagster")), *command[1:command.index("-h")], "-h", "127.0.0.1",
-               "-p", str(port)]
-    env = os.environ | {"DAGSTER_HOME": str(tmp_path), "MAC_DUCKDB_PATH": str(tmp_path / "mac.duckdb"),
-                        "MAC_BI_PATH": str(tmp_path / "mac_bi.duckdb")}
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    DagsterInstance.from_config(str(tmp_path)).dispose()  # created once, not by both processes at the same time
-    workspace = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())
-    workspace["load_from"][0]["grpc_server"] |= {"host": "127.0.0.1", "port": port}
-    (tmp_path / "workspace.yaml").write_text(yaml.safe_dump(workspace))
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        listed = None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            listed = subprocess.run([str(Path(sys.executable).with_name("dagster")), "job", "list", "-w",
-                                     str(tmp_path / "workspace.yaml")], cwd=tmp_path, env=env, capture_output=True,
-                                    text=True, timeout=120)
-            if listed.returncode == 0:
-                break
-            time.sleep(1)
-        assert listed.returncode == 0, listed.stderr[-2000:]
-        assert "mac_full_graph" in listed.stdout and "instance_maintenance_job" in listed.stdout
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-

@@ -1,6 +1,5 @@
 """The product as a data engineer meets it: `dagster dev`, the UI in a browser, and a CLI backfill."""
 
-import json
 import os
 import shutil
 import signal
@@ -14,6 +13,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 from servers import free_port
+from ui_helpers import browse, graphql, needs_chromium
 
 from mac_assets.catalog import SERIES
 
@@ -21,9 +21,6 @@ pytestmark = pytest.mark.ui
 
 REPO = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def environment(tmp: Path, history_start: str) -> dict:
@@ -67,14 +64,6 @@ def ui(tmp_path_factory):
         log.close()
 
 
-def graphql(base: str, query: str) -> dict:
-    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    body = json.load(urllib.request.urlopen(request, timeout=60))
-    assert "errors" not in body, body.get("errors")
-    return body["data"]
-
-
 def test_the_code_location_loads_without_errors(ui):
     data = graphql(ui[0], """{ workspaceOrError { ... on Workspace { locationEntries { name
         locationOrLoadError { __typename ... on PythonError { message } } } } } }""")
@@ -105,24 +94,15 @@ def test_schedules_and_sensors_are_loaded_and_running(ui):
         "freshness_checks_sensor": "RUNNING", "failed_run_alert": "RUNNING", "stale_run_sweeper": "RUNNING"}
 
 
-def browse(url: str, screenshot: Path) -> str:
-    """Render a page in headless Chromium: save a screenshot and return the rendered DOM."""
-    common = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={screenshot.parent / 'chrome-profile'}",
-              "--virtual-time-budget=25000", "--window-size=2400,1500"]
-    subprocess.run([*common, f"--screenshot={screenshot}", url], check=True, capture_output=True, timeout=120)
-    return subprocess.run([*common, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120).stdout
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed: run `make test` as root (it installs "
-                                             "Debian's chromium and chromium-driver) or install them yourself")
+@needs_chromium
 def test_the_asset_graph_and_a_score_page_render_in_a_browser(ui):
     base, tmp = ui
-    graph = browse(f"{base}/assets/scores/mac_composite?view=lineage", tmp / "scores_graph.png")
+    graph = browse(f"{base}/assets/scores/mac_composite?view=lineage", tmp, "scores_graph.png")
     # The headline's lineage: both methodologies it is built from, and what reads it downstream.
     for name in ("mac_composite", "mac1_composite", "mac2_readings", "mac2_pillar_scores", "status_changes",
                  "bi_snapshot", "validation_report"):
         assert name in graph, f"{name} missing from the rendered asset graph"
-    page = browse(f"{base}/assets/scores/mac_composite", tmp / "mac_composite.png")
+    page = browse(f"{base}/assets/scores/mac_composite", tmp, "mac_composite.png")
     assert "mac_composite" in page and "Market Absorption Capacity" in page
     for shot in ("scores_graph.png", "mac_composite.png"):
         assert (tmp / shot).stat().st_size > 20_000, f"{shot} looks blank"
