@@ -91,7 +91,7 @@ def test_the_runs_write_a_lake_in_the_instance_database_and_secrets_come_from_th
     assert code["PGPASSWORD"] == postgres["POSTGRES_PASSWORD"]
     text = (DEPLOY / "compose.yaml").read_text()
     assert "${DAGSTER_PG_PASSWORD:?" in text and "${FRED_API_KEY:?" in text
-    assert "pip install --no-cache-dir -c constraints.txt '.[postgres,lake]' && python -m mac_assets.infra.lake" in DOCKERFILE
+    assert "pip install --no-cache-dir -c constraints.txt '.[lake]' && python -m mac_assets.infra.lake" in DOCKERFILE
 
 
 def test_the_helm_values_define_the_team_instance_one_pod_per_run_and_the_code_servers_environment():

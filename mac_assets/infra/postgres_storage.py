@@ -20,12 +20,12 @@ What differs from the stock storage, and nothing else does:
 
 Schema, queries, NOTIFY and the webserver's own pool are dagster-postgres's. Dagster exports no public
 way to pass an engine in, so this replaces the storages' `_engine` and relies on the members in
-`DAGSTER_MEMBERS_RELIED_ON`; dagster-postgres is pinned to 0.29.x in pyproject.toml and
+`DAGSTER_MEMBERS_RELIED_ON`; dagster-postgres is pinned to 0.29.x in pyproject.toml, and
 tests/test_postgres_instance.py checks each member, so an upgrade that changes them fails there,
 naming the member, instead of at run time.
 
-A module of its own beside `event_log.py` (the pooled SQLite storage): dagster-postgres is the
-optional `postgres` extra, and `event_log.py` is loaded by every local instance.
+A module of its own beside `event_log.py` (the pooled SQLite storage), imported only by an instance file
+that names it: every local process loads `event_log.py`, and it need not import dagster-postgres.
 """
 
 from __future__ import annotations
