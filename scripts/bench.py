@@ -195,18 +195,59 @@ def concurrently(envs: list[dict], *args_per_run: tuple[str, ...]) -> float:
     return time.perf_counter() - started
 
 
+def stock_postgres_instance() -> str:
+    """The team instance file as it was before #25: dagster-postgres's own storage (a new connection per statement
+    group) and the pool's slots claimed step by step; the bench's baseline for the pooled storage."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "deploy" / "dagster.postgres.yaml").read_text())
+    config["storage"] = {"postgres": config["storage"]["custom"]["config"]}
+    del config["concurrency"]["pools"]["granularity"]
+    return yaml.safe_dump(config)
+
+
 def team_deployment(tmp: Path, keys: list[str]) -> list[tuple[str, str]]:
-    """The team set-ups beside the local default, measured in the same run: instance on PostgreSQL, warehouse on
-    a DuckLake (catalog in PostgreSQL; data in a folder or on S3), and two runs at once on the lake."""
+    """The team set-ups beside the local default, measured in the same run: instance on PostgreSQL (as shipped, and
+    with dagster-postgres's own storage as before #25), warehouse on a DuckLake (catalog in PostgreSQL; data in a
+    folder or on S3), and two runs at once on the lake. For each PostgreSQL instance: the connections opened to
+    its database and the transactions in it per run, and per event the run stored."""
     from mac_assets.infra.lake import DATA_PATH_VARIABLE
-    from scripts.servers import Unavailable, create_database, lake_catalog, postgres_server, s3_server
+    from scripts.servers import (
+        Unavailable,
+        activity,
+        connect,
+        create_database,
+        lake_catalog,
+        postgres_server,
+        s3_server,
+    )
+
+    def events(server: dict) -> int:
+        con = connect(server)
+        try:
+            with con.cursor() as cur:
+                cur.execute("select count(*) from event_logs")
+                return cur.fetchone()[0]
+        finally:
+            con.close()
+
+    def measured(env: dict, *args: str) -> tuple[float, tuple[int, int, int] | None]:
+        """Wall seconds of a run, and on PostgreSQL its (connections, transactions, events)."""
+        if "DAGSTER_PG_DB" not in env:
+            return run_pipeline(env, *args)[0], None
+        server = {k: v for k, v in env.items() if k.startswith("DAGSTER_PG_")}
+        before, stored = activity(server), events(server) if args else 0
+        wall = run_pipeline(env, *args)[0]
+        after = activity(server)
+        return wall, (after[0] - before[0], after[1] - before[1], events(server) - stored)
 
     try:
         with postgres_server() as pg, s3_server() as s3:
-            def team(name: str, warehouse: str, data: str = "") -> dict:
+            def team(name: str, warehouse: str, data: str = "", instance: str | None = None) -> dict:
                 env = workspace(tmp, name) | pg | {"PGPASSWORD": pg["DAGSTER_PG_PASSWORD"],
                                                    "MAC_BACKUP_DIR": str(tmp / name / "backups")}
-                (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.postgres.yaml").read_text())
+                (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(
+                    instance or (ROOT / "deploy" / "dagster.postgres.yaml").read_text())
                 env |= create_database(pg, f"instance_{name}")
                 if warehouse == "lake":
                     env |= {"MAC_DUCKDB_PATH": lake_catalog(create_database(pg, f"lake_{name}")), DATA_PATH_VARIABLE: data}
@@ -215,11 +256,13 @@ def team_deployment(tmp: Path, keys: list[str]) -> list[tuple[str, str]]:
 
             setups = {"local (SQLite instance, DuckDB file)": workspace(tmp, "team_local"),
                       "PostgreSQL instance, DuckDB file": team("pg_file", "file"),
+                      "PostgreSQL instance before #25 (dagster-postgres's storage), DuckDB file":
+                          team("pg_stock", "file", instance=stock_postgres_instance()),
                       "PostgreSQL instance, DuckLake in a folder": team("pg_lake", "lake", str(tmp / "pg_lake" / "data")),
                       "PostgreSQL instance, DuckLake on S3 (moto)": team("pg_s3", "lake", f"s3://{s3['bucket']}/lake/")}
-            full = {name: run_pipeline(env)[0] for name, env in setups.items()}
+            full = {name: measured(env) for name, env in setups.items()}
             latest = ("--from", keys[-1], "--to", keys[-1])
-            incremental = {name: run_pipeline(env, *latest)[0] for name, env in setups.items()}
+            incremental = {name: measured(env, *latest) for name, env in setups.items()}
             lake = setups["PostgreSQL instance, DuckLake in a folder"]
             years = [("--from", k, "--to", k) for k in keys[-3:-1]]
             one_after_another = sum(run_pipeline(lake, *span)[0] for span in years)
@@ -229,9 +272,14 @@ def team_deployment(tmp: Path, keys: list[str]) -> list[tuple[str, str]]:
     local = next(iter(full))
     rows = []
     for name in setups:
-        rows.append((f"full backfill / incremental: {name}", f"{full[name]:.1f} s / {incremental[name]:.1f} s"
-                     + ("" if name == local else f" ({full[name] / full[local]:.1f}× / "
-                                                   f"{incremental[name] / incremental[local]:.1f}× local)")))
+        (wall, counts), (wall_incremental, counts_incremental) = full[name], incremental[name]
+        rows.append((f"full backfill / incremental: {name}", f"{wall:.1f} s / {wall_incremental:.1f} s"
+                     + ("" if name == local else f" ({wall / full[local][0]:.2f}× / "
+                                                   f"{wall_incremental / incremental[local][0]:.2f}× local)")))
+        if counts:
+            rows.append(("… its PostgreSQL instance per run, full / incremental", " / ".join(
+                f"{c:,} connections, {x:,} transactions ({c / e:.2f} and {x / e:.1f} per event, {e:,} events)"
+                for c, x, e in (counts, counts_incremental))))
     rows.append((f"two runs ({years[0][1]}, {years[1][1]}) on the DuckLake: one after another / at once",
                  f"{one_after_another:.1f} s / {at_once:.1f} s ({one_after_another / at_once:.2f}× throughput)"))
     return rows

@@ -42,6 +42,7 @@ def free_port() -> int:
 
 USER, PASSWORD, DATABASE = "mac", "mac-test-password", "dagster"
 START_SECONDS = 60  # a server that is not answering after this long did not start
+STATS_SECONDS = 1.2  # PostgreSQL's backends publish their counters at most once a second
 
 
 def binaries() -> Path | None:
@@ -195,6 +196,20 @@ def connect(server: dict, database: str | None = None):
     return psycopg2.connect(host=server["DAGSTER_PG_HOST"], port=server["DAGSTER_PG_PORT"],
                             user=server["DAGSTER_PG_USERNAME"], password=server["DAGSTER_PG_PASSWORD"],
                             dbname=database or server["DAGSTER_PG_DB"])
+
+
+def activity(server: dict) -> tuple[int, int]:
+    """Connections opened to the server's database and transactions ended in it, so far (PostgreSQL's counters)."""
+    con = connect(server, "postgres")
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            time.sleep(STATS_SECONDS)
+            cur.execute("select sessions, xact_commit + xact_rollback from pg_stat_database where datname = %s",
+                        (server["DAGSTER_PG_DB"],))
+            return cur.fetchone()
+    finally:
+        con.close()
 
 
 def scram_secret(server: dict) -> str:

@@ -41,7 +41,7 @@ COMPOSE = DEPLOY / "compose.yaml"
 TEAM_INSTANCE = DEPLOY / "dagster.postgres.yaml"
 DEFAULT_FOLDER = ROOT / ".stack"
 MARKER = "stack.json"  # written by `up`: a folder without it was not made by this script and is never removed
-DAGSTER_SERVICES = ("user_code", "webserver", "daemon")  # started in this order
+DAGSTER_SERVICES = ("user_code", "webserver", "daemon")  # started in this order (see `up`)
 # What the image's base environment holds (the services' programs need them); the stack takes them from its caller.
 BASE_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 LIVE_ONLY = {"FRED_API_KEY"}  # required by compose for the live source; left out when the stack runs another source
@@ -118,34 +118,26 @@ def translate(compose: dict, folder: Path, variables: dict[str, str], addresses:
                     continue
                 raise StackError(f"{key}: compose requires it ({raw}); set it in the environment")
             env[key] = local(value)
-        for host_key, port_key in (("DAGSTER_PG_HOST", "DAGSTER_PG_PORT"),):
-            if host_key in env:
-                env[port_key] = str(addresses[(env[host_key], int(env[port_key]))])
-                env[host_key] = "127.0.0.1"
+        if "DAGSTER_PG_HOST" in env:  # the instance's database, by service name and container port
+            env["DAGSTER_PG_PORT"] = str(addresses[(env["DAGSTER_PG_HOST"], int(env["DAGSTER_PG_PORT"]))])
+            env["DAGSTER_PG_HOST"] = "127.0.0.1"
         for key, value in env.items():  # libpq addresses (the lake's catalog): host=... port=...
             env[key] = re.sub(r"host=(\w+) port=(\d+)",
                               lambda m: f"host=127.0.0.1 port={addresses[(m.group(1), int(m.group(2)))]}", value)
-        if "MAC_DUCKDB_PATH" in env:
+        if "MAC_DUCKDB_PATH" in env:  # the service that runs the code
             env |= {k: v for k, v in passed_through.items() if k not in env}
         command = [str(bin_dir / spec["command"][0]), *(local(arg) for arg in spec["command"][1:])]
-        for flag in ("-h",):
-            if flag in command:
-                command[command.index(flag) + 1] = "127.0.0.1"
-        if "-p" in command:
-            at = command.index("-p") + 1
-            command[at] = str(addresses[(name, int(command[at]))])
+        if "-h" in command:
+            command[command.index("-h") + 1] = "127.0.0.1"
+        if listens_on(spec["command"]):
+            command[command.index("-p") + 1] = str(addresses[(name, listens_on(spec["command"]))])
         services[name] = Service(name, command, env, volumes)
     return services
 
 
-def published_ports(compose: dict) -> dict[tuple[str, int], int]:
-    """(service, container port) of every address a Dagster service listens on or the stack must stand in for."""
-    wanted = {}
-    for name in DAGSTER_SERVICES:
-        command = compose["services"][name]["command"]
-        if "-p" in command:
-            wanted[(name, int(command[command.index("-p") + 1]))] = 0
-    return wanted
+def listens_on(command: list[str]) -> int | None:
+    """The port a service's command serves on (its `-p`), if any."""
+    return int(command[command.index("-p") + 1]) if "-p" in command else None
 
 
 def workspace(folder: Path, addresses: dict[tuple[str, int], int]) -> Path:
@@ -161,12 +153,16 @@ def workspace(folder: Path, addresses: dict[tuple[str, int], int]) -> Path:
 
 
 def running_parts(folder: Path) -> list[str]:
-    """What of a stack in `folder` still runs: pid files whose process is alive, and PostgreSQL."""
+    """What of a stack in `folder` still runs: processes of its pid files, and PostgreSQL (its own pid file)."""
     servers = _servers()
-    alive = [p.stem for p in sorted((folder / "logs").glob("*.pid")) if servers.recorded(p) is not None]
-    if (folder / "postgres" / "data" / "postmaster.pid").exists():
-        alive.append("postgres")
-    return alive
+    alive = {p.name.split(".")[0] for p in (folder / "logs").glob("*.pid") if servers.recorded(p) is not None}
+    try:
+        postmaster = int((folder / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, 0)
+        alive.add("postgres")
+    except (OSError, ValueError, IndexError):
+        pass  # none, or a cluster that was killed: nothing runs
+    return sorted(alive)
 
 
 def _prepare(folder: Path) -> None:
@@ -210,8 +206,9 @@ def up(folder: Path = DEFAULT_FOLDER, instance_file: Path = TEAM_INSTANCE, envir
         pgbouncer_port = compose["services"]["pgbouncer"]["environment"]["LISTEN_PORT"]
         addresses = {("postgres", 5432): int(pg["DAGSTER_PG_PORT"]),
                      ("pgbouncer", int(pgbouncer_port)): int(bouncer["DAGSTER_PG_PORT"])}
-        addresses |= {key: servers.free_port() for key in published_ports(compose)}
-        passed_through = {k: v for k, v in environ.items() if k.startswith("MAC_") and k != "MAC_LAKE_DATA_PATH"}
+        addresses |= {(name, port): servers.free_port() for name in DAGSTER_SERVICES
+                      if (port := listens_on(compose["services"][name]["command"]))}
+        passed_through = {k: v for k, v in environ.items() if k.startswith("MAC_")}
         services = translate(compose, folder, variables, addresses, passed_through)
         home = folder / "home"
         home.mkdir()
@@ -224,13 +221,15 @@ def up(folder: Path = DEFAULT_FOLDER, instance_file: Path = TEAM_INSTANCE, envir
                 if link is not None and not link.exists():
                     link.symlink_to(local)
         workspace(folder, addresses)
-        url = f"http://127.0.0.1:{addresses[('webserver', _port(compose, 'webserver'))]}"
+        url = f"http://127.0.0.1:{addresses[('webserver', listens_on(compose['services']['webserver']['command']))]}"
         record = {"url": url, "addresses": {f"{h}:{p}": local for (h, p), local in addresses.items()},
                   "services": {n: {"command": s.command, "env": s.env, "volumes": {k: str(v) for k, v in s.volumes.items()}}
                                for n, s in services.items()}}
         marker = folder / MARKER
         marker.touch(mode=0o600)
         marker.write_text(json.dumps(record, indent=2))
+        # In compose's order (both others wait for a healthy code server); the daemon last, once the UI shows
+        # the location, so that what is requested at once (a backfill, say) meets its first look.
         for name in DAGSTER_SERVICES:
             service = services[name]
             supervisor = [sys.executable, "-m", "scripts.stack", "supervise", str(logs), name, "--", *service.command]
@@ -238,16 +237,12 @@ def up(folder: Path = DEFAULT_FOLDER, instance_file: Path = TEAM_INSTANCE, envir
             servers.start_process(name, supervisor, logs, env=base | service.env, cwd=ROOT)
             if name == "user_code":
                 _wait_for_code_server(compose, addresses, logs, service.env)
-        _wait_for_ui(url, logs)
+            elif name == "webserver":
+                _wait_for_ui(url, logs)
         return record
     except BaseException:
         down(folder)
         raise
-
-
-def _port(compose: dict, name: str) -> int:
-    command = compose["services"][name]["command"]
-    return int(command[command.index("-p") + 1])
 
 
 def health_check_command(compose: dict, addresses: dict) -> list[str]:
@@ -282,7 +277,7 @@ def _wait_for_ui(url: str, logs: Path) -> None:
                 return
         except (OSError, KeyError, TypeError, ValueError):
             pass
-        if time.monotonic() > deadline or any(_servers().recorded(logs / f"{n}.pid") is None for n in DAGSTER_SERVICES):
+        if time.monotonic() > deadline or _servers().recorded(logs / "webserver.pid") is None:
             raise StackError(f"the webserver did not show the code location loaded: {_tail(logs / 'webserver.log')}")
         time.sleep(1)
 
@@ -351,7 +346,7 @@ def main(argv: list[str]) -> int:
         separator = argv.index("--")
         return supervise(Path(argv[1]), argv[2], argv[separator + 1:])
     if not argv or argv[0] not in ("up", "down") or len(argv) > 2:
-        print(__doc__.splitlines()[2:4], file=sys.stderr)
+        print("\n".join(__doc__.splitlines()[2:4]), file=sys.stderr)
         return 2
     folder = Path(argv[1]) if len(argv) == 2 else DEFAULT_FOLDER
     try:

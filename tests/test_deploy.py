@@ -5,9 +5,12 @@ services load (the instance config, the workspace, the code location) here, and 
 its services as local processes (`make stack`) and checks them against it.
 """
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mac_assets.infra import lake
@@ -114,3 +117,40 @@ def test_the_helm_values_define_the_team_instance_one_pod_per_run_and_the_code_s
     assert "PGPASSWORD" not in env and "FRED_API_KEY" not in env  # secrets come from the mac-secrets Secret
     assert {"name": "mac-secrets"} in values["runLauncher"]["config"]["k8sRunLauncher"]["envSecrets"]
     assert load_settings(env).bi_path.startswith("/published/")
+
+
+def test_make_honours_a_callers_dagster_home_and_never_links_over_its_instance_file(tmp_path):
+    """`DAGSTER_HOME=… make run` runs on that instance (a PostgreSQL one, say), not on the repository's."""
+    def make(*args: str) -> str:
+        return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True,
+                              timeout=60, env=os.environ | {"DAGSTER_HOME": str(tmp_path)}).stdout
+
+    assert make("-s", "--eval", "seen: ; @echo $$DAGSTER_HOME", "seen").strip() == str(tmp_path)
+    assert f"ln -sfn {REPO}/dagster.yaml {tmp_path}/dagster.yaml" in make("-n", "run")  # a home without one
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    assert "ln -sfn" not in make("-n", "run")
+
+
+def test_make_stack_starts_over_a_killed_stack_but_never_clears_a_folder_it_did_not_make(tmp_path):
+    from scripts.servers import recorded
+    from scripts.stack import MARKER, StackError, _prepare, running_parts
+
+    mine = tmp_path / "mine"
+    (mine / "logs").mkdir(parents=True)
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(StackError, match="not made by make stack"):
+        _prepare(mine)
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+    killed = tmp_path / "killed"  # a stack whose processes all died: pid files and PostgreSQL's left behind
+    (killed / "logs").mkdir(parents=True)
+    (killed / "postgres" / "data").mkdir(parents=True)
+    (killed / MARKER).write_text("{}")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (killed / "logs" / "daemon.pid").write_text(f"{gone.pid} 1\n")
+    (killed / "postgres" / "data" / "postmaster.pid").write_text(f"{gone.pid}\n")
+    (killed / "logs" / "webserver.pid").write_text(f"{os.getpid()} 1\n")  # a live pid, but another process's start
+    assert recorded(killed / "logs" / "webserver.pid") is None and running_parts(killed) == []
+    _prepare(killed)
+    assert sorted(p.name for p in killed.iterdir()) == ["logs"]

@@ -12,11 +12,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 import yaml
 from dagster import AssetKey, DagsterInstance
 from instance_helpers import run_yearly, started, use_instance_config
-from servers import connect, pgbouncer_in_front, postgres_server
+from servers import pgbouncer_in_front, postgres_server
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from mac_assets.infra.postgres_storage import DAGSTER_MEMBERS_RELIED_ON, POOL_SIZE, PooledPostgresStorage
 from mac_assets.infra.retention import DAY_SECONDS, prune
@@ -93,31 +96,29 @@ def test_make_run_materializes_the_graph_into_a_postgres_instance(team_home, tmp
     assert not (team_home / "history").exists()  # nothing went to SQLite files
 
 
-def sessions_and_transactions(server: dict) -> tuple[int, int]:
-    """PostgreSQL's counts for the instance database: connections opened, transactions ended (both ever)."""
-    con = connect(server, "postgres")
-    try:
-        con.autocommit = True
-        with con.cursor() as cur:
-            time.sleep(1.2)  # servers publish their counters at most once a second
-            cur.execute("select sessions, xact_commit + xact_rollback from pg_stat_database where datname = %s",
-                        (server["DAGSTER_PG_DB"],))
-            return cur.fetchone()
-    finally:
-        con.close()
-
-
 @pytest.mark.process
 @pytest.mark.parametrize("team_home", ["direct"], indirect=True)
-def test_a_run_on_the_pooled_storage_opens_a_few_connections_not_one_per_statement(team_home, servers):
+def test_a_run_on_the_pooled_storage_opens_a_few_connections_not_one_per_statement(team_home):
+    counts = {"connections": 0, "statements": 0}
+
+    def connected(*_):
+        counts["connections"] += 1
+
+    def executed(*_):
+        counts["statements"] += 1
+
     with DagsterInstance.get() as instance:
-        run_yearly(instance)  # creates the tables and the pool first
-        before = sessions_and_transactions(servers["direct"])
-        for _ in range(3):
-            assert run_yearly(instance).success
-        opened, transactions = (after - then for after, then in zip(sessions_and_transactions(servers["direct"]), before))
-    assert transactions > 100  # the runs did talk to PostgreSQL, statement by statement
-    assert opened <= POOL_SIZE, (opened, transactions)  # the stock storage opens one connection per statement group
+        run_yearly(instance)  # creates the tables first
+        sqlalchemy.event.listen(Pool, "connect", connected)
+        sqlalchemy.event.listen(Engine, "before_cursor_execute", executed)
+        try:
+            for _ in range(3):
+                assert run_yearly(instance).success
+        finally:
+            sqlalchemy.event.remove(Pool, "connect", connected)
+            sqlalchemy.event.remove(Engine, "before_cursor_execute", executed)
+    assert counts["statements"] > 3 * 20, counts  # the runs did talk to PostgreSQL, statement by statement
+    assert counts["connections"] <= POOL_SIZE, counts  # the stock storage opens one per statement group
 
 
 @pytest.mark.process

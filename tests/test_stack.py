@@ -168,8 +168,8 @@ def test_the_services_run_the_commands_environment_and_volumes_of_the_compose_fi
     pg, pgbouncer = team["addresses"]["postgres:5432"], team["addresses"]["pgbouncer:6432"]
     for name in stack.DAGSTER_SERVICES:
         spec = COMPOSE["services"][name]
-        pid = recorded(logs / f"{name}.child.pid")
-        assert pid is not None and parent(pid) == recorded(logs / f"{name}.pid")  # under its supervisor
+        pid = wait_for(lambda name=name: recorded(logs / f"{name}.child.pid"), 30, f"{name} under its supervisor")
+        assert parent(pid) == recorded(logs / f"{name}.pid")
         command = Path(f"/proc/{pid}/cmdline").read_text().split("\0")[:-1]
         env = dict(e.split("=", 1) for e in Path(f"/proc/{pid}/environ").read_text().split("\0") if e)
 
