@@ -54,14 +54,16 @@ def team():
     started = time.monotonic()
     settings = {"MAC_HISTORY_START": HISTORY_START, "MAC_LAKE_DATA_PATH": "/lake/data/"}
     try:
-        record = stack.up(tmp / "stack", instance_file, environ | settings)
-    except Unavailable as exc:
+        record = stack.up(tmp / "stack", instance_file, environ | settings)  # stops what it started if it fails
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        pytest.skip(str(exc))
+        if isinstance(exc, Unavailable):
+            pytest.skip(str(exc))
+        raise
     record |= {"folder": tmp / "stack", "instance_file": instance_file, "up_seconds": time.monotonic() - started}
-    record["backfill"] = request_backfill(record)
-    graphql(record["url"], "mutation { setNuxSeen }")  # dismiss the first-visit popup before the browser test
     try:
+        record["backfill"] = request_backfill(record)
+        graphql(record["url"], "mutation { setNuxSeen }")  # dismiss the first-visit popup before the browser test
         yield record
     finally:
         stack.down(tmp / "stack")
