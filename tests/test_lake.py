@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import uuid
 from datetime import datetime
@@ -219,8 +220,18 @@ def test_the_graph_on_postgres_and_a_lake_on_s3_stores_what_it_stores_in_a_file(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage" and len(instance.get_run_records()) >= 1
 
 
-# Two runs on different years at once on the lake, equal to the sequential build: tests/test_stack.py, through
-# the daemon of the team stack as a team runs them.
+@pytest.mark.process
+def test_two_runs_on_different_years_run_at_once_and_equal_the_sequential_result(lake_team):
+    before = time.time()
+    runs = [make_run(lake_team["env"], str(year)) for year in (FIRST_YEAR, FIRST_YEAR + 1)]
+    for process in runs:
+        assert "succeeded" in finished(process)
+    with DagsterInstance.from_config(str(lake_team["tmp"] / "dagster_home")) as instance:
+        records = [r for r in instance.get_run_records() if r.start_time and r.start_time >= before]
+    assert len(records) == 2
+    first, second = sorted(records, key=lambda r: r.start_time)
+    assert second.start_time < first.end_time  # they overlapped: neither waited for the other
+    assert lake_digest(lake_team) == lake_team["file_digest"]
 
 
 @pytest.mark.process
