@@ -83,9 +83,10 @@ $(VENV)/duckdb2: $(STAMP)
 
 FAST := not graph and not process and not ui and not real_data and not slow
 
-## Lint (ruff), then the whole test suite: what CI runs.
+## Lint (ruff), then the whole test suite: what CI runs. Its test files run on two cores at once (pytest-xdist);
+## a file's tests stay in one process, in order, so module fixtures (one team stack, one lake) are built once.
 test: $(STAMP) browser postgres $(VENV)/duckdb1 $(VENV)/duckdb2 lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## The pure-logic tier only (no graph runs, child processes, UI, real data or timeouts): seconds.
 test-fast: $(STAMP) lint
