@@ -28,10 +28,18 @@ from mac_assets.publish.bi import releasing_snapshots
 GRAPH_FIXTURES = {"demo_graph", "demo_tables", "demo_copy"}
 
 
+# The files that take longest, longest first. `make test` hands whole files to two workers in collection order;
+# started last, one of these would run alone while the other worker sits idle, so they are collected first.
+LONGEST_FILES = ("test_stack.py", "test_lake.py", "test_reliability_process.py", "test_reliability_runs.py",
+                 "test_bi.py", "test_graph.py", "test_reliability_faults.py", "test_graph_sources.py")
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if GRAPH_FIXTURES & set(item.fixturenames) and not item.get_closest_marker("graph"):
             item.add_marker(pytest.mark.graph)
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FILES)))  # stable: in-file order kept
 
 
 @dataclass(frozen=True)
