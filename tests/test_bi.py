@@ -108,8 +108,9 @@ def test_readers_in_other_processes_never_fail_or_see_a_half_written_state_durin
     stop = tmp_path / "stop"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(bi), str(stop)], stdout=subprocess.PIPE, text=True)
     try:
-        for _ in range(2):  # two backfill runs, each publishing a new snapshot while the reader loops
-            assert run(path, "2019", "2020").success
+        assert run(path, "2019", "2020").success  # a backfill publishing a new snapshot while the reader loops
+        for _ in range(2):  # and two more swaps, as the next runs' publish steps make them
+            publish(str(path), str(bi), "demo")
     finally:
         stop.touch()
         output, _ = reader.communicate(timeout=60)
