@@ -228,7 +228,7 @@ def run_and_report(settings: Settings, job, first: str, last: str) -> int:
             print(f"CSV folder {shown(settings.csv_dir)}: ignored, no catalog series reads them: {', '.join(ignored)}",
                   flush=True)
     print(f"Materializing {len(job.asset_layer.selected_asset_keys)} assets for {first}..{last} "
-          f"from source '{settings.source}' into {settings.duckdb_path} …", flush=True)
+          f"from the {settings.source} source into {settings.duckdb_path} …", flush=True)
     started = time.perf_counter()
     result = materialize_environment(first, last, instance, log_level="CRITICAL")
     elapsed = time.perf_counter() - started

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -173,11 +174,12 @@ def is_conflict(exc: BaseException) -> bool:
 
 def maintain(con: duckdb.DuckDBPyConnection, keep_days: int) -> dict[str, int]:
     """Merge small adjacent files, expire snapshots older than `keep_days`, delete the files they freed."""
-    merged = con.execute(f"select count(*) from ducklake_merge_adjacent_files('{ALIAS}')").fetchone()[0]
-    expired = con.execute(f"select count(*) from ducklake_expire_snapshots('{ALIAS}', "
-                          f"older_than => now() - interval '{int(keep_days)} days')").fetchone()[0]
-    deleted = con.execute(f"select count(*) from ducklake_cleanup_old_files('{ALIAS}', "
-                          f"older_than => now() - interval '{int(keep_days)} days')").fetchone()[0]
+    before = datetime.now(UTC) - timedelta(days=keep_days)
+    merged = con.execute("select count(*) from ducklake_merge_adjacent_files(?)", [ALIAS]).fetchone()[0]
+    expired = con.execute("select count(*) from ducklake_expire_snapshots(?, older_than => ?)",
+                          [ALIAS, before]).fetchone()[0]
+    deleted = con.execute("select count(*) from ducklake_cleanup_old_files(?, older_than => ?)",
+                          [ALIAS, before]).fetchone()[0]
     snapshots = con.execute(f"select count(*) from {ALIAS}.snapshots()").fetchone()[0]
     return {"files_merged": int(merged), "snapshots_expired": int(expired), "files_deleted": int(deleted),
             "snapshots_kept": int(snapshots)}

@@ -31,8 +31,7 @@ COMPOSITE_COLUMNS = ["date", "mac", "status", "band", "coverage", "pillars_avail
 
 
 def _reading(mac2_pillars: pd.DataFrame, reading: str = HEADLINE_READING) -> pd.DataFrame:
-    if HEADLINE_METHODOLOGY != MAC2_VERSION:
-        raise NotImplementedError(f"headline methodology {HEADLINE_METHODOLOGY!r}: only mac-2.x's stress reading is wired")
+    """The headline's pillars: thresholds.HEADLINE_METHODOLOGY is mac-2.x (MAC2_VERSION), whose pillar table this is."""
     return mac2_pillars[mac2_pillars["reading"] == reading]
 
 
