@@ -151,3 +151,23 @@ def test_every_dagster_member_the_storage_relies_on_is_still_there(tmp_path):
     assert Path(stock_dir) == Path(event_logs_directory(str(tmp_path / "home")))
     for storage in (stock[SqliteEventLogStorage], stock[DagsterSqliteStorage]):
         storage.dispose()
+
+
+def test_a_run_file_another_process_has_open_is_never_unlinked_under_it(home):
+    """Retention deletes a run while the webserver reads it. Two storages on one directory stand for the two
+    processes: the file locks are per open file, so they conflict within one process as across two."""
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        run_id = run_yearly(instance).run_id
+        reader = PooledSqliteEventLogStorage(storage._base_dir)
+        try:
+            reader._engine(run_id)  # the reader has just opened the file, before its first statement
+            storage.delete_events(run_id)
+            assert run_id in storage.run_file_ids()  # left for a later prune
+            assert reader.get_records_for_run(run_id).records == []  # the reader goes on reading, no error
+            reader._release(run_id)  # the reader closes the file (as when it opens newer runs' files)
+            assert storage.remove_run_file(run_id) and run_id not in storage.run_file_ids()
+            # The reader asks for the deleted run again: an empty log, as for a run it never saw, not an error.
+            assert reader.get_records_for_run(run_id).records == []
+        finally:
+            reader.dispose()

@@ -17,7 +17,11 @@ What differs from the stock storage, and nothing else does:
   in one transaction per file instead of one each;
 - `has_table` answers from memory once a table was seen (tables are only ever added);
 - deleting a run's events (retention, `mac_assets/infra/retention.py`) also removes the run's file once
-  no other process has it open.
+  no other process has it open. Every engine on a run's file holds a shared `flock` on that file for as
+  long as it is open, and the file is unlinked only under an exclusive one: checking that nobody has the
+  file open and unlinking it is one step, so a reader (the webserver) that opens the file at that moment
+  either keeps it or finds it gone, never loses it under an open connection (SQLite then fails the
+  reader's next statement with "disk I/O error").
 
 Runs, schedules, file layout, schema and queries are Dagster's own: `dagster.yaml` points the
 `storage` at `$DAGSTER_HOME` exactly as Dagster's default does, and the stock storage reads what
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 import threading
 import weakref
@@ -71,6 +76,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, object] = OrderedDict()
+        self._holds: dict[str, int] = {}  # run id -> descriptor holding the shared lock on its file
         self._known_tables: set[str] = set()
         self._batch = threading.local()
         super().__init__(base_dir, inst_data=inst_data)
@@ -87,14 +93,40 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if engine is not None:
             self._engines.move_to_end(shard)
             return engine
+        if shard != INDEX_SHARD_NAME:
+            self._holds[shard] = self._hold(self.path_for_shard(shard))
+            if not os.fstat(self._holds[shard]).st_size:  # new, or a deleted run's opened again: no tables yet
+                self._initialized_dbs.discard(shard)
         engine = create_engine(self.conn_string_for_shard(shard), connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
                                pool_size=1, max_overflow=4)
         sqlalchemy_event.listen(engine, "connect", _set_pragmas)
         self._engines[shard] = engine
         runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
         for old in runs[:-OPEN_RUN_FILES]:
-            self._engines.pop(old).dispose()
+            self._release(old)
         return engine
+
+    @staticmethod
+    def _hold(path: str) -> int:
+        """A descriptor on the run file at `path` (created if missing, as SQLite would) under a shared lock.
+
+        A file unlinked between opening and locking was a deleted run's: open the path again, which
+        gives the empty file SQLite would have created."""
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a deleter unlinks the file
+            if os.fstat(fd).st_nlink:
+                return fd
+            os.close(fd)
+
+    def _release(self, shard: str) -> None:
+        """Close this process's engine on a file, then its lock: connections first, so none outlives the lock."""
+        engine = self._engines.pop(shard, None)
+        if engine is not None:
+            engine.dispose()
+        fd = self._holds.pop(shard, None)
+        if fd is not None:
+            os.close(fd)
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator:
@@ -137,22 +169,30 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def remove_run_file(self, run_id: str) -> bool:
         """Unlink the file of a deleted run, unless another process still has it open; True if it is gone.
 
-        In WAL mode SQLite removes a file's -wal and -shm when its last connection closes, so once this
-        process has closed its own, their presence means another process (the webserver, say) still
-        reads the file: removing files under an open connection breaks that reader's next statement.
-        Such a file is left for a later prune (`run_file_ids` lists what is on disk).
+        Another process of this deployment that has the file open holds a shared lock on it, so the
+        exclusive lock is refused and the file is left for a later prune (`run_file_ids` lists what is
+        on disk). A -wal or -shm beside the file means a process that does not take the lock (a stock
+        Dagster storage) has it open: SQLite removes both when a file's last connection closes.
         """
         with self._db_lock:
-            engine = self._engines.pop(run_id, None)
-            if engine is not None:
-                engine.dispose()
+            self._release(run_id)
             self._initialized_dbs.discard(run_id)
             path = self.path_for_shard(run_id)
-            if any(os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm")):
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except FileNotFoundError:
+                return True
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if any(os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm")):
+                    return False
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+                return True
+            except BlockingIOError:
                 return False
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-            return True
+            finally:
+                os.close(fd)  # after the unlink: a reader waiting for its shared lock then sees the file gone
 
     def run_file_ids(self) -> set[str]:
         """Run ids that have a file in the event-log directory."""
@@ -165,12 +205,16 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return table_name in self._known_tables
 
     def _forget_engines(self) -> None:
-        """A forked child must not share the parent's SQLite connections: it opens its own."""
+        """A forked child must not share the parent's SQLite connections: it opens its own. Closing its copies of
+        the lock descriptors leaves the parent's locks alone (only an unlock or the last copy closed ends one)."""
         self._engines = OrderedDict()
+        for fd in self._holds.values():
+            os.close(fd)
+        self._holds = {}
 
     def _close_engines(self) -> None:
         while self._engines:
-            self._engines.popitem()[1].dispose()
+            self._release(next(reversed(self._engines)))
 
     def dispose(self) -> None:
         super().dispose()
