@@ -48,11 +48,12 @@ def workspace(tmp: Path, name: str) -> dict:
 
 
 def rows_written(path: str) -> int:
-    con = duckdb.connect(path, read_only=True)
-    tables = con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
-    total = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in tables)
-    con.close()
-    return total
+    from mac_assets.infra.sql import identifier
+
+    with duckdb.connect(path, read_only=True) as con:
+        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        return sum(con.execute(f"select count(*) from {identifier(schema)}.{identifier(name)}").fetchone()[0]
+                   for schema, name in tables)
 
 
 def pure_compute_seconds() -> tuple[float, float]:
