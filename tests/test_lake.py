@@ -255,8 +255,17 @@ def test_bi_tools_attach_the_lake_read_only_and_find_the_snapshot_tables(lake_te
 @pytest.mark.process
 def test_maintenance_compacts_the_lake_and_restore_rebuilds_its_raw_history(lake_team):
     before = lake_digest(lake_team)
+    with warehouse.connect(lake_team["catalog"]) as con:  # small files of its own, whatever tests ran before
+        con.execute("create schema probe")
+        con.execute("create table probe.small (n integer)")
+        for _ in range(3):  # more rows than DuckLake keeps inline in its catalog: each insert writes a file
+            con.execute("insert into probe.small select range from range(1000)")
     done = warehouse.maintain_lake(lake_team["catalog"], keep_days=0)
     assert done["files_merged"] > 0 and done["snapshots_expired"] > 0
+    with warehouse.connect(lake_team["catalog"]) as con:
+        assert con.execute("select count(*) from probe.small").fetchone()[0] == 3000
+        con.execute("drop table probe.small")
+        con.execute("drop schema probe")
     assert lake_digest(lake_team) == before  # compaction changes files, never rows
 
     with warehouse.connect(lake_team["catalog"]) as con:
