@@ -1,6 +1,8 @@
 """mac-2.x: point-in-time percentiles, the stress-weighted aggregation, imputation, the headline tables, and the
 validation protocol (v2)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,3 +247,12 @@ def test_risk_scores_say_whether_a_forecast_beats_its_base_rate():
     scores, reliability = v.risk_scores(perfect, spy, grid, 0.2)
     assert scores["auroc"] == pytest.approx(1.0) and scores["brier skill vs base rate"] > 0.5
     assert len(reliability) == 10
+
+
+def test_the_noise_of_a_reading_with_no_score_in_the_period_is_unknown_not_a_warning():
+    days = pd.bdate_range("2020-01-01", periods=40)
+    withheld = pd.DataFrame({"date": days, "mac": np.nan, "status": "insufficient data"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Mean of empty slice" would reach the run's log
+        measured = v.noise(withheld, "test")
+    assert np.isnan(measured["median |daily change|"]) and measured["share comfortable"] == 0.0

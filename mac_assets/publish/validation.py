@@ -425,7 +425,7 @@ def noise(daily: pd.DataFrame, period: str = "test") -> dict:
     d = daily[in_period(daily["date"], period)].set_index("date")
     shares = d["status"].value_counts(normalize=True)
     return {"status changes a year": changes_a_year(d["status"].where(d["status"].isin(BAND_LABELS))),
-            "median |daily change|": float(d["mac"].diff().abs().median()),
+            "median |daily change|": float(d["mac"].diff().abs().dropna().median()),  # NaN, not a warning, if none
             **{f"share {b}": float(shares.get(b, 0.0)) for b in BAND_LABELS}}
 
 
