@@ -1,6 +1,8 @@
 """Can the live source reach its providers from here, with the keys set here? (`make doctor`)
 
-One small request per provider (its first series over the last weeks), then, for every catalog series,
+One small request per provider (its first series over the last weeks), all providers at once and all
+within the run's fetch budget (MAC_FETCH_BUDGET_S), so a provider that hangs or trickles costs the doctor
+no more than it costs a run. Then, for every catalog series,
 who will deliver it on a live run (its provider, the catalog's fallback, the CSV folder, or nobody),
 and the coverage that gives the headline reading. Keys are read from the environment as a run reads
 them (FRED_API_KEY, GLASSNODE_API_KEY) and are never printed: the clients register them, and every
@@ -12,15 +14,17 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from mac_assets.catalog import SERIES, Series
 from mac_assets.derived.registry import metric_input_series
-from mac_assets.infra.settings import load_settings
+from mac_assets.infra.settings import FETCH_BUDGET_VARIABLE, load_settings
 from mac_assets.sources.base import GeoBlocked, MalformedPayload, ProviderError, SourceError, validate_fetch
 from mac_assets.sources.client import HttpSource
 from mac_assets.sources.csv_folder import CsvFolderSource
+from mac_assets.sources.http import Deadline
 from mac_assets.sources.providers import PROVIDERS, Provider
 from mac_assets.sources.resources import SourceResource
 from mac_assets.thresholds import MAC2_INDICATORS
@@ -48,8 +52,8 @@ def probe_series(provider: str) -> Series:
     return sorted(own, key=lambda s: s.vintages)[0]
 
 
-def probe(provider: Provider, client: HttpSource | None, key: str, today: date) -> Probe:
-    """One request to the provider, classified."""
+def probe(provider: Provider, client: HttpSource | None, key: str, today: date, deadline: Deadline) -> Probe:
+    """One request to the provider, ended by `deadline` at the latest, classified."""
     if client is None:
         return Probe(provider.name, "no public API", "its series are read from MAC_CSV_DIR")
     if provider.key_variable and not key:
@@ -57,6 +61,7 @@ def probe(provider: Provider, client: HttpSource | None, key: str, today: date) 
         return Probe(provider.name, "key missing", f"set {provider.key_variable}{help_text}")
     series = probe_series(provider.name)
     once = client.model_copy(update={"max_retries": 0})
+    once.bound_by(deadline)
     start = today - timedelta(days=PROBE_DAYS[series.frequency])
     try:
         end = today + timedelta(days=1)
@@ -103,7 +108,11 @@ def report(environ: dict[str, str] | None = None, today: date | None = None) -> 
     live = SourceResource(kind="live", csv_dir=settings.csv_dir, base_urls=settings.base_urls,
                           **{f"{name}_api_key": key for name, key in keys.items()}).built_source
     folder = CsvFolderSource(directory=settings.csv_dir) if settings.csv_dir else None
-    probes = {name: probe(p, live.clients.get(name), keys.get(name, ""), today) for name, p in PROVIDERS.items()}
+    deadline = Deadline(settings.fetch_budget_s, FETCH_BUDGET_VARIABLE)
+    with ThreadPoolExecutor(max_workers=len(PROVIDERS), thread_name_prefix="doctor") as pool:
+        asked = {name: pool.submit(probe, p, live.clients.get(name), keys.get(name, ""), today, deadline)
+                 for name, p in PROVIDERS.items()}
+    probes = {name: answer.result() for name, answer in asked.items()}
 
     lines = [f"mac doctor: the live source from here, one request per provider ({today})"]
     if settings.source != "live":

@@ -1,11 +1,13 @@
 """`make doctor` against the fake providers: what it finds, what it prints, and that a key never shows."""
 
+import time
 from datetime import UTC, datetime
 
 import pytest
 from fake_providers import FRED_KEY, FakeProviders
 
 from mac_assets.doctor import report
+from mac_assets.sources.fetching import PARSE_GRACE_SECONDS
 from mac_assets.sources.providers import LIVE_PROVIDERS
 
 TODAY = datetime.now(UTC).date()
@@ -67,3 +69,16 @@ def test_a_healthy_setup_exits_0_and_a_wrong_key_is_reported_in_freds_words_but_
     assert "0123456789abcdef" not in "\n".join(lines)
     assert line(lines, "SOFR").endswith("nobody: unavailable")
     assert "headline indicators with every input" in lines[-4]
+
+
+def test_providers_that_never_answer_cost_the_doctor_one_fetch_budget_not_a_timeout_each(hostile, tmp_path):
+    env = {"MAC_SOURCE": "live", "MAC_DUCKDB_PATH": str(tmp_path / "mac.duckdb"), "FRED_API_KEY": FRED_KEY,
+           "GLASSNODE_API_KEY": "gn-key", "MAC_FETCH_BUDGET_S": "3",
+           **{p.base_url_variable: hostile.url("/hang") for p in LIVE_PROVIDERS}}
+    started = time.monotonic()
+    lines, status = report(env)
+    elapsed = time.monotonic() - started
+    assert elapsed < 3 + PARSE_GRACE_SECONDS + 1.5, elapsed  # all asked at once, all cut at the budget's end
+    assert status == 1 and all(line(lines, p.name).split()[1] == "unreachable" for p in LIVE_PROVIDERS)
+    assert "fetch budget of 3 s (MAC_FETCH_BUDGET_S)" in line(lines, "fred")
+    assert len(hostile.seen) == len(LIVE_PROVIDERS)  # still one request each

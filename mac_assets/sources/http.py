@@ -224,6 +224,9 @@ class HttpClient:
                 last_problem = ("an answer that is not HTTP (unreadable status line or headers)" if isinstance(exc, NotHttp)
                                 else f"{kind} (network error or timeout: no complete answer in time, or one slower "
                                      f"than {self.min_rate_bps} B/s for {self.stall_s:g} s)")
+                if isinstance(exc, CurlTimeout) and self.deadline is not None \
+                        and self.deadline.remaining() < MIN_ATTEMPT_SECONDS:  # the budget, not the provider, ended it
+                    last_problem = f"no complete answer before the end of {self.deadline}"
                 pause = self.backoff_s * 2**attempt
                 self.breaker.record(ok=False)
             else:
