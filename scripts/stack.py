@@ -43,8 +43,7 @@ DEFAULT_FOLDER = ROOT / ".stack"
 MARKER = "stack.json"  # written by `up`: a folder without it was not made by this script and is never removed
 DAGSTER_SERVICES = ("user_code", "webserver", "daemon")  # started in this order (see `up`)
 # What the image's base environment holds (the services' programs need them); the stack takes them from its caller.
-# What the services inherit from the caller besides the compose environment. LC_CTYPE too: Python sets it (to
-# C.UTF-8) in a shell with no locale, and the supervisor would hand it on anyway (PEP 538).
+# LC_CTYPE too: Python sets it (to C.UTF-8) in a shell with no locale, so the services would inherit it anyway (PEP 538).
 BASE_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 LIVE_ONLY = {"FRED_API_KEY"}  # required by compose for the live source; left out when the stack runs another source
 READY_SECONDS = 180  # the code location loads in the code server, then in the webserver and the daemon

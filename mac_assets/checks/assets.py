@@ -127,11 +127,11 @@ def mac_composite_is_published(warehouse: Warehouse) -> AssetCheckResult:
             select * from {keys.MAC_COMPOSITE}
             where date > (select max(date) from {keys.MAC_COMPOSITE}) - interval {RECENT_DAYS} day
         )
-        select count(*) filter (where status = ?) as recent_days_withheld,
-               (select count(*) from {keys.MAC_COMPOSITE} where status = ?) as all_days_withheld,
+        select count(*) filter (where status = $1) as recent_days_withheld,
+               (select count(*) from {keys.MAC_COMPOSITE} where status = $1) as all_days_withheld,
                coalesce(min(pillars_available), 0) as fewest_pillars_recently
         from recent
-    """, [INSUFFICIENT, INSUFFICIENT]).iloc[0]
+    """, [INSUFFICIENT]).iloc[0]
     return AssetCheckResult(
         passed=int(row["recent_days_withheld"]) == 0, severity=AssetCheckSeverity.WARN,
         metadata={k: int(v) for k, v in row.items()},

@@ -176,7 +176,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         """
         with self._db_lock:
             self._release(run_id)
-            self._initialized_dbs.discard(run_id)
             path = self.path_for_shard(run_id)
             try:
                 fd = os.open(path, os.O_RDWR)
@@ -213,8 +212,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._holds = {}
 
     def _close_engines(self) -> None:
-        while self._engines:
-            self._release(next(reversed(self._engines)))
+        for shard in list(self._engines):
+            self._release(shard)
 
     def dispose(self) -> None:
         super().dispose()

@@ -221,12 +221,13 @@ class HttpClient:
             except (CurlRequestError, NotHttp) as exc:
                 # A library error names the host and URL; keep only what kind of failure it was.
                 kind = "timeout" if isinstance(exc, CurlTimeout) else type(exc).__name__
-                last_problem = ("an answer that is not HTTP (unreadable status line or headers)" if isinstance(exc, NotHttp)
-                                else f"{kind} (network error or timeout: no complete answer in time, or one slower "
-                                     f"than {self.min_rate_bps} B/s for {self.stall_s:g} s)")
-                if isinstance(exc, CurlTimeout) and self.deadline is not None \
-                        and self.deadline.remaining() < MIN_ATTEMPT_SECONDS:  # the budget, not the provider, ended it
-                    last_problem = f"no complete answer before the end of {self.deadline}"
+                if isinstance(exc, NotHttp):
+                    last_problem = "an answer that is not HTTP (unreadable status line or headers)"
+                elif kind == "timeout" and self.deadline is not None and self.deadline.remaining() < MIN_ATTEMPT_SECONDS:
+                    last_problem = f"no complete answer before the end of {self.deadline}"  # the budget ended it
+                else:
+                    last_problem = (f"{kind} (network error or timeout: no complete answer in time, or one slower "
+                                    f"than {self.min_rate_bps} B/s for {self.stall_s:g} s)")
                 pause = self.backoff_s * 2**attempt
                 self.breaker.record(ok=False)
             else:
